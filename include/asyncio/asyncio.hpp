@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// The umbrella header: every public asyncio-cpp header.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/future.hpp>
+#include <asyncio/gather.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/run.hpp>
+#include <asyncio/sleep.hpp>
+#include <asyncio/task.hpp>

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// Version numbers, the internal assertion macro and the C++20 coroutine feature check.
+#pragma once
+
+#if !defined(__cpp_impl_coroutine)
+#error "asyncio-cpp needs C++20 coroutines: compile with -std=c++20 or newer"
+#endif
+
+#include <cstdio>
+#include <cstdlib>
+
+#define ASYNCIO_VERSION_MAJOR 0
+#define ASYNCIO_VERSION_MINOR 1
+#define ASYNCIO_VERSION_PATCH 0
+
+/// Checks an internal invariant. A failure is a bug in asyncio-cpp, never a user error: user errors
+/// raise the documented exceptions instead. Disabled with ASYNCIO_NO_ASSERT.
+#if defined(ASYNCIO_NO_ASSERT)
+#define ASYNCIO_ASSERT(cond) static_cast<void>(0)
+#else
+#define ASYNCIO_ASSERT(cond)                                                                       \
+    ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
+#endif
+
+namespace asyncio::detail {
+
+[[noreturn]] inline void assert_failed(const char* cond, const char* file, int line) noexcept {
+    std::fprintf(stderr, "asyncio-cpp: internal assertion failed: %s (%s:%d)\n", cond, file, line);
+    std::abort();
+}
+
+} // namespace asyncio::detail

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+// The shared state behind future<T> and task_handle<T>: status, exception, done-callback list.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/detail/intrusive_list.hpp>
+#include <asyncio/detail/value_slot.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace asyncio {
+
+/// Identifies a callback registered with `add_done_callback`, for `remove_done_callback`.
+/// (Python compares the callables; C++ lambdas are not comparable, hence the id.)
+using callback_id = std::uint64_t;
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+enum class future_status : unsigned char { pending, result, exception, cancelled };
+
+struct done_tag;
+
+/// An entry of a future's done list: a waiting task, a gather child slot or a user callback.
+/// `on_done` runs synchronously when the future completes and may only schedule (rule 4: every
+/// callback and wake-up goes through the ready queue, in registration order).
+struct done_node : list_hook<done_tag> {
+    void (*on_done)(done_node*) noexcept = nullptr;
+    callback_id id = 0; // non-zero for user callbacks only
+};
+
+class future_state_base;
+
+/// A user done-callback: scheduled with call_soon when the future completes; holds a reference to
+/// the state only while scheduled (so a never-completed future does not keep itself alive).
+struct user_callback : done_node {
+    future_state_base* state = nullptr;
+    void (*invoke)(user_callback*) = nullptr;
+    void (*destroy)(user_callback*) noexcept = nullptr;
+};
+
+/// Status, exception, cancel message, refcount and done list, shared by futures and tasks.
+class future_state_base : public state_link {
+public:
+    future_state_base(event_loop& loop, void (*destroy)(future_state_base*) noexcept,
+                      bool is_task) noexcept
+        : loop_(&loop), destroy_(destroy), is_task_(is_task) {
+        on_loop_closed = &loop_closed;
+        loop.core().states.push_back(*this);
+    }
+    future_state_base(const future_state_base&) = delete;
+    future_state_base& operator=(const future_state_base&) = delete;
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            dispose();
+        }
+    }
+
+    [[nodiscard]] bool done() const noexcept { return status_ != future_status::pending; }
+    [[nodiscard]] bool cancelled() const noexcept { return status_ == future_status::cancelled; }
+    [[nodiscard]] future_status status() const noexcept { return status_; }
+    [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_msg_; }
+
+    /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
+    [[nodiscard]] event_loop& loop() const {
+        if (loop_ == nullptr) {
+            throw std::runtime_error("Event loop is closed");
+        }
+        return *loop_;
+    }
+
+    /// Completion. The value (if any) is stored by the typed layer before complete_result().
+    void complete_result() noexcept { complete(future_status::result); }
+    void complete_exception(std::exception_ptr e) noexcept {
+        exc_ = std::move(e);
+        complete(future_status::exception);
+    }
+    void complete_cancelled(std::string msg) noexcept {
+        cancel_msg_ = std::move(msg);
+        complete(future_status::cancelled);
+    }
+
+    /// A waiter (awaiting task or gather slot) on a pending future.
+    void add_waiter(done_node& n) noexcept {
+        ASYNCIO_ASSERT(!done());
+        done_list_.push_back(n);
+    }
+
+    /// add_done_callback: `f(future_state_base*)` is scheduled when the future completes, or at
+    /// once (still through call_soon) when it is already done.
+    template <class F>
+    callback_id add_callback(F&& f) {
+        struct node final : user_callback {
+            explicit node(F&& fn) : f(std::move(fn)) {}
+            std::decay_t<F> f;
+        };
+        auto* n = new node(std::forward<F>(f));
+        n->state = this;
+        n->id = ++next_callback_id_;
+        n->on_done = &schedule_callback;
+        n->invoke = [](user_callback* u) { static_cast<node*>(u)->f(u->state); };
+        n->destroy = [](user_callback* u) noexcept { delete static_cast<node*>(u); };
+        if (done()) {
+            schedule_callback(n);
+        } else {
+            done_list_.push_back(*n);
+        }
+        return n->id;
+    }
+
+    /// remove_done_callback: removes the pending callback `id`; returns how many were removed.
+    std::size_t remove_callback(callback_id id) noexcept {
+        std::size_t removed = 0;
+        done_list_.for_each([&](done_node& n) {
+            if (n.id == id) {
+                n.unlink();
+                auto& u = static_cast<user_callback&>(n);
+                u.destroy(&u);
+                ++removed;
+            }
+        });
+        return removed;
+    }
+
+    /// Throws what result() throws unless the future holds a result; marks exceptions retrieved.
+    void check_result() {
+        switch (status_) {
+        case future_status::pending:
+            throw invalid_state_error("Result is not set.");
+        case future_status::cancelled:
+            throw cancelled_error(cancel_msg_);
+        case future_status::exception:
+            retrieved_ = true;
+            std::rethrow_exception(exc_);
+        case future_status::result:
+            break;
+        }
+    }
+
+    /// exception(): the exception or null; raises like Python for pending or cancelled states.
+    std::exception_ptr exception() {
+        if (status_ == future_status::pending) {
+            throw invalid_state_error("Exception is not set.");
+        }
+        if (status_ == future_status::cancelled) {
+            throw cancelled_error(cancel_msg_);
+        }
+        retrieved_ = true;
+        return exc_;
+    }
+
+    /// Marks the exception as retrieved without reading it (gather, cancel of a done task).
+    void mark_retrieved() noexcept { retrieved_ = true; }
+
+    /// Name used in reports ("Task-3"); empty for plain futures.
+    std::string report_name;
+
+protected:
+    ~future_state_base() = default;
+
+    event_loop* loop_;
+    std::string cancel_msg_;
+    std::exception_ptr exc_;
+
+private:
+    void complete(future_status s) noexcept {
+        ASYNCIO_ASSERT(status_ == future_status::pending);
+        status_ = s;
+        while (!done_list_.empty()) {
+            done_node& n = done_list_.pop_front();
+            n.on_done(&n);
+        }
+    }
+
+    static void schedule_callback(done_node* d) noexcept {
+        auto* u = static_cast<user_callback*>(d);
+        u->state->add_ref();
+        u->state->loop_->core().schedule(&run_callback, u);
+    }
+
+    static void run_callback(void* p, bool run) {
+        auto* u = static_cast<user_callback*>(p);
+        struct cleanup {
+            user_callback* u;
+            ~cleanup() {
+                future_state_base* s = u->state;
+                u->destroy(u);
+                s->release();
+            }
+        } guard{u};
+        if (run) {
+            u->invoke(u);
+        }
+    }
+
+    void report_unretrieved() noexcept {
+        if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
+            retrieved_ = true;
+            loop_->call_exception_handler({is_task_ ? "Task exception was never retrieved"
+                                                    : "Future exception was never retrieved",
+                                           exc_, report_name});
+        }
+    }
+
+    static void loop_closed(state_link* l) noexcept {
+        auto* s = static_cast<future_state_base*>(l);
+        s->report_unretrieved();
+        s->loop_ = nullptr;
+    }
+
+    void dispose() noexcept {
+        report_unretrieved();
+        static_cast<state_link*>(this)->unlink();
+        while (!done_list_.empty()) {
+            done_node& n = done_list_.pop_front();
+            if (n.id != 0) {
+                auto& u = static_cast<user_callback&>(n);
+                u.destroy(&u);
+            }
+        }
+        destroy_(this);
+    }
+
+    void (*destroy_)(future_state_base*) noexcept;
+    intrusive_list<done_node, done_tag> done_list_;
+    callback_id next_callback_id_ = 0;
+    int refs_ = 0;
+    future_status status_ = future_status::pending;
+    bool retrieved_ = false;
+    bool is_task_;
+};
+
+/// result() of a finished state: `T&` into the state (void for void).
+template <class T>
+decltype(auto) result_ref(future_state_base& s, value_slot<T>& slot) {
+    s.check_result();
+    if constexpr (std::is_void_v<T>) {
+        return;
+    } else {
+        return static_cast<T&>(slot.get());
+    }
+}
+
+/// What `co_await` on a finished future or task gives: a copy, or the value moved out.
+template <bool Move, class T>
+T take_result(future_state_base& s, value_slot<T>& slot) {
+    s.check_result();
+    if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+        return slot.get();
+    } else if constexpr (Move) {
+        return std::move(slot.get());
+    } else {
+        static_assert(std::is_copy_constructible_v<T>,
+                      "the result type is move-only: co_await std::move(handle) to take it");
+        return slot.get();
+    }
+}
+
+} // namespace asyncio::detail

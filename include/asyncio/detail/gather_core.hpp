@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+// The untyped part of gather: one slot per child on its done list, counting, cancel fan-out.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/detail/future_state.hpp>
+#include <asyncio/detail/task_core.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+
+namespace asyncio::detail {
+
+/// asyncio's _GatheringFuture without the typed results. Each child completion is handled one
+/// iteration after the child finishes (a done callback scheduled with call_soon), and the
+/// awaiting task resumes one iteration after that: the N+2 of asyncio-semantics.md 1.8.
+class gather_core {
+public:
+    struct slot : done_node {
+        gather_core* owner = nullptr;
+        future_state_base* child = nullptr;
+        bool (*cancel_child)(future_state_base*, const std::string&) = nullptr;
+        std::uint64_t ready_pos = 0;
+        bool scheduled = false;
+    };
+
+    gather_core(const gather_core&) = delete;
+    gather_core& operator=(const gather_core&) = delete;
+
+    [[nodiscard]] bool await_ready() const noexcept { return outer_done_; }
+
+    template <class Promise>
+    void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        root_ = root_of(h);
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+protected:
+    explicit gather_core(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+    ~gather_core() { detach_impl(); }
+
+    /// Links every slot to its child; children already done count at once (3.12+ behaviour),
+    /// so gathering only finished children does not suspend.
+    void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
+        slots_ = slots;
+        n_ = n;
+        loop_ = &loop.core();
+        for (std::size_t i = 0; i < n; ++i) {
+            slots[i].owner = this;
+            slots[i].on_done = &slot_fired;
+            if (slots[i].child->done()) {
+                child_done(slots[i]);
+            } else {
+                slots[i].child->add_waiter(slots[i]);
+            }
+        }
+        if (n == 0) {
+            outer_done_ = true;
+        }
+    }
+
+    /// After resuming: cancellation delivered to the awaiting task, or the first failure.
+    void rethrow_if_failed() {
+        if (root_ != nullptr) {
+            root_->throw_if_cancel_delivered();
+        }
+        if (outer_exc_) {
+            std::rethrow_exception(outer_exc_);
+        }
+    }
+
+    /// Unlinks every slot; derived classes call it before their child references go.
+    void detach() noexcept { detach_impl(); }
+
+    bool return_exceptions_;
+
+private:
+    static void slot_fired(done_node* d) noexcept {
+        auto* s = static_cast<slot*>(d);
+        s->scheduled = true;
+        s->ready_pos = s->owner->loop_->schedule(&slot_run, s);
+    }
+
+    static void slot_run(void* p, bool run) {
+        auto* s = static_cast<slot*>(p);
+        s->scheduled = false;
+        if (run) {
+            s->owner->child_done(*s);
+        }
+    }
+
+    void child_done(slot& s) noexcept {
+        ++finished_;
+        future_state_base& c = *s.child;
+        if (outer_done_) {
+            c.mark_retrieved();
+            return;
+        }
+        if (!return_exceptions_) {
+            if (c.cancelled()) {
+                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())));
+                return;
+            }
+            if (c.status() == future_status::exception) {
+                finish(c.exception());
+                return;
+            }
+        } else if (c.status() == future_status::exception) {
+            c.mark_retrieved();
+        }
+        if (finished_ == n_) {
+            finish(cancel_requested_
+                       ? std::make_exception_ptr(cancelled_error(c.cancelled() ? c.cancel_message()
+                                                                               : std::string()))
+                       : nullptr);
+        }
+    }
+
+    void finish(std::exception_ptr e) noexcept {
+        outer_done_ = true;
+        outer_exc_ = std::move(e);
+        if (root_ != nullptr) {
+            root_->wake();
+        }
+    }
+
+    // Cancelling the awaiting task cancels every unfinished child; the gather then ends with
+    // cancelled_error once they finish, even with return_exceptions.
+    static bool on_cancel(void* ctx, task_core& t) {
+        auto* g = static_cast<gather_core*>(ctx);
+        if (g->outer_done_) {
+            return false;
+        }
+        bool accepted = false;
+        for (std::size_t i = 0; i < g->n_; ++i) {
+            slot& s = g->slots_[i];
+            if (!s.child->done() && s.cancel_child(s.child, t.cancel_message())) {
+                accepted = true;
+            }
+        }
+        if (accepted) {
+            g->cancel_requested_ = true;
+        }
+        return accepted;
+    }
+
+    void detach_impl() noexcept {
+        for (std::size_t i = 0; i < n_; ++i) {
+            slot& s = slots_[i];
+            s.unlink();
+            if (s.scheduled) {
+                loop_->unschedule(s.ready_pos);
+                s.scheduled = false;
+            }
+            // asyncio's gather marks every child exception retrieved, even late ones.
+            s.child->mark_retrieved();
+        }
+        n_ = 0;
+    }
+
+    slot* slots_ = nullptr;
+    std::size_t n_ = 0;
+    std::size_t finished_ = 0;
+    loop_core* loop_ = nullptr;
+    task_core* root_ = nullptr;
+    std::exception_ptr outer_exc_;
+    bool outer_done_ = false;
+    bool cancel_requested_ = false;
+};
+
+} // namespace asyncio::detail

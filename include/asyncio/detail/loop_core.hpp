@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// The loop's internals: clock, ready queue, timer heap and the registries of live tasks and futures.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/detail/fwd.hpp>
+#include <asyncio/detail/intrusive_list.hpp>
+#include <asyncio/detail/ready_queue.hpp>
+#include <asyncio/detail/timer_heap.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+namespace asyncio {
+
+/// Which clock a loop runs on. `monotonic` is the real steady clock (Python's
+/// `time.monotonic()`); `virtual_time` starts at 0 and, whenever nothing is ready, jumps straight
+/// to the next timer deadline without waiting, so tests of timed code are instant and exact.
+enum class clock_kind { monotonic, virtual_time };
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+struct state_tag;
+struct task_tag;
+
+/// Every future or task state links itself into its loop while it lives, so that a loop that is
+/// destroyed first can detach it (and report an exception nobody retrieved).
+struct state_link : list_hook<state_tag> {
+    void (*on_loop_closed)(state_link*) noexcept = nullptr;
+};
+
+/// Every pending task links itself into its loop: `all_tasks()`, shutdown, and destruction of
+/// frames still pending when the loop dies.
+struct task_link : list_hook<task_tag> {
+    void (*abandon)(task_link*) noexcept = nullptr;
+};
+
+/// The loop's state, used by the library's awaiters; users go through `event_loop`.
+class loop_core {
+public:
+    explicit loop_core(clock_kind clock) noexcept : clock_(clock) {}
+
+    /// The loop's clock in nanoseconds, read afresh on every call (as CPython does).
+    [[nodiscard]] std::int64_t now() const noexcept {
+        if (clock_ == clock_kind::virtual_time) {
+            return virtual_now_;
+        }
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    /// Appends `fn(arg, true)` to the ready queue; returns its position for `unschedule`.
+    std::uint64_t schedule(void (*fn)(void*, bool), void* arg) {
+        return ready_.push(ready_entry{fn, arg});
+    }
+
+    /// Neutralises a scheduled entry that has not run yet.
+    void unschedule(std::uint64_t pos) noexcept { ready_.cancel_at(pos); }
+
+    void add_timer(timer_entry& t, std::int64_t when) { timers_.push(t, when); }
+
+    /// Takes a timer out of the heap, or neutralises it if it already expired into the ready
+    /// queue. Returns false when it had already run (or was never armed).
+    bool cancel_timer(timer_entry& t) noexcept {
+        if (t.state == timer_state::in_heap) {
+            timers_.remove(t);
+            return true;
+        }
+        if (t.state == timer_state::in_ready) {
+            ready_.cancel_at(t.ready_pos);
+            t.state = timer_state::idle;
+            return true;
+        }
+        return false;
+    }
+
+    /// Moves every timer whose deadline has passed to the tail of the ready queue.
+    void collect_expired(std::int64_t end) {
+        while (!timers_.empty() && timers_.top_when() <= end) {
+            timer_entry& t = timers_.pop();
+            t.state = timer_state::in_ready;
+            t.ready_pos = ready_.push(ready_entry{t.run, &t});
+        }
+    }
+
+    /// The current task (a task_core), or null while a plain callback runs.
+    void* current_task = nullptr;
+    /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
+    std::uint64_t task_counter = 0;
+    intrusive_list<state_link, state_tag> states;
+    intrusive_list<task_link, task_tag> tasks;
+
+    clock_kind clock_;
+    std::int64_t virtual_now_ = 0;
+    ready_queue ready_;
+    timer_heap timers_;
+    bool stopping_ = false;
+    bool running_ = false;
+};
+
+} // namespace asyncio::detail

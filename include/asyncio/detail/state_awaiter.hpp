@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// The awaiter for futures and task handles: suspends on the done list, resumes one hop later.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/detail/future_state.hpp>
+#include <asyncio/detail/task_core.hpp>
+
+#include <coroutine>
+#include <stdexcept>
+
+namespace asyncio::detail {
+
+/// `co_await` on a future or task state. Does not suspend when the state is already done. Lives
+/// in the awaiting frame and unlinks itself if that frame is destroyed first. `Move` takes the
+/// value out (co_await std::move(h)); otherwise the awaiter gets a copy.
+template <class State, bool Move>
+class state_awaiter : public done_node {
+public:
+    explicit state_awaiter(State* s) noexcept : s_(s) {}
+    state_awaiter(const state_awaiter&) = delete;
+    state_awaiter& operator=(const state_awaiter&) = delete;
+    ~state_awaiter() { unlink(); }
+
+    [[nodiscard]] bool await_ready() const noexcept { return s_->done(); }
+
+    template <class Promise>
+    void await_suspend(std::coroutine_handle<Promise> h) {
+        root_ = root_of(h);
+        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root_)) {
+            throw std::runtime_error("Task cannot await on itself");
+        }
+        on_done = &fire;
+        s_->add_waiter(*this);
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+    decltype(auto) await_resume() {
+        unlink();
+        if (root_ != nullptr) {
+            root_->throw_if_cancel_delivered();
+        }
+        return take_result<Move>(*s_, s_->slot());
+    }
+
+private:
+    static void fire(done_node* n) noexcept { static_cast<state_awaiter*>(n)->root_->wake(); }
+
+    // Cancelling the awaiting task cancels what it awaits (a future, or a task and its chain).
+    static bool on_cancel(void* ctx, task_core& self) {
+        return static_cast<state_awaiter*>(ctx)->s_->cancel(self.cancel_message());
+    }
+
+    State* s_;
+    task_core* root_ = nullptr;
+};
+
+} // namespace asyncio::detail

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+// The untyped core of a spawned task: the step driver (trampoline), cancellation, scheduling.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/detail/frame.hpp>
+#include <asyncio/detail/future_state.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace asyncio::detail {
+
+class task_core;
+
+/// What `task.cancel()` calls while the task is suspended: cancels what the task waits for
+/// (removes the timer, cancels the awaited future or task) and returns true if that was accepted.
+/// Otherwise the task remembers the request and delivers it at its next step.
+struct cancel_hook {
+    bool (*fn)(void* ctx, task_core& task) = nullptr;
+    void* ctx = nullptr;
+};
+
+/// The part of every asyncio-cpp promise the awaiters rely on: which task is running the chain
+/// (`root_`) and whom to resume when this coroutine finishes (`continuation_`).
+struct promise_base {
+    std::coroutine_handle<> continuation_;
+    task_core* root_ = nullptr;
+};
+
+/// The task running the awaiting coroutine `h`.
+template <class Promise>
+[[nodiscard]] task_core* root_of(std::coroutine_handle<Promise> h) noexcept {
+    static_assert(std::is_base_of_v<promise_base, Promise>,
+                  "asyncio-cpp awaitables can only be awaited inside asyncio::task coroutines");
+    ASYNCIO_ASSERT(h.promise().root_ != nullptr);
+    return h.promise().root_;
+}
+
+/// A spawned task (asyncio.Task minus the typed result). The loop holds one reference until the
+/// task finishes; task handles hold the others.
+class task_core : public future_state_base, public task_link {
+public:
+    task_core(event_loop& loop, unique_frame frame, std::string name,
+              void (*finish)(task_core*) noexcept, void (*destroy)(future_state_base*) noexcept)
+        : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
+        abandon = &abandon_pending;
+        auto& core = loop.core();
+        report_name = name.empty() ? "Task-" + std::to_string(++core.task_counter) : std::move(name);
+        resume_point_ = frame_.get();
+        add_ref(); // the loop's reference, dropped when the task finishes
+        core.tasks.push_back(*this);
+        wake();
+    }
+
+    /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
+    void wake() {
+        hook_ = {};
+        loop_->core().schedule(&step_entry, this);
+    }
+
+    /// Records where the chain suspended and how a cancel request reaches what it waits for.
+    void suspend(std::coroutine_handle<> h, cancel_hook hook = {}) noexcept {
+        resume_point_ = h;
+        hook_ = hook;
+    }
+
+    /// For the awaiter that resumes: throws cancelled_error if this step delivers a cancellation.
+    void throw_if_cancel_delivered() {
+        if (deliver_cancel_) {
+            deliver_cancel_ = false;
+            throw cancelled_error(cancel_msg_);
+        }
+    }
+    /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
+    void deliver_cancel() noexcept { deliver_cancel_ = true; }
+
+    /// Task.cancel(msg): see asyncio-semantics.md section 2.
+    bool cancel(std::string msg = {}) {
+        if (done()) {
+            mark_retrieved();
+            return false;
+        }
+        ++cancelling_;
+        cancel_msg_ = std::move(msg);
+        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            return true;
+        }
+        must_cancel_ = true;
+        return true;
+    }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
+    int uncancel() noexcept {
+        if (cancelling_ > 0 && --cancelling_ == 0) {
+            must_cancel_ = false;
+        }
+        return cancelling_;
+    }
+
+    /// The trampoline slot: the next coroutine of this chain the driver resumes.
+    std::coroutine_handle<> next_;
+
+protected:
+    /// Called by the typed finish function once the result (if any) has left the frame.
+    void conclude(std::exception_ptr ex) noexcept {
+        static_cast<task_link*>(this)->unlink();
+        if (ex) {
+            std::string msg;
+            bool was_cancel = false;
+            try {
+                std::rethrow_exception(ex);
+            } catch (const cancelled_error& e) {
+                was_cancel = true;
+                msg = e.message();
+            } catch (...) {
+            }
+            if (was_cancel) {
+                complete_cancelled(std::move(msg));
+            } else {
+                complete_exception(std::move(ex));
+            }
+        } else if (must_cancel_) {
+            // Cancelled right before the coroutine returned: still ends cancelled (CPython).
+            must_cancel_ = false;
+            complete_cancelled(cancel_msg_);
+        } else {
+            complete_result();
+        }
+        release(); // the loop's reference
+    }
+
+    unique_frame frame_;
+    bool must_cancel_ = false;
+
+private:
+    static void step_entry(void* p, bool run) {
+        if (run) {
+            static_cast<task_core*>(p)->step();
+        }
+    }
+
+    void step() noexcept {
+        hook_ = {};
+        if (must_cancel_) {
+            must_cancel_ = false;
+            deliver_cancel_ = true;
+        }
+        if (!started_ && deliver_cancel_) {
+            // Cancelled before its first step: the body never runs.
+            deliver_cancel_ = false;
+            frame_.reset();
+            conclude(std::make_exception_ptr(cancelled_error(cancel_msg_)));
+            return;
+        }
+        started_ = true;
+        loop_core& core = loop_->core();
+        void* const outer = core.current_task;
+        core.current_task = this;
+        // The driver: awaiting a lazy task or finishing one stores the next frame here and
+        // returns, so a chain of any depth runs on a flat stack whatever the compiler does.
+        next_ = resume_point_;
+        while (next_) {
+            std::exchange(next_, nullptr).resume();
+        }
+        core.current_task = outer;
+        if (frame_.done()) {
+            finish_(this);
+            return;
+        }
+        if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            // The task cancelled itself, then awaited: that await is cancelled at once.
+            must_cancel_ = false;
+        }
+    }
+
+    static void abandon_pending(task_link* l) noexcept {
+        auto* t = static_cast<task_core*>(l);
+        t->hook_ = {};
+        t->frame_.reset();
+        t->loop_->call_exception_handler(
+            {"Task was destroyed but it is pending!", nullptr, t->report_name});
+        t->release();
+    }
+
+    void (*finish_)(task_core*) noexcept;
+    std::coroutine_handle<> resume_point_;
+    cancel_hook hook_;
+    int cancelling_ = 0;
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+};
+
+} // namespace asyncio::detail

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+// gather (asyncio.gather): run awaitables concurrently and collect their results in order.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/future.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/task.hpp>
+#include <asyncio/detail/gather_core.hpp>
+#include <asyncio/detail/ref_ptr.hpp>
+#include <asyncio/detail/value_slot.hpp>
+
+#include <array>
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace asyncio {
+
+/// Tag selecting asyncio's `return_exceptions=True`: `gather(asyncio::return_exceptions, ...)`.
+struct return_exceptions_t {
+    explicit constexpr return_exceptions_t() = default;
+};
+inline constexpr return_exceptions_t return_exceptions{};
+
+/// One child's outcome under `return_exceptions`: its value or its exception (a cancelled child
+/// holds a cancelled_error).
+template <class T>
+class outcome {
+public:
+    explicit outcome(std::exception_ptr e) noexcept : e_(std::move(e)) {}
+    template <class... Args>
+    explicit outcome(std::in_place_t, Args&&... args) {
+        v_.emplace(std::forward<Args>(args)...);
+    }
+
+    [[nodiscard]] bool has_value() const noexcept { return !e_; }
+    explicit operator bool() const noexcept { return has_value(); }
+    /// The value; rethrows the exception when the child failed.
+    T& value() {
+        if (e_) {
+            std::rethrow_exception(e_);
+        }
+        return v_.get();
+    }
+    /// The exception, or null when the child succeeded.
+    [[nodiscard]] std::exception_ptr exception() const noexcept { return e_; }
+
+private:
+    detail::value_slot<T> v_;
+    std::exception_ptr e_;
+};
+
+namespace detail {
+
+/// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
+template <class Aw>
+decltype(auto) get_awaiter(Aw&& aw) {
+    if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
+        return std::forward<Aw>(aw).operator co_await();
+    } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
+        return operator co_await(std::forward<Aw>(aw));
+    } else {
+        return std::forward<Aw>(aw);
+    }
+}
+
+template <class Aw>
+using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
+
+/// Runs any other awaitable as a task, so gather can treat every child alike.
+template <class Aw>
+task<await_result_t<Aw>> await_as_task(Aw aw) {
+    co_return co_await std::move(aw);
+}
+
+/// How gather holds one argument: the state it watches and whether it owns the result (a lazy
+/// task or a wrapped awaitable: the result is moved out; a user's handle or future: copied).
+template <class A>
+struct gather_child {
+    using value_type = await_result_t<A>;
+    using state_type = task_state<value_type>;
+    static constexpr bool owned = true;
+    static ref_ptr<state_type> make(A&& a, event_loop& loop) {
+        return state_access::get(loop.create_task(await_as_task(std::move(a))));
+    }
+};
+template <class T>
+struct gather_child<task<T>> {
+    using value_type = T;
+    using state_type = task_state<T>;
+    static constexpr bool owned = true;
+    static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
+        return state_access::get(loop.create_task(std::move(t)));
+    }
+};
+template <class T>
+struct gather_child<task_handle<T>> {
+    using value_type = T;
+    using state_type = task_state<T>;
+    static constexpr bool owned = false;
+    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop&) {
+        return state_access::get(h);
+    }
+};
+template <class T>
+struct gather_child<future<T>> {
+    using value_type = T;
+    using state_type = future_state<T>;
+    static constexpr bool owned = false;
+    static ref_ptr<state_type> make(const future<T>& f, event_loop&) {
+        return state_access::get(f);
+    }
+};
+
+template <class State>
+bool cancel_state(future_state_base* s, const std::string& msg) {
+    return static_cast<State*>(s)->cancel(msg);
+}
+
+/// One child's contribution to the result: its value (none for void) or, with
+/// return_exceptions, an outcome.
+template <class Child, bool ReturnExceptions>
+decltype(auto) extract(typename Child::state_type& s) {
+    using T = typename Child::value_type;
+    using R = result_or_none_t<T>;
+    auto value = [&]() -> R {
+        if constexpr (std::is_void_v<T>) {
+            s.check_result();
+            return none{};
+        } else {
+            return take_result<Child::owned>(s, s.slot());
+        }
+    };
+    if constexpr (ReturnExceptions) {
+        if (s.cancelled()) {
+            return outcome<R>(std::make_exception_ptr(cancelled_error(s.cancel_message())));
+        }
+        if (s.status() == future_status::exception) {
+            return outcome<R>(s.exception());
+        }
+        return outcome<R>(std::in_place, value());
+    } else {
+        return value();
+    }
+}
+
+template <bool ReturnExceptions, class... Children>
+class gather_awaitable final : public gather_core {
+public:
+    template <class... Args>
+    explicit gather_awaitable(event_loop& loop, Args&&... args)
+        : gather_core(ReturnExceptions),
+          // Braced: the children become tasks in argument order.
+          states_{Children::make(std::forward<Args>(args), loop)...} {
+        init(loop, std::index_sequence_for<Children...>{});
+    }
+
+    gather_awaitable(const gather_awaitable&) = delete;
+    gather_awaitable& operator=(const gather_awaitable&) = delete;
+    // Unlink from the children before `states_` drops the references.
+    ~gather_awaitable() { detach(); }
+
+    auto await_resume() {
+        rethrow_if_failed();
+        return collect(std::index_sequence_for<Children...>{});
+    }
+
+private:
+    template <std::size_t... I>
+    void init(event_loop& loop, std::index_sequence<I...>) noexcept {
+        ((slots_[I].child = std::get<I>(states_).get(),
+          slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
+         ...);
+        attach(slots_.data(), sizeof...(Children), loop);
+    }
+
+    template <std::size_t... I>
+    auto collect(std::index_sequence<I...>) {
+        return std::tuple<decltype(extract<Children, ReturnExceptions>(
+            std::declval<typename Children::state_type&>()))...>{
+            extract<Children, ReturnExceptions>(*std::get<I>(states_))...};
+    }
+
+    std::tuple<ref_ptr<typename Children::state_type>...> states_;
+    std::array<slot, sizeof...(Children)> slots_{};
+};
+
+template <bool ReturnExceptions, class Child>
+class gather_range_awaitable final : public gather_core {
+public:
+    template <class Range>
+    explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
+        event_loop& loop = get_running_loop();
+        if constexpr (std::ranges::sized_range<Range>) {
+            states_.reserve(std::ranges::size(r));
+        }
+        for (auto&& a : r) {
+            if constexpr (Child::owned) {
+                states_.push_back(Child::make(std::move(a), loop));
+            } else {
+                states_.push_back(Child::make(a, loop));
+            }
+        }
+        slots_ = std::make_unique<slot[]>(states_.size());
+        for (std::size_t i = 0; i < states_.size(); ++i) {
+            slots_[i].child = states_[i].get();
+            slots_[i].cancel_child = &cancel_state<typename Child::state_type>;
+        }
+        attach(slots_.get(), states_.size(), loop);
+    }
+    gather_range_awaitable(const gather_range_awaitable&) = delete;
+    gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
+    ~gather_range_awaitable() { detach(); }
+
+    auto await_resume() {
+        rethrow_if_failed();
+        using E = decltype(extract<Child, ReturnExceptions>(
+            std::declval<typename Child::state_type&>()));
+        std::vector<E> out;
+        out.reserve(states_.size());
+        for (auto& s : states_) {
+            out.push_back(extract<Child, ReturnExceptions>(*s));
+        }
+        return out;
+    }
+
+private:
+    std::vector<ref_ptr<typename Child::state_type>> states_;
+    std::unique_ptr<slot[]> slots_;
+};
+
+template <class A>
+using gather_child_t = gather_child<std::remove_cvref_t<A>>;
+
+/// A range of awaitables (gather's range form) as opposed to a single awaitable.
+template <class R>
+concept gather_range = std::ranges::input_range<R>;
+
+template <class... Aws>
+inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws> && ...);
+
+} // namespace detail
+
+/// asyncio.gather(*aws): `co_await gather(a, b, ...)` gives a std::tuple of the results in
+/// argument order (asyncio::none for void children). Arguments may be lazy tasks (spawned as
+/// tasks right here, in argument order), task handles, futures or any other awaitable (run as a
+/// task). The first failure propagates at once while the other children keep running. Cancelling
+/// the awaiting task cancels every child. The awaiter resumes two iterations after the last child
+/// finishes; gathering nothing, or only finished children, does not suspend.
+template <class... Aws>
+    requires(!detail::is_single_range<Aws...>)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<false, detail::gather_child_t<Aws>...>
+gather(Aws&&... aws) {
+    return detail::gather_awaitable<false, detail::gather_child_t<Aws>...>(
+        get_running_loop(), std::forward<Aws>(aws)...);
+}
+
+/// asyncio.gather(*aws, return_exceptions=True): each slot is an asyncio::outcome<T> holding the
+/// child's value or exception; completes only when every child is done.
+template <class... Aws>
+    requires(!detail::is_single_range<Aws...>)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<true, detail::gather_child_t<Aws>...>
+gather(return_exceptions_t, Aws&&... aws) {
+    return detail::gather_awaitable<true, detail::gather_child_t<Aws>...>(
+        get_running_loop(), std::forward<Aws>(aws)...);
+}
+
+/// asyncio.gather(*range): a std::vector of results in range order. Lazy tasks in the range are
+/// moved from (and spawned in order); handles and futures are shared.
+template <detail::gather_range Range>
+[[nodiscard("co_await the gather")]] auto gather(Range&& range) {
+    return detail::gather_range_awaitable<
+        false, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
+        std::forward<Range>(range));
+}
+
+/// asyncio.gather(*range, return_exceptions=True): a std::vector of asyncio::outcome<T>.
+template <detail::gather_range Range>
+[[nodiscard("co_await the gather")]] auto gather(return_exceptions_t, Range&& range) {
+    return detail::gather_range_awaitable<
+        true, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
+        std::forward<Range>(range));
+}
+
+} // namespace asyncio

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// run(): asyncio.run — a fresh loop, the main task, then an orderly shutdown of what is left.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/future.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/task.hpp>
+#include <asyncio/detail/running_loop.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace asyncio {
+
+/// Options of `asyncio::run` (Python's keyword arguments).
+struct run_options {
+    /// `clock_kind::virtual_time` runs every sleep instantly, with exact loop times.
+    clock_kind clock = clock_kind::monotonic;
+    /// Replaces the loop's default exception handler (which writes to stderr).
+    exception_handler handler = {};
+};
+
+namespace detail {
+
+/// asyncio.runners._cancel_all_tasks: cancel what is still pending, run it to the end, report
+/// exceptions other than cancellation. Repeats while cleanup code spawns new tasks, so nothing
+/// is left pending when the loop closes.
+inline void cancel_all_tasks(event_loop& loop) {
+    for (;;) {
+        std::vector<task_ref> pending = state_access::tasks_of(loop);
+        if (pending.empty()) {
+            return;
+        }
+        future<void> all_done = loop.create_future<void>();
+        auto remaining = std::make_shared<std::size_t>(pending.size());
+        for (task_ref& t : pending) {
+            t.cancel();
+            (void)t.add_done_callback([remaining, all_done]() mutable {
+                if (--*remaining == 0) {
+                    all_done.set_result();
+                }
+            });
+        }
+        loop.run_until_complete(all_done);
+        for (task_ref& t : pending) {
+            if (!t.cancelled()) {
+                if (std::exception_ptr e = t.exception()) {
+                    loop.call_exception_handler(
+                        {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
+                }
+            }
+        }
+    }
+}
+
+} // namespace detail
+
+/// asyncio.run(main): creates a loop, runs `main` as a task until it finishes, then cancels every
+/// task still pending and runs them until they finish (their cleanup runs), and returns main's
+/// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
+/// run from returning. Throws std::runtime_error when called while a loop is running.
+template <class T>
+T run(task<T> main, run_options opts = {}) {
+    if (detail::running_loop() != nullptr) {
+        throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
+    }
+    event_loop loop(opts.clock);
+    if (opts.handler) {
+        loop.set_exception_handler(std::move(opts.handler));
+    }
+    task_handle<T> main_task = loop.create_task(std::move(main));
+    bool shut_down = false;
+    try {
+        if constexpr (std::is_void_v<T>) {
+            loop.run_until_complete(main_task);
+            shut_down = true;
+            detail::cancel_all_tasks(loop);
+        } else {
+            T result = loop.run_until_complete(main_task);
+            shut_down = true;
+            detail::cancel_all_tasks(loop);
+            return result;
+        }
+    } catch (...) {
+        if (!shut_down) {
+            detail::cancel_all_tasks(loop);
+        }
+        throw;
+    }
+}
+
+} // namespace asyncio

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+// task<T> (a coroutine, `async def`), task_handle<T> (asyncio.Task) and create_task.
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/future.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/detail/frame.hpp>
+#include <asyncio/detail/ref_ptr.hpp>
+#include <asyncio/detail/state_awaiter.hpp>
+#include <asyncio/detail/task_core.hpp>
+#include <asyncio/detail/task_promise.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace asyncio {
+
+/// A coroutine returning `T` (Python's `async def f() -> T`): lazy, move-only. `co_await f()` runs
+/// it inline, like `await f()`: no loop round trip and no other task in between; a chain of any
+/// depth keeps the stack flat. `T` may be void, a value, a reference or a move-only type. Awaiting
+/// a task twice, or a moved-from task, throws std::runtime_error("cannot reuse already awaited
+/// coroutine"). `create_task` turns it into a concurrently running task_handle<T>. A task may only
+/// be awaited from another asyncio-cpp coroutine.
+template <class T>
+class [[nodiscard]] task {
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    task(task&&) noexcept = default;
+    task& operator=(task&&) noexcept = default;
+    ~task() = default;
+
+    /// True until the task is awaited, spawned or moved from.
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
+
+    auto operator co_await() & noexcept { return awaiter{this}; }
+    auto operator co_await() && noexcept { return awaiter{this}; }
+
+private:
+    friend promise_type;
+    friend class event_loop;
+
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+
+    promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
+
+    struct awaiter {
+        task* self;
+
+        bool await_ready() const {
+            if (!self->frame_) {
+                throw std::runtime_error("cannot reuse already awaited coroutine");
+            }
+            return false;
+        }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+            promise_type& child = self->promise();
+            child.continuation_ = parent;
+            child.root_ = detail::root_of(parent);
+            child.root_->next_ = self->frame_.get(); // the driver starts the child
+        }
+        T await_resume() {
+            struct destroy_after {
+                task* t;
+                ~destroy_after() { t->frame_.reset(); }
+            } guard{self};
+            promise_type& p = self->promise();
+            if (p.exception_) {
+                std::rethrow_exception(p.exception_);
+            }
+            if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+                return p.value_.get();
+            } else {
+                return std::move(p.value_.get());
+            }
+        }
+    };
+
+    detail::unique_frame frame_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+template <class T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+    return task<T&>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+
+/// The state of a spawned task: the core plus the typed result, moved out of the frame when the
+/// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
+template <class T>
+class task_state final : public task_core {
+public:
+    task_state(event_loop& loop, unique_frame frame, std::string name)
+        : task_core(loop, std::move(frame), std::move(name), &finish, &destroy_self) {
+        frame_.promise<task_promise<T>>().root_ = this;
+    }
+
+    value_slot<T>& slot() noexcept { return slot_; }
+
+private:
+    static void finish(task_core* c) noexcept {
+        auto* self = static_cast<task_state*>(c);
+        auto& p = self->frame_.template promise<task_promise<T>>();
+        std::exception_ptr ex = p.exception_;
+        if (!ex && !self->must_cancel_) {
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    self->slot_.emplace();
+                } else if constexpr (std::is_reference_v<T>) {
+                    self->slot_.emplace(p.value_.get());
+                } else {
+                    self->slot_.emplace(std::move(p.value_.get()));
+                }
+            } catch (...) {
+                ex = std::current_exception();
+            }
+        }
+        self->frame_.reset();
+        self->conclude(std::move(ex));
+    }
+    static void destroy_self(future_state_base* b) noexcept { delete static_cast<task_state*>(b); }
+
+    value_slot<T> slot_;
+};
+
+} // namespace detail
+
+/// A type-erased, copyable reference to a spawned task (what current_task() and all_tasks()
+/// return). Empty by default.
+class task_ref {
+public:
+    task_ref() noexcept = default;
+
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+    /// Task.done(): finished with a result, an exception, or cancelled.
+    [[nodiscard]] bool done() const noexcept { return core_->done(); }
+    /// Task.cancelled(): true only once the task has actually ended cancelled.
+    [[nodiscard]] bool cancelled() const noexcept { return core_->cancelled(); }
+    /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
+    /// co_await one iteration later (or at its next step). False when the task is already done.
+    bool cancel(std::string msg = {}) { return core_->cancel(std::move(msg)); }
+    /// Task.cancelling(): the number of pending cancel requests.
+    [[nodiscard]] int cancelling() const noexcept { return core_->cancelling(); }
+    /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
+    int uncancel() noexcept { return core_->uncancel(); }
+    /// Task.get_name(): "Task-<n>" (counted per loop) unless a name was given.
+    [[nodiscard]] const std::string& get_name() const noexcept { return core_->report_name; }
+    void set_name(std::string name) { core_->report_name = std::move(name); }
+    /// Task.exception(): the exception or null. Pending: invalid_state_error; cancelled:
+    /// cancelled_error.
+    [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }
+
+    /// Task.add_done_callback on the untyped reference: `f(task_ref&)` (or `f()`).
+    template <class F>
+    callback_id add_done_callback(F f) {
+        return core_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+            task_ref r(static_cast<detail::task_core*>(b));
+            detail::invoke_done_callback(fn, r);
+        });
+    }
+    /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
+    std::size_t remove_done_callback(callback_id id) noexcept {
+        return core_->remove_callback(id);
+    }
+
+    friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
+        return a.core_ == b.core_;
+    }
+
+protected:
+    explicit task_ref(detail::task_core* c) noexcept : core_(c) {}
+    detail::ref_ptr<detail::task_core> core_;
+
+    friend task_ref current_task();
+    friend struct detail::state_access;
+};
+
+/// asyncio.Task for a coroutine returning `T`: copyable, awaitable by any number of tasks (each
+/// resumes the iteration after the task finishes; a finished task does not suspend them).
+/// Cancelling a task that awaits this one cancels this one too.
+template <class T>
+class task_handle : public task_ref {
+public:
+    using value_type = T;
+
+    task_handle() noexcept = default;
+
+    /// Task.result(): a reference into the shared state (void for void). Pending:
+    /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
+    decltype(auto) result() { return detail::result_ref(*state(), state()->slot()); }
+
+    /// Task.add_done_callback: `f(task_handle<T>&)` (or `f()`) runs through call_soon once the
+    /// task is done, in registration order. Returns the id remove_done_callback takes.
+    template <class F>
+    callback_id add_done_callback(F f) {
+        return state()->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+            task_handle h(static_cast<state_type*>(b));
+            detail::invoke_done_callback(fn, h);
+        });
+    }
+    /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
+    std::size_t remove_done_callback(callback_id id) noexcept {
+        return state()->remove_callback(id);
+    }
+
+    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out.
+    auto operator co_await() & noexcept { return detail::state_awaiter<state_type, false>(state()); }
+    auto operator co_await() && noexcept { return detail::state_awaiter<state_type, true>(state()); }
+
+private:
+    using state_type = detail::task_state<T>;
+    friend class event_loop;
+    friend struct detail::state_access;
+
+    explicit task_handle(state_type* s) noexcept : task_ref(s) {}
+    [[nodiscard]] state_type* state() const noexcept {
+        return static_cast<state_type*>(core_.get());
+    }
+};
+
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+    if (!t.frame_) {
+        throw std::runtime_error("cannot reuse already awaited coroutine");
+    }
+    auto* s = new detail::task_state<T>(*this, std::move(t.frame_), std::move(name));
+    return task_handle<T>(s);
+}
+
+/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
+/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
+/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name = {}) {
+    return get_running_loop().create_task(std::move(t), std::move(name));
+}
+
+/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
+template <class T>
+task_handle<T> ensure_future(task<T> t, event_loop& loop) {
+    return loop.create_task(std::move(t));
+}
+template <class T>
+task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
+    return h;
+}
+
+namespace detail {
+
+/// Gives the library's combinators the shared state behind a handle or future.
+struct state_access {
+    template <class T>
+    static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
+        return ref_ptr<task_state<T>>(h.state());
+    }
+    template <class T>
+    static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
+        return f.s_;
+    }
+    /// The pending tasks of `loop`, as references.
+    static std::vector<task_ref> tasks_of(event_loop& loop) {
+        std::vector<task_ref> out;
+        loop.core().tasks.for_each(
+            [&](task_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
+        return out;
+    }
+};
+
+} // namespace detail
+
+/// asyncio.current_task(): the running task, or an empty task_ref inside a plain callback.
+/// Throws std::runtime_error when no loop is running.
+[[nodiscard]] inline task_ref current_task() {
+    void* t = get_running_loop().core().current_task;
+    return task_ref(static_cast<detail::task_core*>(t));
+}
+
+/// asyncio.all_tasks(): the running loop's tasks that are not done yet.
+[[nodiscard]] inline std::vector<task_ref> all_tasks() {
+    return detail::state_access::tasks_of(get_running_loop());
+}
+
+} // namespace asyncio
