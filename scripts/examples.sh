@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds asyncio's examples in build/examples (tests and benchmarks off) and runs each one.
+#
+#   bash scripts/examples.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/deps.sh cmake ninja-build g++
+
+build=build/examples
+cmake -S . -B "$build" -G Ninja \
+    -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_EXTENSIONS=OFF \
+    -DASYNCIO_BUILD_TESTS=OFF \
+    -DASYNCIO_BUILD_BENCH=OFF \
+    -DASYNCIO_BUILD_EXAMPLES=ON
+cmake --build "$build" --parallel 2
+
+# examples/<name>.cpp builds the program <name> (see examples/CMakeLists.txt).
+for src in examples/*.cpp; do
+    name=$(basename "$src" .cpp)
+    echo
+    echo "== $name"
+    "$build/examples/$name"
+done

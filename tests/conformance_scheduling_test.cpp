@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+// Conformance with asyncio's scheduling: the hop table of asyncio-semantics.md 1.8, measured with
+// a ticker task and confirmed against CPython 3.13.
+#include "support/catch.hpp"
+#include "support/test_support.hpp"
+#include "support/ticker.hpp"
+
+#include <asyncio/asyncio.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Every expectation below was first observed with /work/scratch/py/hops.py (and
+// two_stage_equal.py), a line-by-line Python twin of these tests, run with
+// `PYENV_VERSION=3.13.0 python3 hops.py` (the scripts are not part of the repository). A hop is
+// `ticks when the effect is seen - ticks when the cause happened`; the ticker bumps `ticks` once
+// per loop iteration.
+
+namespace {
+
+using namespace std::chrono_literals;
+using asyncio::cancelled_error;
+using asyncio::create_task;
+using asyncio::future;
+using asyncio::gather;
+using asyncio::get_running_loop;
+using asyncio::loop_clock;
+using asyncio::sleep;
+using asyncio::task;
+using asyncio::testing::run_virtual;
+using asyncio::testing::start_ticker;
+using asyncio::testing::stop_ticker;
+using asyncio::testing::ticker_state;
+
+struct hop_result {
+    int hops = -1;
+    bool started_inline = true;
+};
+
+struct cancel_hops {
+    int hops = -1;
+    bool awaited_future_cancelled = false;
+    bool victim_cancelled = false;
+    bool awaiter_saw_cancelled_error = false;
+};
+
+struct gather_hops {
+    int hops = -1;
+    int first = 0;
+    int second = 0;
+};
+
+} // namespace
+
+static task<void> record_start(ticker_state* s, int* started_at) {
+    *started_at = s->ticks;
+    co_return;
+}
+
+static task<hop_result> create_task_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    int started_at = -100;
+    hop_result r;
+    const int cause = s.ticks;
+    auto t = create_task(record_start(&s, &started_at));
+    r.started_inline = started_at != -100;
+    co_await t;
+    r.hops = started_at - cause;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return r;
+}
+
+TEST_CASE("conformance scheduling: create_task starts the body one iteration later",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('create_task', 1, 'not inline').
+    const auto r = run_virtual(create_task_hops());
+    CHECK(!r.started_inline);
+    CHECK(r.hops == 1);
+}
+
+static task<int> sleep_zero_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    const int before = s.ticks;
+    co_await sleep(0s);
+    const int hops = s.ticks - before;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return hops;
+}
+
+TEST_CASE("conformance scheduling: sleep(0) resumes one iteration later",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('sleep(0)', 1, ['X', 'main']).
+    CHECK(run_virtual(sleep_zero_hops()) == 1);
+}
+
+static task<void> finish_after(ticker_state* s, int yields, int* finished_at) {
+    for (int i = 0; i < yields; ++i) {
+        co_await sleep(0s);
+    }
+    *finished_at = s->ticks;
+}
+
+static task<int> awaited_task_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    int finished_at = -100;
+    auto t = create_task(finish_after(&s, 3, &finished_at));
+    co_await t;
+    const int hops = s.ticks - finished_at;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return hops;
+}
+
+TEST_CASE("conformance scheduling: a task awaiting a task resumes one iteration after it "
+          "finishes",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('awaited task finishes', 1).
+    CHECK(run_virtual(awaited_task_hops()) == 1);
+}
+
+static task<void> set_after_two_yields(future<int> f, ticker_state* s, int* cause_at) {
+    co_await sleep(0s);
+    co_await sleep(0s);
+    *cause_at = s->ticks;
+    f.set_result(1);
+}
+
+static task<void> await_and_record(future<int> f, ticker_state* s, int* resumed_at) {
+    static_cast<void>(co_await f);
+    *resumed_at = s->ticks;
+}
+
+static task<int> future_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    int cause_at = -100;
+    int resumed_at = -200;
+    auto f = get_running_loop().create_future<int>();
+    auto waiter = create_task(await_and_record(f, &s, &resumed_at));
+    auto setter = create_task(set_after_two_yields(f, &s, &cause_at));
+    co_await waiter;
+    co_await setter;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return resumed_at - cause_at;
+}
+
+TEST_CASE("conformance scheduling: a task awaiting a future resumes one iteration after "
+          "set_result",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('future set_result', 1).
+    CHECK(run_virtual(future_hops()) == 1);
+}
+
+static task<void> blocked_victim(future<int> f, ticker_state* s, int* caught_at) {
+    try {
+        static_cast<void>(co_await f);
+    } catch (const cancelled_error&) {
+        *caught_at = s->ticks;
+        throw;
+    }
+}
+
+static task<cancel_hops> cancel_while_blocked_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    int caught_at = -100;
+    auto f = get_running_loop().create_future<int>();
+    auto victim = create_task(blocked_victim(f, &s, &caught_at));
+    co_await sleep(0s);
+    co_await sleep(0s);
+    const int cause = s.ticks;
+    victim.cancel();
+    cancel_hops r;
+    try {
+        co_await victim;
+    } catch (const cancelled_error&) {
+        r.awaiter_saw_cancelled_error = true;
+    }
+    r.hops = caught_at - cause;
+    r.awaited_future_cancelled = f.cancelled();
+    r.victim_cancelled = victim.cancelled();
+    co_await stop_ticker(&s, std::move(tk));
+    co_return r;
+}
+
+TEST_CASE("conformance scheduling: cancel delivers cancelled_error one iteration later to a task "
+          "blocked on a future",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('cancel while blocked', 1, 'future cancelled', True).
+    const auto r = run_virtual(cancel_while_blocked_hops());
+    CHECK(r.hops == 1);
+    CHECK(r.awaited_future_cancelled);
+    CHECK(r.victim_cancelled);
+    CHECK(r.awaiter_saw_cancelled_error);
+}
+
+static task<int> gather_child(ticker_state* s, int yields, int* finished_at) {
+    for (int i = 0; i < yields; ++i) {
+        co_await sleep(0s);
+    }
+    *finished_at = s->ticks;
+    co_return yields;
+}
+
+static task<gather_hops> gather_last_child_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    int first_finished = -100;
+    int second_finished = -100;
+    auto [a, b] = co_await gather(gather_child(&s, 1, &first_finished),
+                                  gather_child(&s, 3, &second_finished));
+    gather_hops r;
+    r.hops = s.ticks - std::max(first_finished, second_finished);
+    r.first = a;
+    r.second = b;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return r;
+}
+
+TEST_CASE("conformance scheduling: gather resumes its awaiter two iterations after the last "
+          "child finishes",
+          "[conformance][scheduling]") {
+    // CPython 3.13 (and 3.11): ('gather last child', 2, 1, 3).
+    const auto r = run_virtual(gather_last_child_hops());
+    CHECK(r.hops == 2);
+    CHECK(r.first == 1);
+    CHECK(r.second == 3);
+}
+
+static task<int> value_after_a_yield(int v) {
+    co_await sleep(0s);
+    co_return v;
+}
+
+static task<gather_hops> gather_of_finished_hops() {
+    ticker_state s;
+    auto tk = co_await start_ticker(&s);
+    auto t1 = create_task(value_after_a_yield(1));
+    auto t2 = create_task(value_after_a_yield(2));
+    co_await t1;
+    co_await t2;
+    const int before = s.ticks;
+    auto [a, b] = co_await gather(t1, t2);
+    gather_hops r;
+    r.hops = s.ticks - before;
+    r.first = a;
+    r.second = b;
+    co_await stop_ticker(&s, std::move(tk));
+    co_return r;
+}
+
+TEST_CASE("conformance scheduling: gather of children that are all done does not suspend",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('gather of finished tasks', 0, [1, 2]); CPython 3.11.7 gave 2 hops here,
+    // the 3.12+ behaviour is the one we follow.
+    const auto r = run_virtual(gather_of_finished_hops());
+    CHECK(r.hops == 0);
+    CHECK(r.first == 1);
+    CHECK(r.second == 2);
+}
+
+static task<void> sleep_10ms_then_log(std::vector<std::string>* log) {
+    co_await sleep(10ms);
+    log->emplace_back("A resumed");
+}
+
+static task<std::vector<std::string>> two_stage_sleep_same_collection() {
+    std::vector<std::string> log;
+    auto& loop = get_running_loop();
+    auto a = create_task(sleep_10ms_then_log(&log));
+    co_await sleep(0s); // A has run its first step: its timer is due at 10 ms
+    // Same deadline, registered after A's timer, so both are collected in one iteration N with
+    // A's timer first. A's timer only completes a future; A itself runs in N + 1.
+    loop.call_at(loop_clock::time_point(10ms), [&log, &loop] {
+        log.emplace_back("cb");
+        loop.call_soon([&log] { log.emplace_back("next iteration"); });
+    });
+    co_await a;
+    co_return log;
+}
+
+TEST_CASE("conformance scheduling: a sleep resumes one iteration after its timer is collected",
+          "[conformance][scheduling]") {
+    // CPython 3.13: with A sleeping 0.01 s, call_later(0.02, cb) and the loop blocked 50 ms so
+    // both timers are collected together: ['cb', 'A resumed', 'next iteration'] (hops.py). With
+    // call_at on A's exact deadline instead of blocking, the same (two_stage_equal.py).
+    const std::vector<std::string> expected{"cb", "A resumed", "next iteration"};
+    CHECK(run_virtual(two_stage_sleep_same_collection()) == expected);
+}
+
+static task<std::vector<std::string>> sleep_with_separate_deadlines() {
+    std::vector<std::string> log;
+    auto& loop = get_running_loop();
+    auto a = create_task(sleep_10ms_then_log(&log));
+    co_await sleep(0s);
+    loop.call_later(20ms, [&log] { log.emplace_back("cb"); });
+    co_await a;
+    co_await sleep(30ms);
+    co_return log;
+}
+
+TEST_CASE("conformance scheduling: a sleep due before another timer resumes before it",
+          "[conformance][scheduling]") {
+    // CPython 3.13: ('separate deadlines', ['A resumed', 'cb']). The virtual clock stops at
+    // 10 ms first, so A resumes before the 20 ms timer is collected.
+    const std::vector<std::string> expected{"A resumed", "cb"};
+    CHECK(run_virtual(sleep_with_separate_deadlines()) == expected);
+}
