@@ -7,6 +7,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>
 #include <asyncio/loop.hpp>
+#include <asyncio/queue.hpp>
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
 #include <asyncio/task.hpp>

@@ -60,15 +60,24 @@ public:
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
+        ASYNCIO_ASSERT(!scheduled_);
+        scheduled_ = true;
         hook_ = {};
         loop_->core().schedule(&step_entry, this);
     }
 
-    /// Records where the chain suspended and how a cancel request reaches what it waits for.
-    void suspend(std::coroutine_handle<> h, cancel_hook hook = {}) noexcept {
+    /// Records where the chain suspended, how a cancel request reaches what it waits for, and
+    /// optionally a check run at the start of the next step: a queue waiter re-checks its
+    /// condition there and, if another task took the item first, waits again without resuming
+    /// (asyncio's `while q.empty(): await getter`, without a coroutine frame).
+    void suspend(std::coroutine_handle<> h, cancel_hook hook = {}, cancel_hook recheck = {}) noexcept {
         resume_point_ = h;
         hook_ = hook;
+        recheck_ = recheck;
     }
+
+    /// True when this step delivers a cancellation (the resumed await will throw).
+    [[nodiscard]] bool cancel_delivery_pending() const noexcept { return deliver_cancel_; }
 
     /// For the awaiter that resumes: throws cancelled_error if this step delivers a cancellation.
     void throw_if_cancel_delivered() {
@@ -146,10 +155,16 @@ private:
     }
 
     void step() noexcept {
+        scheduled_ = false;
         hook_ = {};
         if (must_cancel_) {
             must_cancel_ = false;
             deliver_cancel_ = true;
+        }
+        if (const cancel_hook check = std::exchange(recheck_, cancel_hook{}); check.fn != nullptr) {
+            if (!deliver_cancel_ && !check.fn(check.ctx, *this)) {
+                return; // the awaiter waits again (and registered itself anew)
+            }
         }
         if (!started_ && deliver_cancel_) {
             // Cancelled before its first step: the body never runs.
@@ -191,9 +206,11 @@ private:
     void (*finish_)(task_core*) noexcept;
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
+    cancel_hook recheck_;
     int cancelling_ = 0;
     bool deliver_cancel_ = false;
     bool started_ = false;
+    bool scheduled_ = false;
 };
 
 } // namespace asyncio::detail
