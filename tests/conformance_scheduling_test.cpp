@@ -30,6 +30,7 @@ using asyncio::get_running_loop;
 using asyncio::loop_clock;
 using asyncio::sleep;
 using asyncio::task;
+using asyncio::testing::iteration_counter;
 using asyncio::testing::run_virtual;
 using asyncio::testing::start_ticker;
 using asyncio::testing::stop_ticker;
@@ -92,10 +93,25 @@ static task<int> sleep_zero_hops() {
     co_return hops;
 }
 
+static task<int> sleep_zero_iterations() {
+    iteration_counter c;
+    c.arm(get_running_loop());
+    co_await sleep(0s);
+    co_await sleep(0s);
+    const int before = c.iterations;
+    co_await sleep(0s);
+    const int iterations = c.iterations - before;
+    c.stop = true;
+    co_await sleep(0s);
+    co_return iterations;
+}
+
 TEST_CASE("conformance scheduling: sleep(0) resumes one iteration later",
           "[conformance][scheduling]") {
-    // CPython 3.13: ('sleep(0)', 1, ['X', 'main']).
+    // CPython 3.13: ('sleep(0)', 1, ['X', 'main']); with a call_soon counter instead of a ticker
+    // task: "sleep(0): iterations 1" (iteration_counter.py).
     CHECK(run_virtual(sleep_zero_hops()) == 1);
+    CHECK(run_virtual(sleep_zero_iterations()) == 1);
 }
 
 static task<void> finish_after(ticker_state* s, int yields, int* finished_at) {

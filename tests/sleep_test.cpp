@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-// Python observations quoted below come from /work/scratch/py/sleep_obs.py and sleep_order.py
-// run with CPython 3.13.0 (the scripts are not part of the repository).
+// Python observations quoted below come from /work/scratch/py/sleep_obs.py, sleep_order.py and
+// iteration_counter.py run with CPython 3.13.0 (the scripts are not part of the repository).
 
 namespace {
 
@@ -28,6 +28,7 @@ using asyncio::loop_clock;
 using asyncio::sleep;
 using asyncio::task;
 using asyncio::task_handle;
+using asyncio::testing::iteration_counter;
 using asyncio::testing::run_virtual;
 using asyncio::testing::start_ticker;
 using asyncio::testing::stop_ticker;
@@ -70,17 +71,34 @@ template <class Duration> static task<int> ticks_across_sleep(Duration d) {
     co_return elapsed;
 }
 
+template <class Duration> static task<int> iterations_across_sleep(Duration d) {
+    iteration_counter c;
+    c.arm(get_running_loop());
+    co_await sleep(0s);
+    co_await sleep(0s);
+    const int before = c.iterations;
+    co_await sleep(d);
+    const int elapsed = c.iterations - before;
+    c.stop = true;
+    co_await sleep(0s); // the counter's last callback runs and sees `stop`
+    co_return elapsed;
+}
+
 TEST_CASE("sleep: sleep(0) yields exactly once", "[sleep]") {
-    // CPython 3.13: "sleep(0) ticks: 1".
+    // CPython 3.13: "sleep(0) ticks: 1" (sleep_obs.py) and "sleep(0): iterations 1",
+    // "sleep(0.0): iterations 1" (iteration_counter.py).
+    CHECK(run_virtual(iterations_across_sleep(0s)) == 1);
+    CHECK(run_virtual(iterations_across_sleep(std::chrono::duration<double>(0.0))) == 1);
     CHECK(run_virtual(ticks_across_sleep(0s)) == 1);
-    CHECK(run_virtual(ticks_across_sleep(std::chrono::duration<double>(0.0))) == 1);
 }
 
 TEST_CASE("sleep: a negative duration yields exactly once like sleep(0)", "[sleep]") {
-    // CPython 3.13: "sleep(-5) ticks: 1".
+    // CPython 3.13: "sleep(-5) ticks: 1", "sleep(-5): iterations 1",
+    // "sleep(-0.25): iterations 1".
+    CHECK(run_virtual(iterations_across_sleep(-5s)) == 1);
+    CHECK(run_virtual(iterations_across_sleep(std::chrono::nanoseconds(-1))) == 1);
+    CHECK(run_virtual(iterations_across_sleep(std::chrono::duration<double>(-0.25))) == 1);
     CHECK(run_virtual(ticks_across_sleep(-5s)) == 1);
-    CHECK(run_virtual(ticks_across_sleep(std::chrono::nanoseconds(-1))) == 1);
-    CHECK(run_virtual(ticks_across_sleep(std::chrono::duration<double>(-0.25))) == 1);
 }
 
 static task<std::vector<std::string>> sleep_zero_goes_behind_queued_callbacks() {

@@ -16,7 +16,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,7 +24,6 @@ using namespace std::chrono_literals;
 using asyncio::testing::captured_reports;
 using asyncio::testing::lifetime_counter;
 using asyncio::testing::lifetime_scope;
-using asyncio::testing::now_seconds;
 using asyncio::testing::run_virtual;
 using asyncio::testing::ticker;
 using asyncio::testing::ticker_state;

@@ -2,6 +2,7 @@
 // The umbrella header: every public asyncio-cpp header.
 #pragma once
 
+#include <asyncio/async_generator.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>

@@ -29,6 +29,15 @@ private:
     std::string message_;
 };
 
+/// Python's GeneratorExit: thrown into an async_generator at its current `co_yield` by
+/// `aclose()` (or when an unfinished generator is finalised), so that its cleanup runs. Like
+/// cancelled_error it derives from no standard exception class; a generator may catch it to clean
+/// up (even with co_await after the catch block) but must then rethrow or return, not yield.
+class generator_exit {
+public:
+    [[nodiscard]] const char* what() const noexcept { return "generator exit"; }
+};
+
 /// asyncio.InvalidStateError: e.g. `result()` of a pending future, `set_result` twice.
 class invalid_state_error : public std::logic_error {
 public:

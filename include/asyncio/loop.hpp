@@ -384,6 +384,7 @@ inline void event_loop::default_exception_handler(const exception_context& ctx) 
 }
 
 inline event_loop::~event_loop() {
+    core_.closing_ = true;
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
         detail::task_link& t = core_.tasks.pop_front();
@@ -400,6 +401,10 @@ inline event_loop::~event_loop() {
     while (!core_.states.empty()) {
         detail::state_link& s = core_.states.pop_front();
         s.on_loop_closed(&s);
+    }
+    while (!core_.asyncgens.empty()) {
+        detail::asyncgen_link& g = core_.asyncgens.pop_front();
+        g.on_loop_closed(&g);
     }
 }
 

@@ -27,6 +27,44 @@ struct run_options {
 
 namespace detail {
 
+/// Runs the loop until every task in `tasks` is done.
+inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
+    future<void> all_done = loop.create_future<void>();
+    auto remaining = std::make_shared<std::size_t>(tasks.size());
+    for (task_ref& t : tasks) {
+        (void)t.add_done_callback([remaining, all_done]() mutable {
+            if (--*remaining == 0) {
+                all_done.set_result();
+            }
+        });
+    }
+    loop.run_until_complete(all_done);
+}
+
+/// asyncio's loop.shutdown_asyncgens(): closes every async generator that started and is still
+/// suspended, each in its own task, so their cleanup runs before the loop closes.
+inline void shutdown_asyncgens(event_loop& loop) {
+    std::vector<asyncgen_link*> gens;
+    loop.core().asyncgens.for_each([&](asyncgen_link& g) { gens.push_back(&g); });
+    if (gens.empty()) {
+        return;
+    }
+    for (asyncgen_link* g : gens) {
+        g->spawn_close(g);
+    }
+    std::vector<task_ref> closers = state_access::tasks_of(loop);
+    wait_all(loop, closers);
+    for (task_ref& t : closers) {
+        if (!t.cancelled()) {
+            if (std::exception_ptr e = t.exception()) {
+                loop.call_exception_handler(
+                    {"an error occurred during closing of asynchronous generator", e,
+                     t.get_name()});
+            }
+        }
+    }
+}
+
 /// asyncio.runners._cancel_all_tasks: cancel what is still pending, run it to the end, report
 /// exceptions other than cancellation. Repeats while cleanup code spawns new tasks, so nothing
 /// is left pending when the loop closes.
@@ -36,17 +74,10 @@ inline void cancel_all_tasks(event_loop& loop) {
         if (pending.empty()) {
             return;
         }
-        future<void> all_done = loop.create_future<void>();
-        auto remaining = std::make_shared<std::size_t>(pending.size());
         for (task_ref& t : pending) {
             t.cancel();
-            (void)t.add_done_callback([remaining, all_done]() mutable {
-                if (--*remaining == 0) {
-                    all_done.set_result();
-                }
-            });
         }
-        loop.run_until_complete(all_done);
+        wait_all(loop, pending);
         for (task_ref& t : pending) {
             if (!t.cancelled()) {
                 if (std::exception_ptr e = t.exception()) {
@@ -58,12 +89,21 @@ inline void cancel_all_tasks(event_loop& loop) {
     }
 }
 
+/// What asyncio.run does after the main task: cancel the rest, then close async generators
+/// (whose cleanup may spawn tasks, hence the second round).
+inline void shutdown(event_loop& loop) {
+    cancel_all_tasks(loop);
+    shutdown_asyncgens(loop);
+    cancel_all_tasks(loop);
+}
+
 } // namespace detail
 
 /// asyncio.run(main): creates a loop, runs `main` as a task until it finishes, then cancels every
 /// task still pending and runs them until they finish (their cleanup runs), and returns main's
 /// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
-/// run from returning. Throws std::runtime_error when called while a loop is running.
+/// run from returning. Async generators still suspended are then closed (their cleanup runs).
+/// Throws std::runtime_error when called while a loop is running.
 template <class T>
 T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
@@ -79,16 +119,16 @@ T run(task<T> main, run_options opts = {}) {
         if constexpr (std::is_void_v<T>) {
             loop.run_until_complete(main_task);
             shut_down = true;
-            detail::cancel_all_tasks(loop);
+            detail::shutdown(loop);
         } else {
             T result = loop.run_until_complete(main_task);
             shut_down = true;
-            detail::cancel_all_tasks(loop);
+            detail::shutdown(loop);
             return result;
         }
     } catch (...) {
         if (!shut_down) {
-            detail::cancel_all_tasks(loop);
+            detail::shutdown(loop);
         }
         throw;
     }

@@ -46,4 +46,28 @@ inline task<void> stop_ticker(ticker_state* s, task_handle<void> handle) {
     co_await handle;
 }
 
+/// Counts loop iterations with a plain callback that re-queues itself with call_soon, so it
+/// measures sleep(0) itself without relying on it (a ticker task is made of sleep(0)s). Keep it
+/// alive until a callback of it has run after `stop` was set. Python twin:
+///
+///     def arm(c, loop):
+///         def tick():
+///             if not c.stop:
+///                 c.iterations += 1
+///                 arm(c, loop)
+///         loop.call_soon(tick)
+struct iteration_counter {
+    int iterations = 0;
+    bool stop = false;
+
+    void arm(event_loop& loop) {
+        loop.call_soon([this, &loop] {
+            if (!stop) {
+                ++iterations;
+                arm(loop);
+            }
+        });
+    }
+};
+
 } // namespace asyncio::testing

@@ -37,6 +37,18 @@ struct task_link : list_hook<task_tag> {
     void (*abandon)(task_link*) noexcept = nullptr;
 };
 
+struct asyncgen_tag;
+
+/// Every async generator that started and has not finished links itself into its loop, so that
+/// `asyncio::run` can close those still suspended (asyncio's shutdown_asyncgens) and so that an
+/// unfinished generator destroyed while the loop runs is closed by a task (asyncio's finalizer).
+struct asyncgen_link : list_hook<asyncgen_tag> {
+    /// Spawns a task that runs aclose() on the generator.
+    void (*spawn_close)(asyncgen_link*) = nullptr;
+    /// The loop is going away: forget it (and destroy the frame if the loop owned it).
+    void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
+};
+
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
 class loop_core {
 public:
@@ -92,6 +104,9 @@ public:
     std::uint64_t task_counter = 0;
     intrusive_list<state_link, state_tag> states;
     intrusive_list<task_link, task_tag> tasks;
+    intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
+    /// Set while the loop is being destroyed: nothing new may be scheduled for later.
+    bool closing_ = false;
 
     clock_kind clock_;
     std::int64_t virtual_now_ = 0;

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+// async_generator<T>: Python's asynchronous generator (`async def` with `yield`, `async for`).
+#pragma once
+
+#include <asyncio/config.hpp>
+#include <asyncio/exceptions.hpp>
+#include <asyncio/loop.hpp>
+#include <asyncio/task.hpp>
+#include <asyncio/detail/frame.hpp>
+#include <asyncio/detail/loop_core.hpp>
+#include <asyncio/detail/task_core.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace asyncio {
+
+template <class T>
+class async_generator;
+
+namespace detail {
+
+template <class T>
+struct async_generator_promise : promise_base, asyncgen_link {
+    std::optional<T> current_;
+    std::exception_ptr exception_;
+    event_loop* loop_ = nullptr;
+    bool started_ = false;
+    bool running_ = false;
+    bool finished_ = false;
+    bool exit_requested_ = false;
+    /// Dropped by its owner while unfinished: the loop owns the frame until a task closes it.
+    bool orphaned_ = false;
+
+    async_generator_promise() noexcept {
+        spawn_close = &spawn_close_task;
+        on_loop_closed = &loop_closed;
+    }
+    async_generator_promise(const async_generator_promise&) = delete;
+    async_generator_promise& operator=(const async_generator_promise&) = delete;
+    ~async_generator_promise() { static_cast<asyncgen_link*>(this)->unlink(); }
+
+    async_generator<T> get_return_object() noexcept;
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    /// Hands the value to the consumer's `next()` and returns to it through the task's driver.
+    struct yield_awaiter {
+        async_generator_promise* p;
+        bool await_ready() noexcept { return false; }
+        void await_suspend(std::coroutine_handle<>) noexcept {
+            p->running_ = false;
+            p->root_->next_ = p->continuation_;
+        }
+        // aclose() resumes the generator here with generator_exit, so its cleanup runs.
+        void await_resume() const {
+            if (p->exit_requested_) {
+                throw generator_exit{};
+            }
+        }
+    };
+    template <class U = T>
+        requires std::is_constructible_v<T, U&&>
+    yield_awaiter yield_value(U&& v) {
+        current_.emplace(std::forward<U>(v));
+        return yield_awaiter{this};
+    }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            Promise& p = h.promise();
+            p.running_ = false;
+            p.finished_ = true;
+            static_cast<asyncgen_link&>(p).unlink();
+            p.root_->next_ = p.continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+    /// Resumes the generator from the consumer `h` (inline, through the driver).
+    template <class Promise>
+    void enter(std::coroutine_handle<Promise> h) {
+        root_ = root_of(h);
+        continuation_ = h;
+        running_ = true;
+        if (!started_) {
+            started_ = true;
+            loop_ = &root_->loop();
+            loop_->core().asyncgens.push_back(*this);
+        }
+        root_->next_ = std::coroutine_handle<async_generator_promise>::from_promise(*this);
+    }
+
+    static void spawn_close_task(asyncgen_link* l);
+
+    static void loop_closed(asyncgen_link* l) noexcept {
+        auto* p = static_cast<async_generator_promise*>(l);
+        p->loop_ = nullptr;
+        if (p->orphaned_) {
+            unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(*p)).reset();
+        }
+    }
+};
+
+/// `co_await gen.aclose()`.
+template <class T>
+class aclose_awaiter {
+public:
+    explicit aclose_awaiter(async_generator_promise<T>* p) noexcept : p_(p) {}
+
+    [[nodiscard]] bool await_ready() const {
+        if (p_ == nullptr || !p_->started_ || p_->finished_) {
+            return true;
+        }
+        if (p_->running_) {
+            throw std::runtime_error("aclose(): asynchronous generator is already running");
+        }
+        return false;
+    }
+    template <class Promise>
+    void await_suspend(std::coroutine_handle<Promise> h) {
+        p_->exit_requested_ = true;
+        p_->enter(h);
+    }
+    void await_resume() {
+        if (p_ == nullptr || !p_->exit_requested_) {
+            return;
+        }
+        p_->exit_requested_ = false;
+        if (!p_->finished_) {
+            p_->current_.reset();
+            throw std::runtime_error("async generator ignored GeneratorExit");
+        }
+        if (std::exception_ptr e = std::exchange(p_->exception_, nullptr)) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const generator_exit&) {
+                // The expected way out; any other exception propagates to the caller.
+            }
+        }
+    }
+
+private:
+    async_generator_promise<T>* p_;
+};
+
+} // namespace detail
+
+/// Python's asynchronous generator: a coroutine that may both `co_await` (sleep, queue get,
+/// other tasks) and `co_yield` values, consumed from a task with
+///
+///     while (auto item = co_await gen.next()) { use(*item); }      // async for item in gen:
+///
+/// `next()` is `anext()`: it runs the generator inline in the consuming task until its next
+/// `co_yield` (the item) or its end (std::nullopt, the twin of StopAsyncIteration); an exception
+/// thrown in the body propagates out of `next()`, after which the generator is exhausted.
+/// Cancelling the consuming task while the generator awaits delivers cancelled_error inside the
+/// generator, so its cleanup runs. `co_await gen.aclose()` stops it early: generator_exit is
+/// thrown at its current `co_yield` and its cleanup runs, including cleanup that awaits. A
+/// second `next()` while one is in progress (from another task) throws std::runtime_error
+/// ("anext(): asynchronous generator is already running"). An unfinished generator that is
+/// destroyed while its loop runs is closed by a new task (asyncio's finalizer), and `run()`
+/// closes those still suspended when the main task ends. `T` is a value type (possibly
+/// move-only); moved-from or closed generators are exhausted.
+template <class T>
+class [[nodiscard]] async_generator {
+    static_assert(!std::is_reference_v<T>, "async_generator<T> yields values: use a pointer");
+
+public:
+    using promise_type = detail::async_generator_promise<T>;
+    using value_type = T;
+
+    async_generator() noexcept = default;
+    async_generator(async_generator&&) noexcept = default;
+    async_generator& operator=(async_generator&& o) noexcept {
+        if (this != &o) {
+            finalize();
+            frame_ = std::move(o.frame_);
+        }
+        return *this;
+    }
+    async_generator(const async_generator&) = delete;
+    async_generator& operator=(const async_generator&) = delete;
+    ~async_generator() { finalize(); }
+
+    /// `co_await gen.next()` (Python's `await anext(gen)`): std::optional<T> holding the next
+    /// item, or std::nullopt once the generator is exhausted.
+    [[nodiscard("co_await the next item")]] auto next() noexcept { return next_awaiter{this}; }
+
+    /// `co_await gen.aclose()`: closes the generator, running its cleanup; a no-op when it never
+    /// started or already finished. Rethrows an exception its cleanup raised other than
+    /// generator_exit; throws std::runtime_error if the generator yields again.
+    [[nodiscard("co_await the aclose")]] detail::aclose_awaiter<T> aclose() noexcept {
+        if (frame_ && !promise().started_) {
+            frame_.reset(); // never started: nothing to clean up
+        }
+        return detail::aclose_awaiter<T>(frame_ ? &promise() : nullptr);
+    }
+
+private:
+    friend promise_type;
+    explicit async_generator(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+
+    promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
+
+    struct next_awaiter {
+        async_generator* g;
+
+        [[nodiscard]] bool await_ready() const {
+            if (!g->frame_ || g->promise().finished_) {
+                return true;
+            }
+            if (g->promise().running_) {
+                throw std::runtime_error("anext(): asynchronous generator is already running");
+            }
+            return false;
+        }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) {
+            g->promise().enter(h);
+        }
+        std::optional<T> await_resume() {
+            if (!g->frame_) {
+                return std::nullopt;
+            }
+            promise_type& p = g->promise();
+            if (std::exception_ptr e = std::exchange(p.exception_, nullptr)) {
+                std::rethrow_exception(e);
+            }
+            if (p.finished_ || !p.current_) {
+                return std::nullopt;
+            }
+            std::optional<T> out(std::move(*p.current_));
+            p.current_.reset();
+            return out;
+        }
+    };
+
+    // asyncio's async-generator finalizer: an unfinished generator dropped while its loop runs is
+    // handed to the loop, which closes it in a task created in the next iteration (as CPython's
+    // finalizer hook does), so cleanup that awaits still runs; asyncio::run closes it at shutdown
+    // if that task never got to run. Otherwise the frame is destroyed here.
+    void finalize() noexcept {
+        if (!frame_) {
+            return;
+        }
+        promise_type& p = promise();
+        if (p.started_ && !p.finished_ && !p.running_ && p.loop_ != nullptr &&
+            !p.loop_->core().closing_) {
+            try {
+                (void)p.loop_->call_soon([pp = &p] { promise_type::spawn_close_task(pp); });
+                p.orphaned_ = true;
+                (void)frame_.release();
+                return;
+            } catch (...) {
+                // Out of memory: destroy the frame without awaiting cleanup.
+            }
+        }
+        frame_.reset();
+    }
+
+    detail::unique_frame frame_;
+};
+
+namespace detail {
+
+template <class T>
+async_generator<T> async_generator_promise<T>::get_return_object() noexcept {
+    return async_generator<T>(std::coroutine_handle<async_generator_promise>::from_promise(*this));
+}
+
+/// Closes a generator in its own task; takes ownership of an orphaned one when it starts (if it
+/// is cancelled before starting, the generator stays registered for run()'s shutdown).
+template <class T>
+task<void> close_generator(async_generator_promise<T>* p) {
+    unique_frame owner;
+    if (p->orphaned_) {
+        p->orphaned_ = false;
+        owner = unique_frame(std::coroutine_handle<async_generator_promise<T>>::from_promise(*p));
+    }
+    co_await aclose_awaiter<T>(p);
+}
+
+template <class T>
+void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
+    auto* p = static_cast<async_generator_promise*>(l);
+    if (p->loop_ != nullptr && !p->finished_) {
+        (void)p->loop_->create_task(close_generator<T>(p));
+    }
+}
+
+} // namespace detail
+
+} // namespace asyncio
