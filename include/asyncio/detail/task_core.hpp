@@ -195,12 +195,12 @@ private:
     }
 
     static void abandon_pending(task_link* l) noexcept {
-        auto* t = static_cast<task_core*>(l);
-        t->hook_ = {};
-        t->frame_.reset();
-        t->loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t->report_name});
-        t->release();
+        auto& t = static_cast<task_core&>(*l);
+        t.hook_ = {};
+        t.frame_.reset();
+        t.loop_->call_exception_handler(
+            {"Task was destroyed but it is pending!", nullptr, t.report_name});
+        t.release();
     }
 
     void (*finish_)(task_core*) noexcept;
