@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
+
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/loop_core.hpp>
 #include <asyncio/detail/task_core.hpp>
@@ -19,13 +20,11 @@
 
 namespace asyncio {
 
-template <class T>
-class async_generator;
+template <class T> class async_generator;
 
 namespace detail {
 
-template <class T>
-struct async_generator_promise : promise_base, asyncgen_link {
+template <class T> struct async_generator_promise : promise_base, asyncgen_link {
     std::optional<T> current_;
     std::exception_ptr exception_;
     event_loop* loop_ = nullptr;
@@ -71,8 +70,7 @@ struct async_generator_promise : promise_base, asyncgen_link {
 
     struct final_awaiter {
         bool await_ready() noexcept { return false; }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             Promise& p = h.promise();
             p.running_ = false;
             p.finished_ = true;
@@ -86,8 +84,7 @@ struct async_generator_promise : promise_base, asyncgen_link {
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
     /// Resumes the generator from the consumer `h` (inline, through the driver).
-    template <class Promise>
-    void enter(std::coroutine_handle<Promise> h) {
+    template <class Promise> void enter(std::coroutine_handle<Promise> h) {
         root_ = root_of(h);
         continuation_ = h;
         running_ = true;
@@ -111,8 +108,7 @@ struct async_generator_promise : promise_base, asyncgen_link {
 };
 
 /// `co_await gen.aclose()`.
-template <class T>
-class aclose_awaiter {
+template <class T> class aclose_awaiter {
 public:
     explicit aclose_awaiter(async_generator_promise<T>* p) noexcept : p_(p) {}
 
@@ -125,8 +121,7 @@ public:
         }
         return false;
     }
-    template <class Promise>
-    void await_suspend(std::coroutine_handle<Promise> h) {
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
         p_->exit_requested_ = true;
         p_->enter(h);
     }
@@ -170,8 +165,7 @@ private:
 /// destroyed while its loop runs is closed by a new task (asyncio's finalizer), and `run()`
 /// closes those still suspended when the main task ends. `T` is a value type (possibly
 /// move-only); moved-from or closed generators are exhausted.
-template <class T>
-class [[nodiscard]] async_generator {
+template <class T> class [[nodiscard]] async_generator {
     static_assert(!std::is_reference_v<T>, "async_generator<T> yields values: use a pointer");
 
 public:
@@ -223,8 +217,7 @@ private:
             }
             return false;
         }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
             g->promise().enter(h);
         }
         std::optional<T> await_resume() {
@@ -272,15 +265,13 @@ private:
 
 namespace detail {
 
-template <class T>
-async_generator<T> async_generator_promise<T>::get_return_object() noexcept {
+template <class T> async_generator<T> async_generator_promise<T>::get_return_object() noexcept {
     return async_generator<T>(std::coroutine_handle<async_generator_promise>::from_promise(*this));
 }
 
 /// Closes a generator in its own task; takes ownership of an orphaned one when it starts (if it
 /// is cancelled before starting, the generator stays registered for run()'s shutdown).
-template <class T>
-task<void> close_generator(async_generator_promise<T>* p) {
+template <class T> task<void> close_generator(async_generator_promise<T>* p) {
     unique_frame owner;
     if (p->orphaned_) {
         p->orphaned_ = false;
@@ -289,8 +280,7 @@ task<void> close_generator(async_generator_promise<T>* p) {
     co_await aclose_awaiter<T>(p);
 }
 
-template <class T>
-void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
+template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
     auto* p = static_cast<async_generator_promise*>(l);
     if (p->loop_ != nullptr && !p->finished_) {
         (void)p->loop_->create_task(close_generator<T>(p));

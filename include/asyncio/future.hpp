@@ -5,6 +5,7 @@
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
+
 #include <asyncio/detail/future_state.hpp>
 #include <asyncio/detail/ref_ptr.hpp>
 #include <asyncio/detail/state_awaiter.hpp>
@@ -20,8 +21,7 @@ namespace asyncio {
 
 namespace detail {
 
-template <class T>
-class future_state final : public future_state_base {
+template <class T> class future_state final : public future_state_base {
 public:
     explicit future_state(event_loop& loop) noexcept
         : future_state_base(loop, &destroy_self, false) {}
@@ -47,8 +47,7 @@ private:
 };
 
 /// Calls a done callback with the handle if it takes one, else with no argument.
-template <class Handle, class F>
-void invoke_done_callback(F& f, Handle& h) {
+template <class Handle, class F> void invoke_done_callback(F& f, Handle& h) {
     if constexpr (std::is_invocable_v<F&, Handle&>) {
         f(h);
     } else {
@@ -64,8 +63,7 @@ void invoke_done_callback(F& f, Handle& h) {
 /// code, and awaited by any number of tasks. Copies share one state. Create with
 /// `loop.create_future<T>()`. Awaiters resume in the iteration after completion; awaiting a done
 /// future does not suspend.
-template <class T>
-class future {
+template <class T> class future {
 public:
     using value_type = T;
 
@@ -77,8 +75,7 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
 
     /// Future.set_result: invalid_state_error when already done.
-    template <class... Args>
-    void set_result(Args&&... args) {
+    template <class... Args> void set_result(Args&&... args) {
         check_settable();
         s_->slot().emplace(std::forward<Args>(args)...);
         s_->complete_result();
@@ -101,10 +98,9 @@ public:
     /// cancelled_error.
     [[nodiscard]] std::exception_ptr exception() { return s_->exception(); }
 
-    /// Future.add_done_callback: `f(future<T>&)` (or `f()`) runs through call_soon after completion,
-    /// in registration order. Returns the id `remove_done_callback` takes.
-    template <class F>
-    callback_id add_done_callback(F f) {
+    /// Future.add_done_callback: `f(future<T>&)` (or `f()`) runs through call_soon after
+    /// completion, in registration order. Returns the id `remove_done_callback` takes.
+    template <class F> callback_id add_done_callback(F f) {
         return s_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             future h(static_cast<detail::future_state<T>*>(b));
             detail::invoke_done_callback(fn, h);
@@ -114,8 +110,12 @@ public:
     std::size_t remove_done_callback(callback_id id) noexcept { return s_->remove_callback(id); }
 
     /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out.
-    auto operator co_await() & noexcept { return detail::state_awaiter<state_type, false>(s_.get()); }
-    auto operator co_await() && noexcept { return detail::state_awaiter<state_type, true>(s_.get()); }
+    auto operator co_await() & noexcept {
+        return detail::state_awaiter<state_type, false>(s_.get());
+    }
+    auto operator co_await() && noexcept {
+        return detail::state_awaiter<state_type, true>(s_.get());
+    }
 
     friend bool operator==(const future& a, const future& b) noexcept { return a.s_ == b.s_; }
 
@@ -134,14 +134,12 @@ private:
     detail::ref_ptr<state_type> s_;
 };
 
-template <class T>
-future<T> event_loop::create_future() {
+template <class T> future<T> event_loop::create_future() {
     return future<T>(*this);
 }
 
 /// asyncio.ensure_future for a future: the future itself.
-template <class T>
-future<T> ensure_future(future<T> f, event_loop&) noexcept {
+template <class T> future<T> ensure_future(future<T> f, event_loop&) noexcept {
     return f;
 }
 

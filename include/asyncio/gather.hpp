@@ -7,6 +7,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
+
 #include <asyncio/detail/gather_core.hpp>
 #include <asyncio/detail/ref_ptr.hpp>
 #include <asyncio/detail/value_slot.hpp>
@@ -32,12 +33,10 @@ inline constexpr return_exceptions_t return_exceptions{};
 
 /// One child's outcome under `return_exceptions`: its value or its exception (a cancelled child
 /// holds a cancelled_error).
-template <class T>
-class outcome {
+template <class T> class outcome {
 public:
     explicit outcome(std::exception_ptr e) noexcept : e_(std::move(e)) {}
-    template <class... Args>
-    explicit outcome(std::in_place_t, Args&&... args) {
+    template <class... Args> explicit outcome(std::in_place_t, Args&&... args) {
         v_.emplace(std::forward<Args>(args)...);
     }
 
@@ -61,8 +60,7 @@ private:
 namespace detail {
 
 /// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
-template <class Aw>
-decltype(auto) get_awaiter(Aw&& aw) {
+template <class Aw> decltype(auto) get_awaiter(Aw&& aw) {
     if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
         return std::forward<Aw>(aw).operator co_await();
     } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
@@ -72,19 +70,16 @@ decltype(auto) get_awaiter(Aw&& aw) {
     }
 }
 
-template <class Aw>
-using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
+template <class Aw> using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
 
 /// Runs any other awaitable as a task, so gather can treat every child alike.
-template <class Aw>
-task<await_result_t<Aw>> await_as_task(Aw aw) {
+template <class Aw> task<await_result_t<Aw>> await_as_task(Aw aw) {
     co_return co_await std::move(aw);
 }
 
 /// How gather holds one argument: the state it watches and whether it owns the result (a lazy
 /// task or a wrapped awaitable: the result is moved out; a user's handle or future: copied).
-template <class A>
-struct gather_child {
+template <class A> struct gather_child {
     using value_type = await_result_t<A>;
     using state_type = task_state<value_type>;
     static constexpr bool owned = true;
@@ -92,8 +87,7 @@ struct gather_child {
         return state_access::get(loop.create_task(await_as_task(std::move(a))));
     }
 };
-template <class T>
-struct gather_child<task<T>> {
+template <class T> struct gather_child<task<T>> {
     using value_type = T;
     using state_type = task_state<T>;
     static constexpr bool owned = true;
@@ -101,8 +95,7 @@ struct gather_child<task<T>> {
         return state_access::get(loop.create_task(std::move(t)));
     }
 };
-template <class T>
-struct gather_child<task_handle<T>> {
+template <class T> struct gather_child<task_handle<T>> {
     using value_type = T;
     using state_type = task_state<T>;
     static constexpr bool owned = false;
@@ -110,8 +103,7 @@ struct gather_child<task_handle<T>> {
         return state_access::get(h);
     }
 };
-template <class T>
-struct gather_child<future<T>> {
+template <class T> struct gather_child<future<T>> {
     using value_type = T;
     using state_type = future_state<T>;
     static constexpr bool owned = false;
@@ -120,8 +112,7 @@ struct gather_child<future<T>> {
     }
 };
 
-template <class State>
-bool cancel_state(future_state_base* s, const std::string& msg) {
+template <class State> bool cancel_state(future_state_base* s, const std::string& msg) {
     return static_cast<State*>(s)->cancel(msg);
 }
 
@@ -174,16 +165,14 @@ public:
     }
 
 private:
-    template <std::size_t... I>
-    void init(event_loop& loop, std::index_sequence<I...>) noexcept {
+    template <std::size_t... I> void init(event_loop& loop, std::index_sequence<I...>) noexcept {
         ((slots_[I].child = std::get<I>(states_).get(),
           slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
          ...);
         attach(slots_.data(), sizeof...(Children), loop);
     }
 
-    template <std::size_t... I>
-    auto collect(std::index_sequence<I...>) {
+    template <std::size_t... I> auto collect(std::index_sequence<I...>) {
         return std::tuple<decltype(extract<Children, ReturnExceptions>(
             std::declval<typename Children::state_type&>()))...>{
             extract<Children, ReturnExceptions>(*std::get<I>(states_))...};
@@ -222,8 +211,8 @@ public:
 
     auto await_resume() {
         rethrow_if_failed();
-        using E = decltype(extract<Child, ReturnExceptions>(
-            std::declval<typename Child::state_type&>()));
+        using E =
+            decltype(extract<Child, ReturnExceptions>(std::declval<typename Child::state_type&>()));
         std::vector<E> out;
         out.reserve(states_.size());
         for (auto& s : states_) {
@@ -237,8 +226,7 @@ private:
     std::unique_ptr<slot[]> slots_;
 };
 
-template <class A>
-using gather_child_t = gather_child<std::remove_cvref_t<A>>;
+template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;
 
 /// A range of awaitables (gather's range form) as opposed to a single awaitable.
 template <class R>

@@ -4,6 +4,7 @@
 
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
+
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/loop_core.hpp>
 #include <asyncio/detail/running_loop.hpp>
@@ -65,8 +66,7 @@ struct callback_node : timer_entry {
     }
 };
 
-template <class F>
-struct callback_impl final : callback_node {
+template <class F> struct callback_impl final : callback_node {
     explicit callback_impl(F&& fn) : f(std::move(fn)) {
         run = &callback_node::ready_fn;
         invoke = [](callback_node* n) { static_cast<callback_impl*>(n)->f(); };
@@ -75,8 +75,7 @@ struct callback_impl final : callback_node {
     F f;
 };
 
-template <class F>
-callback_node* make_callback(loop_core& loop, F&& f) {
+template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
     using fn_t = std::decay_t<F>;
     static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
     auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
@@ -162,13 +161,12 @@ public:
     ~event_loop();
 
     /// loop.call_soon: runs `f()` in a later iteration, after everything already queued.
-    template <class F>
-    handle call_soon(F&& f) {
+    template <class F> handle call_soon(F&& f) {
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         handle h(n);
         n->state = detail::timer_state::in_ready;
-        n->ready_pos = core_.schedule(&detail::callback_node::ready_fn,
-                                      static_cast<detail::timer_entry*>(n));
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
         return h;
     }
 
@@ -181,8 +179,7 @@ public:
     }
 
     /// loop.call_at: runs `f()` at `when` on the loop's clock.
-    template <class F>
-    timer_handle call_at(loop_clock::time_point when, F&& f) {
+    template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
         return arm(when.time_since_epoch().count(), std::forward<F>(f));
     }
 
@@ -196,8 +193,7 @@ public:
     /// create_task, a task_handle<T> or a future<T>) is done, then returns its result or rethrows
     /// its exception. Throws std::runtime_error when the loop is already running, or when stop()
     /// ended the run first ("Event loop stopped before Future completed.").
-    template <class Awaitable>
-    decltype(auto) run_until_complete(Awaitable&& aw) {
+    template <class Awaitable> decltype(auto) run_until_complete(Awaitable&& aw) {
         if (core_.running_) {
             throw std::runtime_error("This event loop is already running");
         }
@@ -223,7 +219,8 @@ public:
     }
 
     /// loop.run_forever: runs iterations until stop() is called. An idle loop (nothing ready, no
-    /// timer, nothing else that could wake it) throws std::runtime_error instead of hanging forever.
+    /// timer, nothing else that could wake it) throws std::runtime_error instead of hanging
+    /// forever.
     void run_forever();
 
     /// loop.stop: the current iteration finishes, then run_forever returns. Called before
@@ -242,11 +239,9 @@ public:
     void default_exception_handler(const exception_context& ctx) noexcept;
 
     /// loop.create_future (defined in <asyncio/future.hpp>).
-    template <class T = void>
-    future<T> create_future();
+    template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T>
-    task_handle<T> create_task(task<T> t, std::string name = {});
+    template <class T> task_handle<T> create_task(task<T> t, std::string name = {});
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
@@ -257,8 +252,7 @@ public:
     [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
 
 private:
-    template <class F>
-    timer_handle arm(std::int64_t when, F&& f) {
+    template <class F> timer_handle arm(std::int64_t when, F&& f) {
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         timer_handle h(n);
         core_.add_timer(*n, when);
@@ -282,7 +276,9 @@ private:
     return *l;
 }
 
-inline loop_clock::time_point loop_clock::now() { return get_running_loop().time(); }
+inline loop_clock::time_point loop_clock::now() {
+    return get_running_loop().time();
+}
 
 inline void event_loop::run_forever() {
     if (core_.running_) {
@@ -379,8 +375,9 @@ inline void event_loop::default_exception_handler(const exception_context& ctx) 
             what = "unknown exception";
         }
     }
-    std::fprintf(stderr, "%s%s%s%s%s\n", ctx.message.c_str(), ctx.task_name.empty() ? "" : " task: ",
-                 ctx.task_name.c_str(), what.empty() ? "" : "\n  exception: ", what.c_str());
+    std::fprintf(stderr, "%s%s%s%s%s\n", ctx.message.c_str(),
+                 ctx.task_name.empty() ? "" : " task: ", ctx.task_name.c_str(),
+                 what.empty() ? "" : "\n  exception: ", what.c_str());
 }
 
 inline event_loop::~event_loop() {

@@ -4,6 +4,7 @@
 
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
+
 #include <asyncio/detail/queue_core.hpp>
 #include <asyncio/detail/task_core.hpp>
 
@@ -21,8 +22,7 @@ namespace asyncio {
 namespace detail {
 
 /// FIFO storage (asyncio.Queue).
-template <class T>
-class fifo_store {
+template <class T> class fifo_store {
 public:
     void push(T&& v) { items_.push_back(std::move(v)); }
     T pop() {
@@ -38,8 +38,7 @@ private:
 };
 
 /// Stack storage (asyncio.LifoQueue).
-template <class T>
-class lifo_store {
+template <class T> class lifo_store {
 public:
     void push(T&& v) { items_.push_back(std::move(v)); }
     T pop() {
@@ -55,8 +54,7 @@ private:
 };
 
 /// Min-heap storage (asyncio.PriorityQueue); equal priorities leave in insertion order.
-template <class T, class Compare>
-class priority_store {
+template <class T, class Compare> class priority_store {
 public:
     void push(T&& v) {
         heap_.push_back(entry{std::move(v), seq_++});
@@ -95,8 +93,7 @@ private:
 };
 
 /// The queue algorithm over a storage policy; see `queue` for the documentation.
-template <class T, class Store>
-class basic_queue : private queue_core {
+template <class T, class Store> class basic_queue : private queue_core {
 public:
     explicit basic_queue(std::ptrdiff_t maxsize = 0) noexcept : maxsize_(maxsize) {}
 
@@ -167,8 +164,7 @@ public:
     public:
         put_awaiter(basic_queue* q, T&& item) : q_(q), item_(std::move(item)) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->full() || q_->shut_down_; }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
             q_->wait_on(q_->putters_, *this, h, cancel_hook{&recheck, this});
         }
         void await_resume() {
@@ -199,8 +195,7 @@ public:
     public:
         explicit get_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->empty() || q_->shut_down_; }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
             q_->wait_on(q_->getters_, *this, h, cancel_hook{&recheck, this});
         }
         T await_resume() {
@@ -231,8 +226,7 @@ public:
     public:
         explicit join_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return q_->unfinished_ == 0; }
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
             q_->wait_on(q_->joiners_, *this, h, cancel_hook{});
         }
         void await_resume() {
@@ -266,8 +260,7 @@ private:
 /// plain awaiters in the caller's frame: no allocation per operation. The queue must outlive the
 /// tasks waiting on it. Errors: queue_full, queue_empty, queue_shut_down, and
 /// std::invalid_argument("task_done() called too many times").
-template <class T>
-class queue : public detail::basic_queue<T, detail::fifo_store<T>> {
+template <class T> class queue : public detail::basic_queue<T, detail::fifo_store<T>> {
 public:
     using detail::basic_queue<T, detail::fifo_store<T>>::basic_queue;
 };
@@ -281,8 +274,7 @@ public:
 };
 
 /// asyncio.LifoQueue: the last item put is the first got.
-template <class T>
-class lifo_queue : public detail::basic_queue<T, detail::lifo_store<T>> {
+template <class T> class lifo_queue : public detail::basic_queue<T, detail::lifo_store<T>> {
 public:
     using detail::basic_queue<T, detail::lifo_store<T>>::basic_queue;
 };

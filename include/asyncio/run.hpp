@@ -6,6 +6,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
+
 #include <asyncio/detail/running_loop.hpp>
 
 #include <cstddef>
@@ -104,8 +105,7 @@ inline void shutdown(event_loop& loop) {
 /// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
 /// run from returning. Async generators still suspended are then closed (their cleanup runs).
 /// Throws std::runtime_error when called while a loop is running.
-template <class T>
-T run(task<T> main, run_options opts = {}) {
+template <class T> T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }

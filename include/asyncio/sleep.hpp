@@ -4,6 +4,7 @@
 
 #include <asyncio/config.hpp>
 #include <asyncio/loop.hpp>
+
 #include <asyncio/detail/task_core.hpp>
 #include <asyncio/detail/time.hpp>
 #include <asyncio/detail/timer_heap.hpp>
@@ -33,8 +34,7 @@ public:
 
     [[nodiscard]] bool await_ready() const noexcept { return false; }
 
-    template <class Promise>
-    void await_suspend(std::coroutine_handle<Promise> h) {
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
         root_ = root_of(h);
         if (delay_ <= 0) {
             // asyncio.sleep(0): one bare yield, to the back of the ready queue; no timer.

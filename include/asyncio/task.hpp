@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
 #include <asyncio/loop.hpp>
+
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/ref_ptr.hpp>
 #include <asyncio/detail/state_awaiter.hpp>
@@ -28,8 +29,7 @@ namespace asyncio {
 /// a task twice, or a moved-from task, throws std::runtime_error("cannot reuse already awaited
 /// coroutine"). `create_task` turns it into a concurrently running task_handle<T>. A task may only
 /// be awaited from another asyncio-cpp coroutine.
-template <class T>
-class [[nodiscard]] task {
+template <class T> class [[nodiscard]] task {
 public:
     using promise_type = detail::task_promise<T>;
     using value_type = T;
@@ -91,12 +91,10 @@ private:
 
 namespace detail {
 
-template <class T>
-task<T> task_promise<T>::get_return_object() noexcept {
+template <class T> task<T> task_promise<T>::get_return_object() noexcept {
     return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
 }
-template <class T>
-task<T&> task_promise<T&>::get_return_object() noexcept {
+template <class T> task<T&> task_promise<T&>::get_return_object() noexcept {
     return task<T&>(std::coroutine_handle<task_promise>::from_promise(*this));
 }
 inline task<void> task_promise<void>::get_return_object() noexcept {
@@ -105,8 +103,7 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 
 /// The state of a spawned task: the core plus the typed result, moved out of the frame when the
 /// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
-template <class T>
-class task_state final : public task_core {
+template <class T> class task_state final : public task_core {
 public:
     task_state(event_loop& loop, unique_frame frame, std::string name)
         : task_core(loop, std::move(frame), std::move(name), &finish, &destroy_self) {
@@ -169,17 +166,14 @@ public:
     [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }
 
     /// Task.add_done_callback on the untyped reference: `f(task_ref&)` (or `f()`).
-    template <class F>
-    callback_id add_done_callback(F f) {
+    template <class F> callback_id add_done_callback(F f) {
         return core_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             task_ref r(static_cast<detail::task_core*>(b));
             detail::invoke_done_callback(fn, r);
         });
     }
     /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept {
-        return core_->remove_callback(id);
-    }
+    std::size_t remove_done_callback(callback_id id) noexcept { return core_->remove_callback(id); }
 
     friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
         return a.core_ == b.core_;
@@ -196,8 +190,7 @@ protected:
 /// asyncio.Task for a coroutine returning `T`: copyable, awaitable by any number of tasks (each
 /// resumes the iteration after the task finishes; a finished task does not suspend them).
 /// Cancelling a task that awaits this one cancels this one too.
-template <class T>
-class task_handle : public task_ref {
+template <class T> class task_handle : public task_ref {
 public:
     using value_type = T;
 
@@ -209,8 +202,7 @@ public:
 
     /// Task.add_done_callback: `f(task_handle<T>&)` (or `f()`) runs through call_soon once the
     /// task is done, in registration order. Returns the id remove_done_callback takes.
-    template <class F>
-    callback_id add_done_callback(F f) {
+    template <class F> callback_id add_done_callback(F f) {
         return state()->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             task_handle h(static_cast<state_type*>(b));
             detail::invoke_done_callback(fn, h);
@@ -222,8 +214,12 @@ public:
     }
 
     /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out.
-    auto operator co_await() & noexcept { return detail::state_awaiter<state_type, false>(state()); }
-    auto operator co_await() && noexcept { return detail::state_awaiter<state_type, true>(state()); }
+    auto operator co_await() & noexcept {
+        return detail::state_awaiter<state_type, false>(state());
+    }
+    auto operator co_await() && noexcept {
+        return detail::state_awaiter<state_type, true>(state());
+    }
 
 private:
     using state_type = detail::task_state<T>;
@@ -236,8 +232,7 @@ private:
     }
 };
 
-template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
     if (!t.frame_) {
         throw std::runtime_error("cannot reuse already awaited coroutine");
     }
@@ -248,18 +243,15 @@ task_handle<T> event_loop::create_task(task<T> t, std::string name) {
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T>
-task_handle<T> create_task(task<T> t, std::string name = {}) {
+template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
     return get_running_loop().create_task(std::move(t), std::move(name));
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
-template <class T>
-task_handle<T> ensure_future(task<T> t, event_loop& loop) {
+template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
     return loop.create_task(std::move(t));
 }
-template <class T>
-task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
+template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
     return h;
 }
 
@@ -267,12 +259,10 @@ namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
-    template <class T>
-    static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
+    template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
         return ref_ptr<task_state<T>>(h.state());
     }
-    template <class T>
-    static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
+    template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
         return f.s_;
     }
     /// The pending tasks of `loop`, as references.

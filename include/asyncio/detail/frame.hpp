@@ -36,8 +36,7 @@ public:
     [[nodiscard]] bool done() const noexcept { return h_.done(); }
     explicit operator bool() const noexcept { return static_cast<bool>(h_); }
 
-    template <class Promise>
-    [[nodiscard]] Promise& promise() const noexcept {
+    template <class Promise> [[nodiscard]] Promise& promise() const noexcept {
         return std::coroutine_handle<Promise>::from_address(h_.address()).promise();
     }
 

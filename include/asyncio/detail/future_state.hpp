@@ -5,6 +5,7 @@
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
+
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/value_slot.hpp>
 
@@ -98,8 +99,7 @@ public:
 
     /// add_done_callback: `f(future_state_base*)` is scheduled when the future completes, or at
     /// once (still through call_soon) when it is already done.
-    template <class F>
-    callback_id add_callback(F&& f) {
+    template <class F> callback_id add_callback(F&& f) {
         struct node final : user_callback {
             explicit node(F&& fn) : f(std::move(fn)) {}
             std::decay_t<F> f;
@@ -241,8 +241,7 @@ private:
 };
 
 /// result() of a finished state: `T&` into the state (void for void).
-template <class T>
-decltype(auto) result_ref(future_state_base& s, value_slot<T>& slot) {
+template <class T> decltype(auto) result_ref(future_state_base& s, value_slot<T>& slot) {
     s.check_result();
     if constexpr (std::is_void_v<T>) {
         return;
@@ -252,8 +251,7 @@ decltype(auto) result_ref(future_state_base& s, value_slot<T>& slot) {
 }
 
 /// What `co_await` on a finished future or task gives: a copy, or the value moved out.
-template <bool Move, class T>
-T take_result(future_state_base& s, value_slot<T>& slot) {
+template <bool Move, class T> T take_result(future_state_base& s, value_slot<T>& slot) {
     s.check_result();
     if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
         return slot.get();

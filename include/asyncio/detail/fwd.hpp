@@ -5,12 +5,9 @@
 namespace asyncio {
 
 class event_loop;
-template <class T = void>
-class future;
-template <class T = void>
-class task;
-template <class T = void>
-class task_handle;
+template <class T = void> class future;
+template <class T = void> class task;
+template <class T = void> class task_handle;
 class task_ref;
 
 namespace detail {

@@ -4,6 +4,7 @@
 
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
+
 #include <asyncio/detail/future_state.hpp>
 #include <asyncio/detail/task_core.hpp>
 
@@ -33,8 +34,7 @@ public:
 
     [[nodiscard]] bool await_ready() const noexcept { return outer_done_; }
 
-    template <class Promise>
-    void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
         root_ = root_of(h);
         root_->suspend(h, cancel_hook{&on_cancel, this});
     }
@@ -113,10 +113,9 @@ private:
             c.mark_retrieved();
         }
         if (finished_ == n_) {
-            finish(cancel_requested_
-                       ? std::make_exception_ptr(cancelled_error(c.cancelled() ? c.cancel_message()
-                                                                               : std::string()))
-                       : nullptr);
+            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(
+                                           c.cancelled() ? c.cancel_message() : std::string()))
+                                     : nullptr);
         }
     }
 

@@ -7,8 +7,7 @@
 namespace asyncio::detail {
 
 /// Base of every element; `Tag` lets one object sit in several lists at once.
-template <class Tag>
-struct list_hook {
+template <class Tag> struct list_hook {
     list_hook() noexcept = default;
     list_hook(const list_hook&) = delete;
     list_hook& operator=(const list_hook&) = delete;
@@ -31,8 +30,7 @@ struct list_hook {
 
 /// FIFO list of `T` (which derives from `list_hook<Tag>`). Not copyable or movable: the sentinel
 /// points at itself.
-template <class T, class Tag>
-class intrusive_list {
+template <class T, class Tag> class intrusive_list {
     using hook = list_hook<Tag>;
 
 public:
@@ -70,8 +68,7 @@ public:
     }
 
     /// Calls `f(T&)` for each element in order; `f` must not unlink other elements.
-    template <class F>
-    void for_each(F&& f) {
+    template <class F> void for_each(F&& f) {
         for (hook* h = head_.next_; h != &head_;) {
             hook* next = h->next_;
             f(static_cast<T&>(*h));

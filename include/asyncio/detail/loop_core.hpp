@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The loop's internals: clock, ready queue, timer heap and the registries of live tasks and futures.
+// The loop's internals: clock, ready queue, timer heap and the registries of live tasks and
+// futures.
 #pragma once
 
 #include <asyncio/config.hpp>
+
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/ready_queue.hpp>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/task_core.hpp>
 

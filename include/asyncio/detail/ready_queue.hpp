@@ -28,7 +28,9 @@ public:
     ~ready_queue() = default;
 
     [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
-    [[nodiscard]] std::size_t size() const noexcept { return static_cast<std::size_t>(tail_ - head_); }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return static_cast<std::size_t>(tail_ - head_);
+    }
 
     /// Appends an entry and returns its absolute position.
     std::uint64_t push(ready_entry e) {

@@ -8,8 +8,7 @@
 namespace asyncio::detail {
 
 /// Holds one reference to `S` (which has add_ref() and release()).
-template <class S>
-class ref_ptr {
+template <class S> class ref_ptr {
 public:
     ref_ptr() noexcept = default;
     /// Adopts a reference the caller already holds.

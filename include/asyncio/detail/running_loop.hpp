@@ -12,6 +12,8 @@ inline event_loop*& running_loop_ref() noexcept {
     return loop;
 }
 
-[[nodiscard]] inline event_loop* running_loop() noexcept { return running_loop_ref(); }
+[[nodiscard]] inline event_loop* running_loop() noexcept {
+    return running_loop_ref();
+}
 
 } // namespace asyncio::detail

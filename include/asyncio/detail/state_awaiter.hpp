@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+
 #include <asyncio/detail/future_state.hpp>
 #include <asyncio/detail/task_core.hpp>
 
@@ -14,8 +15,7 @@ namespace asyncio::detail {
 /// `co_await` on a future or task state. Does not suspend when the state is already done. Lives
 /// in the awaiting frame and unlinks itself if that frame is destroyed first. `Move` takes the
 /// value out (co_await std::move(h)); otherwise the awaiter gets a copy.
-template <class State, bool Move>
-class state_awaiter : public done_node {
+template <class State, bool Move> class state_awaiter : public done_node {
 public:
     explicit state_awaiter(State* s) noexcept : s_(s) {}
     state_awaiter(const state_awaiter&) = delete;
@@ -24,8 +24,7 @@ public:
 
     [[nodiscard]] bool await_ready() const noexcept { return s_->done(); }
 
-    template <class Promise>
-    void await_suspend(std::coroutine_handle<Promise> h) {
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
         root_ = root_of(h);
         if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root_)) {
             throw std::runtime_error("Task cannot await on itself");

@@ -5,6 +5,7 @@
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
+
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/future_state.hpp>
 
@@ -51,7 +52,8 @@ public:
         : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
         abandon = &abandon_pending;
         auto& core = loop.core();
-        report_name = name.empty() ? "Task-" + std::to_string(++core.task_counter) : std::move(name);
+        report_name =
+            name.empty() ? "Task-" + std::to_string(++core.task_counter) : std::move(name);
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         core.tasks.push_back(*this);
@@ -70,7 +72,8 @@ public:
     /// optionally a check run at the start of the next step: a queue waiter re-checks its
     /// condition there and, if another task took the item first, waits again without resuming
     /// (asyncio's `while q.empty(): await getter`, without a coroutine frame).
-    void suspend(std::coroutine_handle<> h, cancel_hook hook = {}, cancel_hook recheck = {}) noexcept {
+    void suspend(std::coroutine_handle<> h, cancel_hook hook = {},
+                 cancel_hook recheck = {}) noexcept {
         resume_point_ = h;
         hook_ = hook;
         recheck_ = recheck;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/task_core.hpp>
 #include <asyncio/detail/value_slot.hpp>
@@ -25,8 +26,7 @@ struct task_promise_base : promise_base {
         bool await_ready() noexcept { return false; }
         // Never resumes anything itself: it names the continuation (null for a task's outermost
         // coroutine) and returns to the driver, so the stack stays flat at any depth.
-        template <class Promise>
-        void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
             p.root_->next_ = p.continuation_;
         }
@@ -37,8 +37,7 @@ struct task_promise_base : promise_base {
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 };
 
-template <class T>
-struct task_promise : task_promise_base {
+template <class T> struct task_promise : task_promise_base {
     value_slot<T> value_;
 
     task<T> get_return_object() noexcept;
@@ -50,8 +49,7 @@ struct task_promise : task_promise_base {
     }
 };
 
-template <class T>
-struct task_promise<T&> : task_promise_base {
+template <class T> struct task_promise<T&> : task_promise_base {
     value_slot<T&> value_;
 
     task<T&> get_return_object() noexcept;
@@ -59,8 +57,7 @@ struct task_promise<T&> : task_promise_base {
     void return_value(T& v) noexcept { value_.emplace(v); }
 };
 
-template <>
-struct task_promise<void> : task_promise_base {
+template <> struct task_promise<void> : task_promise_base {
     value_slot<void> value_;
 
     task<void> get_return_object() noexcept;

@@ -30,8 +30,7 @@ inline constexpr std::int64_t min_ns = std::numeric_limits<std::int64_t>::min();
 template <class Rep, class Period>
 [[nodiscard]] std::int64_t to_nanoseconds(std::chrono::duration<Rep, Period> d) {
     if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
-        const long double ns =
-            std::chrono::duration<long double, std::nano>(d).count();
+        const long double ns = std::chrono::duration<long double, std::nano>(d).count();
         if (std::isnan(ns)) {
             throw std::invalid_argument("Invalid delay: NaN (not a number)");
         }

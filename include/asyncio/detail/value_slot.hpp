@@ -19,11 +19,9 @@ struct none {
 
 namespace asyncio::detail {
 
-template <class T>
-class value_slot {
+template <class T> class value_slot {
 public:
-    template <class... Args>
-    void emplace(Args&&... args) {
+    template <class... Args> void emplace(Args&&... args) {
         v_.emplace(std::forward<Args>(args)...);
     }
     [[nodiscard]] bool has_value() const noexcept { return v_.has_value(); }
@@ -37,8 +35,7 @@ private:
     std::optional<T> v_;
 };
 
-template <class T>
-class value_slot<T&> {
+template <class T> class value_slot<T&> {
 public:
     void emplace(T& r) noexcept { p_ = std::addressof(r); }
     [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
@@ -52,8 +49,7 @@ private:
     T* p_ = nullptr;
 };
 
-template <>
-class value_slot<void> {
+template <> class value_slot<void> {
 public:
     void emplace() noexcept { set_ = true; }
     [[nodiscard]] bool has_value() const noexcept { return set_; }
@@ -65,7 +61,6 @@ private:
 };
 
 /// `T` for values and references, `none` for void: the element type of gather results.
-template <class T>
-using result_or_none_t = std::conditional_t<std::is_void_v<T>, none, T>;
+template <class T> using result_or_none_t = std::conditional_t<std::is_void_v<T>, none, T>;
 
 } // namespace asyncio::detail
