@@ -112,10 +112,6 @@ asyncio::task<> main_task(int nprod, int ncon) {
     for (asyncio::task_handle<>& c : consumers) {
         c.cancel();
     }
-    // Python's queue lives as long as the cancelled consumers still refer to it (the garbage
-    // collector sees to that); ours lives in this frame, so wait until each consumer has finished
-    // unwinding out of its get() or sleep before q goes away. Every outcome is a cancellation.
-    co_await asyncio::gather(asyncio::return_exceptions, consumers);
 }
 
 struct options {
