@@ -24,7 +24,7 @@ template <class T> class async_generator;
 
 namespace detail {
 
-template <class T> struct async_generator_promise : promise_base, asyncgen_link {
+template <class T> struct async_generator_promise : promise_base, asyncgen_link, pooled {
     std::optional<T> current_;
     std::exception_ptr exception_;
     event_loop* loop_ = nullptr;
@@ -34,14 +34,25 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link 
     bool exit_requested_ = false;
     /// Dropped by its owner while unfinished: the loop owns the frame until a task closes it.
     bool orphaned_ = false;
+    /// run()'s shutdown_asyncgens has tried to close it (once is all it gets).
+    bool shutdown_closed_ = false;
+    /// The finalizer's pending call_soon; cancelled when the frame goes or a closer takes over.
+    handle finalizer_;
 
     async_generator_promise() noexcept {
         spawn_close = &spawn_close_task;
+        needs_close = [](const asyncgen_link* l) noexcept {
+            const auto& p = static_cast<const async_generator_promise&>(*l);
+            return !p.shutdown_closed_ && !p.running_ && !p.finished_;
+        };
         on_loop_closed = &loop_closed;
     }
     async_generator_promise(const async_generator_promise&) = delete;
     async_generator_promise& operator=(const async_generator_promise&) = delete;
-    ~async_generator_promise() { static_cast<asyncgen_link*>(this)->unlink(); }
+    ~async_generator_promise() {
+        finalizer_.cancel();
+        static_cast<asyncgen_link*>(this)->unlink();
+    }
 
     async_generator<T> get_return_object() noexcept;
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -97,12 +108,13 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link 
     }
 
     static void spawn_close_task(asyncgen_link* l);
+    static void close_later(async_generator_promise& p);
 
     static void loop_closed(asyncgen_link* l) noexcept {
-        auto* p = static_cast<async_generator_promise*>(l);
-        p->loop_ = nullptr;
-        if (p->orphaned_) {
-            unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(*p)).reset();
+        auto& p = static_cast<async_generator_promise&>(*l);
+        p.loop_ = nullptr;
+        if (p.orphaned_) {
+            unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(p)).reset();
         }
     }
 };
@@ -249,7 +261,11 @@ private:
         if (p.started_ && !p.finished_ && !p.running_ && p.loop_ != nullptr &&
             !p.loop_->core().closing_) {
             try {
-                (void)p.loop_->call_soon([pp = &p] { promise_type::spawn_close_task(pp); });
+                // While run() shuts down, shutdown_asyncgens closes it with the others.
+                if (!p.loop_->core().shutting_down_) {
+                    p.finalizer_ =
+                        p.loop_->call_soon([pp = &p] { promise_type::close_later(*pp); });
+                }
                 p.orphaned_ = true;
                 (void)frame_.release();
                 return;
@@ -273,6 +289,7 @@ template <class T> async_generator<T> async_generator_promise<T>::get_return_obj
 /// is cancelled before starting, the generator stays registered for run()'s shutdown).
 template <class T> task<void> close_generator(async_generator_promise<T>* p) {
     unique_frame owner;
+    p->finalizer_.cancel(); // this task is the closer
     if (p->orphaned_) {
         p->orphaned_ = false;
         owner = unique_frame(std::coroutine_handle<async_generator_promise<T>>::from_promise(*p));
@@ -281,9 +298,14 @@ template <class T> task<void> close_generator(async_generator_promise<T>* p) {
 }
 
 template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
-    auto* p = static_cast<async_generator_promise*>(l);
-    if (p->loop_ != nullptr && !p->finished_) {
-        (void)p->loop_->create_task(close_generator<T>(p));
+    async_generator_promise& p = static_cast<async_generator_promise&>(*l);
+    p.shutdown_closed_ = true;
+    close_later(p);
+}
+
+template <class T> void async_generator_promise<T>::close_later(async_generator_promise& p) {
+    if (p.loop_ != nullptr && !p.finished_ && !p.running_) {
+        (void)p.loop_->create_task(close_generator<T>(&p));
     }
 }
 

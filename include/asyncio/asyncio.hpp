@@ -7,6 +7,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>
+#include <asyncio/generator.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/queue.hpp>
 #include <asyncio/run.hpp>

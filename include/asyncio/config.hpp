@@ -22,6 +22,18 @@
     ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
 #endif
 
+/// Set to disable the per-loop cache of frame and task-state memory (detail/block_pool.hpp);
+/// defined automatically under AddressSanitizer so that it sees every block freed.
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+#if defined(__SANITIZE_ADDRESS__)
+#define ASYNCIO_NO_BLOCK_POOL 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASYNCIO_NO_BLOCK_POOL 1
+#endif
+#endif
+#endif
+
 namespace asyncio::detail {
 
 [[noreturn]] inline void assert_failed(const char* cond, const char* file, int line) noexcept {

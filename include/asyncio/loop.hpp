@@ -280,6 +280,36 @@ inline loop_clock::time_point loop_clock::now() {
     return get_running_loop().time();
 }
 
+namespace detail {
+
+/// Memory for coroutine frames and task states: the running loop's pool, else the global heap.
+[[nodiscard]] inline void* allocate_block(std::size_t n) {
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+    if (event_loop* l = running_loop()) {
+        return l->core().pool.allocate(n);
+    }
+#endif
+    return ::operator new(block_pool::rounded(n));
+}
+
+inline void deallocate_block(void* p, std::size_t n) noexcept {
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+    if (event_loop* l = running_loop()) {
+        l->core().pool.deallocate(p, n);
+        return;
+    }
+#endif
+    block_pool::free_raw(p, block_pool::rounded(n));
+}
+
+/// Gives a class (a promise or a state) the pooled allocation.
+struct pooled {
+    static void* operator new(std::size_t n) { return allocate_block(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { deallocate_block(p, n); }
+};
+
+} // namespace detail
+
 inline void event_loop::run_forever() {
     if (core_.running_) {
         throw std::runtime_error("This event loop is already running");

@@ -30,6 +30,9 @@ namespace detail {
 
 /// Runs the loop until every task in `tasks` is done.
 inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
+    if (tasks.empty()) {
+        return;
+    }
     future<void> all_done = loop.create_future<void>();
     auto remaining = std::make_shared<std::size_t>(tasks.size());
     for (task_ref& t : tasks) {
@@ -45,57 +48,65 @@ inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
 /// asyncio's loop.shutdown_asyncgens(): closes every async generator that started and is still
 /// suspended, each in its own task, so their cleanup runs before the loop closes.
 inline void shutdown_asyncgens(event_loop& loop) {
-    std::vector<asyncgen_link*> gens;
-    loop.core().asyncgens.for_each([&](asyncgen_link& g) { gens.push_back(&g); });
-    if (gens.empty()) {
-        return;
-    }
-    for (asyncgen_link* g : gens) {
-        g->spawn_close(g);
-    }
-    std::vector<task_ref> closers = state_access::tasks_of(loop);
-    wait_all(loop, closers);
-    for (task_ref& t : closers) {
-        if (!t.cancelled()) {
-            if (std::exception_ptr e = t.exception()) {
-                loop.call_exception_handler(
-                    {"an error occurred during closing of asynchronous generator", e,
-                     t.get_name()});
-            }
-        }
-    }
-}
-
-/// asyncio.runners._cancel_all_tasks: cancel what is still pending, run it to the end, report
-/// exceptions other than cancellation. Repeats while cleanup code spawns new tasks, so nothing
-/// is left pending when the loop closes.
-inline void cancel_all_tasks(event_loop& loop) {
+    // Closing a generator may drop (orphan) nested ones: repeat until none is left to close.
     for (;;) {
-        std::vector<task_ref> pending = state_access::tasks_of(loop);
-        if (pending.empty()) {
+        std::vector<asyncgen_link*> gens;
+        loop.core().asyncgens.for_each([&](asyncgen_link& g) {
+            if (g.needs_close(&g)) {
+                gens.push_back(&g);
+            }
+        });
+        if (gens.empty()) {
             return;
         }
-        for (task_ref& t : pending) {
-            t.cancel();
+        for (asyncgen_link* g : gens) {
+            g->spawn_close(g);
         }
-        wait_all(loop, pending);
-        for (task_ref& t : pending) {
+        std::vector<task_ref> closers = state_access::tasks_of(loop);
+        wait_all(loop, closers);
+        for (task_ref& t : closers) {
             if (!t.cancelled()) {
                 if (std::exception_ptr e = t.exception()) {
                     loop.call_exception_handler(
-                        {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
+                        {"an error occurred during closing of asynchronous generator", e,
+                         t.get_name()});
                 }
             }
         }
     }
 }
 
-/// What asyncio.run does after the main task: cancel the rest, then close async generators
-/// (whose cleanup may spawn tasks, hence the second round).
+/// asyncio.runners._cancel_all_tasks: cancel the tasks pending now, run until they are done (tasks
+/// they spawn meanwhile run too), report exceptions other than cancellation.
+inline void cancel_all_tasks(event_loop& loop) {
+    std::vector<task_ref> pending = state_access::tasks_of(loop);
+    if (pending.empty()) {
+        return;
+    }
+    for (task_ref& t : pending) {
+        t.cancel();
+    }
+    wait_all(loop, pending);
+    for (task_ref& t : pending) {
+        if (!t.cancelled()) {
+            if (std::exception_ptr e = t.exception()) {
+                loop.call_exception_handler(
+                    {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
+            }
+        }
+    }
+}
+
+/// What asyncio.run does after the main task: cancel the rest, then close async generators. Where
+/// CPython would then destroy tasks still pending (cleanup code may have spawned some), asyncio-cpp
+/// cancels and runs them too, round after round, so that no frame is destroyed mid-flight.
 inline void shutdown(event_loop& loop) {
+    loop.core().shutting_down_ = true;
     cancel_all_tasks(loop);
     shutdown_asyncgens(loop);
-    cancel_all_tasks(loop);
+    while (!loop.core().tasks.empty()) {
+        cancel_all_tasks(loop);
+    }
 }
 
 } // namespace detail

@@ -49,7 +49,7 @@ struct user_callback : done_node {
 };
 
 /// Status, exception, cancel message, refcount and done list, shared by futures and tasks.
-class future_state_base : public state_link {
+class future_state_base : public state_link, public pooled {
 public:
     future_state_base(event_loop& loop, void (*destroy)(future_state_base*) noexcept,
                       bool is_task) noexcept

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+
 #include <asyncio/detail/frame.hpp>
 
 #include <coroutine>
@@ -14,14 +15,12 @@
 
 namespace asyncio::detail {
 
-template <class Yielded>
-class generator_promise_base;
+template <class Yielded> class generator_promise_base;
 
 /// Where a generator nested by `co_yield elements_of(...)` reports back: the parent to resume when
 /// it finishes, the exception it ended with, and the owner of its frame (for the teardown). Lives
 /// in the parent's frame, inside the nest_awaiter.
-template <class Yielded>
-struct nest_link {
+template <class Yielded> struct nest_link {
     std::coroutine_handle<> parent;
     generator_promise_base<Yielded>* parent_promise = nullptr;
     unique_frame* owner = nullptr;
@@ -38,8 +37,7 @@ struct nest_link {
 /// it names the next frame in the root's top_, sets transfer_ and returns to the driver loop in
 /// resume(), so the stack stays flat at any depth on every compiler (g++ 12 does not turn
 /// symmetric transfer into a tail call at -O0 or under ASan).
-template <class Yielded>
-class generator_promise_base {
+template <class Yielded> class generator_promise_base {
 public:
     static_assert(std::is_reference_v<Yielded>);
     using value_type = std::remove_cvref_t<Yielded>;
@@ -83,7 +81,9 @@ public:
         generator_promise_base* root;
 
         bool await_ready() const noexcept { return false; }
-        void await_suspend(std::coroutine_handle<>) noexcept { root->value_ = std::addressof(value); }
+        void await_suspend(std::coroutine_handle<>) noexcept {
+            root->value_ = std::addressof(value);
+        }
         void await_resume() const noexcept {}
     };
     copy_awaiter yield_value(const std::remove_reference_t<Yielded>& v)
@@ -106,12 +106,12 @@ public:
     }
 
     /// A generator cannot `co_await`: it has no event loop to wait on (use async_generator).
-    template <class U>
-    void await_transform(U&&) = delete;
+    template <class U> void await_transform(U&&) = delete;
 
     /// The driver, called on the root by begin(), ++it and next(): resumes the innermost generator
     /// until one yields or the root finishes. Rethrows the root's exception.
     void resume() {
+        read_ = false;
         do {
             transfer_ = false;
             top_.resume();
@@ -121,8 +121,15 @@ public:
         }
     }
 
-    /// The root's current element (valid after a yield, until the next resume()).
-    [[nodiscard]] pointer current() const noexcept { return value_; }
+    /// The root's current element (valid after a yield, until the next resume()), now counted as
+    /// read: begin() and next() move past a read element, not past an unread one.
+    [[nodiscard]] pointer take() noexcept {
+        read_ = true;
+        return value_;
+    }
+    /// False while the root stands on an element nobody has read yet; true before the first
+    /// resume() too, when there is no element at all.
+    [[nodiscard]] bool read() const noexcept { return read_; }
 
     /// Destroys the nested generators of a suspended root from the innermost outwards, one frame at
     /// a time, so an abandoned chain of any depth is freed without recursion. Each frame runs its
@@ -142,11 +149,11 @@ public:
 
     /// Nests the generator `child` (with promise `cp`) under the suspended generator `pp`, whose
     /// handle is `parent`; `link` lives in pp's frame. When the child was already started and its
-    /// current element was not consumed, that element is yielded first (Python's `yield from`
+    /// current element was not read, that element is yielded first (Python's `yield from`
     /// continues a started generator where it stands).
     static void nest(generator_promise_base& pp, std::coroutine_handle<> parent,
-                     generator_promise_base& cp, unique_frame& child, nest_link<Yielded>& link,
-                     bool yield_current) noexcept {
+                     generator_promise_base& cp, unique_frame& child,
+                     nest_link<Yielded>& link) noexcept {
         generator_promise_base& root = *pp.root_;
         link.parent = parent;
         link.parent_promise = &pp;
@@ -161,41 +168,39 @@ public:
         cp.nest_ = &link;
         root.top_ = cp.top_;
         root.top_promise_ = leaf;
-        if (yield_current) {
-            root.value_ = cp.value_; // back to the consumer with the child's pending element
+        if (!cp.read_) {
+            root.value_ = cp.value_; // back to the consumer with the child's unread element
         } else {
             root.transfer_ = true; // the driver resumes the child next
         }
     }
 
 private:
-    pointer value_ = nullptr;                       // root: the current element
-    generator_promise_base* root_ = this;           // the generator the consumer iterates
-    nest_link<Yielded>* nest_ = nullptr;            // nested only: the way back to the parent
-    std::coroutine_handle<> top_;                   // root: the innermost active generator
-    generator_promise_base* top_promise_ = this;    // root: its promise
-    std::exception_ptr exception_;                  // root: thrown by the root's body
-    bool transfer_ = false;                         // root: resume top_ again before returning
+    pointer value_ = nullptr;                    // root: the current element
+    generator_promise_base* root_ = this;        // the generator the consumer iterates
+    nest_link<Yielded>* nest_ = nullptr;         // nested only: the way back to the parent
+    std::coroutine_handle<> top_;                // root: the innermost active generator
+    generator_promise_base* top_promise_ = this; // root: its promise
+    std::exception_ptr exception_;               // root: thrown by the root's body
+    bool transfer_ = false;                      // root: resume top_ again before returning
+    bool read_ = true;                           // root: value_ was read (or there is none yet)
 };
 
 /// The awaiter of `co_yield elements_of(generator)`: owns the nested generator's frame for the
 /// duration of the co_yield, pushes it on the root's stack, and rethrows what it threw.
-template <class Yielded>
-class nest_awaiter {
+template <class Yielded> class nest_awaiter {
 public:
-    nest_awaiter(unique_frame child, generator_promise_base<Yielded>* child_promise,
-                 bool yield_current) noexcept
-        : child_(std::move(child)), child_promise_(child_promise), yield_current_(yield_current) {}
+    nest_awaiter(unique_frame child, generator_promise_base<Yielded>* child_promise) noexcept
+        : child_(std::move(child)), child_promise_(child_promise) {}
     nest_awaiter(const nest_awaiter&) = delete;
     nest_awaiter& operator=(const nest_awaiter&) = delete;
     ~nest_awaiter() = default;
 
     // An empty or finished generator has nothing to yield: no suspension.
     bool await_ready() const noexcept { return !child_ || child_.done(); }
-    template <class Promise>
-    void await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> parent) noexcept {
         generator_promise_base<Yielded>::nest(parent.promise(), parent, *child_promise_, child_,
-                                              link_, yield_current_);
+                                              link_);
     }
     void await_resume() {
         if (link_.exception) {
@@ -207,7 +212,6 @@ private:
     unique_frame child_;
     generator_promise_base<Yielded>* child_promise_;
     nest_link<Yielded> link_;
-    bool yield_current_;
 };
 
 } // namespace asyncio::detail

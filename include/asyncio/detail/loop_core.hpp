@@ -5,6 +5,7 @@
 
 #include <asyncio/config.hpp>
 
+#include <asyncio/detail/block_pool.hpp>
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/ready_queue.hpp>
@@ -45,8 +46,10 @@ struct asyncgen_tag;
 /// `asyncio::run` can close those still suspended (asyncio's shutdown_asyncgens) and so that an
 /// unfinished generator destroyed while the loop runs is closed by a task (asyncio's finalizer).
 struct asyncgen_link : list_hook<asyncgen_tag> {
-    /// Spawns a task that runs aclose() on the generator.
+    /// Spawns a task that runs aclose() on the generator (shutdown_asyncgens; once per generator).
     void (*spawn_close)(asyncgen_link*) = nullptr;
+    /// Whether shutdown_asyncgens still has to close it.
+    bool (*needs_close)(const asyncgen_link*) noexcept = nullptr;
     /// The loop is going away: forget it (and destroy the frame if the loop owned it).
     void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
 };
@@ -100,6 +103,8 @@ public:
         }
     }
 
+    /// Memory for frames and task states; declared first so that it is destroyed last.
+    block_pool pool;
     /// The current task (a task_core), or null while a plain callback runs.
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
@@ -109,6 +114,8 @@ public:
     intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
     /// Set while the loop is being destroyed: nothing new may be scheduled for later.
     bool closing_ = false;
+    /// Set by asyncio::run once the main task is done (its shutdown sequence).
+    bool shutting_down_ = false;
 
     clock_kind clock_;
     std::int64_t virtual_now_ = 0;

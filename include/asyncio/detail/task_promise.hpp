@@ -17,7 +17,7 @@
 namespace asyncio::detail {
 
 /// Common part of task<T> promises.
-struct task_promise_base : promise_base {
+struct task_promise_base : promise_base, pooled {
     std::exception_ptr exception_;
 
     std::suspend_always initial_suspend() noexcept { return {}; }
