@@ -159,8 +159,8 @@ public:
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
     int uncancel() noexcept { return core_->uncancel(); }
     /// Task.get_name(): "Task-<n>" (counted per loop) unless a name was given.
-    [[nodiscard]] const std::string& get_name() const noexcept { return core_->report_name; }
-    void set_name(std::string name) { core_->report_name = std::move(name); }
+    [[nodiscard]] const std::string& get_name() const { return core_->name(); }
+    void set_name(std::string name) { core_->set_name(std::move(name)); }
     /// Task.exception(): the exception or null. Pending: invalid_state_error; cancelled:
     /// cancelled_error.
     [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }

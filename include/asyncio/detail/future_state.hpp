@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -70,7 +71,27 @@ public:
     [[nodiscard]] bool done() const noexcept { return status_ != future_status::pending; }
     [[nodiscard]] bool cancelled() const noexcept { return status_ == future_status::cancelled; }
     [[nodiscard]] future_status status() const noexcept { return status_; }
-    [[nodiscard]] const std::string& cancel_message() const noexcept { return cancel_msg_; }
+    [[nodiscard]] const std::string& cancel_message() const noexcept {
+        return cancel_msg_ ? *cancel_msg_ : empty_string();
+    }
+    /// Kept out of line (allocated only when non-empty): most states never see a message.
+    void set_cancel_message(std::string msg) {
+        if (msg.empty()) {
+            cancel_msg_.reset();
+        } else {
+            cancel_msg_ = std::make_unique<std::string>(std::move(msg));
+        }
+    }
+
+    /// The name used in reports and by Task.get_name(): "Task-<n>" is only formatted when asked.
+    [[nodiscard]] const std::string& name() const {
+        if (!name_) {
+            name_ = std::make_unique<std::string>(
+                task_number_ != 0 ? "Task-" + std::to_string(task_number_) : std::string());
+        }
+        return *name_;
+    }
+    void set_name(std::string n) { name_ = std::make_unique<std::string>(std::move(n)); }
 
     /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
     [[nodiscard]] event_loop& loop() const {
@@ -87,7 +108,7 @@ public:
         complete(future_status::exception);
     }
     void complete_cancelled(std::string msg) noexcept {
-        cancel_msg_ = std::move(msg);
+        set_cancel_message(std::move(msg));
         complete(future_status::cancelled);
     }
 
@@ -138,7 +159,7 @@ public:
         case future_status::pending:
             throw invalid_state_error("Result is not set.");
         case future_status::cancelled:
-            throw cancelled_error(cancel_msg_);
+            throw cancelled_error(cancel_message());
         case future_status::exception:
             retrieved_ = true;
             std::rethrow_exception(exc_);
@@ -153,7 +174,7 @@ public:
             throw invalid_state_error("Exception is not set.");
         }
         if (status_ == future_status::cancelled) {
-            throw cancelled_error(cancel_msg_);
+            throw cancelled_error(cancel_message());
         }
         retrieved_ = true;
         return exc_;
@@ -162,14 +183,20 @@ public:
     /// Marks the exception as retrieved without reading it (gather, cancel of a done task).
     void mark_retrieved() noexcept { retrieved_ = true; }
 
-    /// Name used in reports ("Task-3"); empty for plain futures.
-    std::string report_name;
+    static const std::string& empty_string() noexcept {
+        static const std::string empty;
+        return empty;
+    }
+
+    /// The default name's number (0: a plain future, or a task given a name).
+    std::uint64_t task_number_ = 0;
 
 protected:
     ~future_state_base() = default;
 
     event_loop* loop_;
-    std::string cancel_msg_;
+    std::unique_ptr<std::string> cancel_msg_;
+    mutable std::unique_ptr<std::string> name_;
     std::exception_ptr exc_;
 
 private:
@@ -208,7 +235,7 @@ private:
             retrieved_ = true;
             loop_->call_exception_handler({is_task_ ? "Task exception was never retrieved"
                                                     : "Future exception was never retrieved",
-                                           exc_, report_name});
+                                           exc_, name()});
         }
     }
 

@@ -52,8 +52,11 @@ public:
         : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
         abandon = &abandon_pending;
         auto& core = loop.core();
-        report_name =
-            name.empty() ? "Task-" + std::to_string(++core.task_counter) : std::move(name);
+        if (name.empty()) {
+            task_number_ = ++core.task_counter;
+        } else {
+            set_name(std::move(name));
+        }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         core.tasks.push_back(*this);
@@ -86,7 +89,7 @@ public:
     void throw_if_cancel_delivered() {
         if (deliver_cancel_) {
             deliver_cancel_ = false;
-            throw cancelled_error(cancel_msg_);
+            throw cancelled_error(cancel_message());
         }
     }
     /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
@@ -99,7 +102,7 @@ public:
             return false;
         }
         ++cancelling_;
-        cancel_msg_ = std::move(msg);
+        set_cancel_message(std::move(msg));
         if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
             return true;
         }
@@ -140,7 +143,7 @@ protected:
         } else if (must_cancel_) {
             // Cancelled right before the coroutine returned: still ends cancelled (CPython).
             must_cancel_ = false;
-            complete_cancelled(cancel_msg_);
+            complete_cancelled(cancel_message());
         } else {
             complete_result();
         }
@@ -173,7 +176,7 @@ private:
             // Cancelled before its first step: the body never runs.
             deliver_cancel_ = false;
             frame_.reset();
-            conclude(std::make_exception_ptr(cancelled_error(cancel_msg_)));
+            conclude(std::make_exception_ptr(cancelled_error(cancel_message())));
             return;
         }
         started_ = true;
@@ -202,7 +205,7 @@ private:
         t.hook_ = {};
         t.frame_.reset();
         t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.report_name});
+            {"Task was destroyed but it is pending!", nullptr, t.name()});
         t.release();
     }
 
