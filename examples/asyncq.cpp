@@ -68,8 +68,9 @@ asyncio::task<> randsleep(std::string caller = {}) {
     co_await asyncio::sleep(std::chrono::seconds(i));
 }
 
-// The queue comes by pointer: it lives in main_task's frame, which outlives every producer and
-// consumer (main_task waits for all of them before it returns).
+// The queue comes by pointer: it lives in main_task's frame. The consumers main_task cancels just
+// before it returns unwind after the queue is gone; a queue tells its waiters when it is
+// destroyed, so that is safe (tests/regressions_test.cpp).
 asyncio::task<> produce(int name, item_queue* q) {
     const int n = randint(0, 10);
     for (int k = 0; k < n; ++k) { // Synchronous loop for each single producer
