@@ -43,7 +43,8 @@ asyncio::task<> local_queue_then_cancel(int* got, bool wake_one_first) {
 
 } // namespace
 
-TEST_CASE("issue 3: consumers cancelled right before their local queue is destroyed unwind safely") {
+TEST_CASE(
+    "issue 3: consumers cancelled right before their local queue is destroyed unwind safely") {
     int got = 0;
     run_virtual(local_queue_then_cancel(&got, false));
     CHECK(got == 1);

@@ -58,8 +58,7 @@ struct captured_reports {
 
 /// Runs `main` with asyncio::run on a fresh virtual-time loop; the exception handler records
 /// every report into `reports` (when given) instead of printing it.
-template <class T>
-T run_virtual(task<T> main, captured_reports* reports = nullptr) {
+template <class T> T run_virtual(task<T> main, captured_reports* reports = nullptr) {
     run_options opts;
     opts.clock = clock_kind::virtual_time;
     if (reports != nullptr) {
