@@ -150,7 +150,7 @@ public:
             try {
                 std::rethrow_exception(e);
             } catch (const generator_exit&) {
-                // The expected way out; any other exception propagates to the caller.
+                return; // the expected way out; any other exception propagates to the caller
             }
         }
     }
@@ -270,7 +270,8 @@ private:
                 (void)frame_.release();
                 return;
             } catch (...) {
-                // Out of memory: destroy the frame without awaiting cleanup.
+                // Out of memory: destroy the frame without awaiting cleanup (below).
+                p.orphaned_ = false;
             }
         }
         frame_.reset();
@@ -298,7 +299,7 @@ template <class T> task<void> close_generator(async_generator_promise<T>* p) {
 }
 
 template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
-    async_generator_promise& p = static_cast<async_generator_promise&>(*l);
+    auto& p = static_cast<async_generator_promise&>(*l);
     p.shutdown_closed_ = true;
     close_later(p);
 }

@@ -186,6 +186,7 @@ template <bool ReturnExceptions, class Child>
 class gather_range_awaitable final : public gather_core {
 public:
     template <class Range>
+        requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
     explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
         event_loop& loop = get_running_loop();
         if constexpr (std::ranges::sized_range<Range>) {

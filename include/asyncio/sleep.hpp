@@ -21,9 +21,8 @@ namespace detail {
 class sleep_awaiter : private timer_entry {
 public:
     explicit sleep_awaiter(std::int64_t delay_ns) noexcept : delay_(delay_ns) { run = &expired; }
-    sleep_awaiter(const sleep_awaiter& o) noexcept : timer_entry(), delay_(o.delay_) {
-        run = &expired;
-    }
+    /// Copied only before it is awaited (while its timer entry is idle).
+    sleep_awaiter(const sleep_awaiter&) noexcept = default;
     sleep_awaiter& operator=(const sleep_awaiter&) = delete;
     ~sleep_awaiter() {
         if (loop_ != nullptr) {

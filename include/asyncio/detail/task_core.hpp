@@ -112,8 +112,11 @@ public:
     [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
-        if (cancelling_ > 0 && --cancelling_ == 0) {
-            must_cancel_ = false;
+        if (cancelling_ > 0) {
+            --cancelling_;
+            if (cancelling_ == 0) {
+                must_cancel_ = false;
+            }
         }
         return cancelling_;
     }
@@ -126,18 +129,12 @@ protected:
     void conclude(std::exception_ptr ex) noexcept {
         static_cast<task_link*>(this)->unlink();
         if (ex) {
-            std::string msg;
-            bool was_cancel = false;
+            // A coroutine that ends with cancelled_error ends cancelled (with its message).
             try {
                 std::rethrow_exception(ex);
             } catch (const cancelled_error& e) {
-                was_cancel = true;
-                msg = e.message();
+                complete_cancelled(e.message());
             } catch (...) {
-            }
-            if (was_cancel) {
-                complete_cancelled(std::move(msg));
-            } else {
                 complete_exception(std::move(ex));
             }
         } else if (must_cancel_) {
