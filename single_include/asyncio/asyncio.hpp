@@ -1,0 +1,4143 @@
+// SPDX-License-Identifier: MIT
+// asyncio-cpp in one header: Python's asyncio for C++20. https://github.com/asyncio-cpp/asyncio-cpp
+//
+// GENERATED FILE, DO NOT EDIT. Made by tools/amalgamate.py from include/asyncio/asyncio.hpp;
+// after changing a header under include/, regenerate it with: python3 tools/amalgamate.py
+#pragma once
+
+// ---- asyncio/asyncio.hpp -------------------------------------------------------------------------
+// The umbrella header: every public asyncio-cpp header.
+
+
+// ---- asyncio/async_generator.hpp -----------------------------------------------------------------
+// async_generator<T>: Python's asynchronous generator (`async def` with `yield`, `async for`).
+
+
+// ---- asyncio/config.hpp --------------------------------------------------------------------------
+// Version numbers, the internal assertion macro and the C++20 coroutine feature check.
+
+#if !defined(__cpp_impl_coroutine)
+#error "asyncio-cpp needs C++20 coroutines: compile with -std=c++20 or newer"
+#endif
+
+#include <cstdio>
+#include <cstdlib>
+
+#define ASYNCIO_VERSION_MAJOR 0
+#define ASYNCIO_VERSION_MINOR 1
+#define ASYNCIO_VERSION_PATCH 0
+
+/// Checks an internal invariant. A failure is a bug in asyncio-cpp, never a user error: user errors
+/// raise the documented exceptions instead. Disabled with ASYNCIO_NO_ASSERT.
+#if defined(ASYNCIO_NO_ASSERT)
+#define ASYNCIO_ASSERT(cond) static_cast<void>(0)
+#else
+#define ASYNCIO_ASSERT(cond)                                                                       \
+    ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
+#endif
+
+/// Set to disable the per-loop cache of frame and task-state memory (detail/block_pool.hpp);
+/// defined automatically under AddressSanitizer so that it sees every block freed.
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+#if defined(__SANITIZE_ADDRESS__)
+#define ASYNCIO_NO_BLOCK_POOL 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASYNCIO_NO_BLOCK_POOL 1
+#endif
+#endif
+#endif
+
+namespace asyncio::detail {
+
+[[noreturn]] inline void assert_failed(const char* cond, const char* file, int line) noexcept {
+    std::fprintf(stderr, "asyncio-cpp: internal assertion failed: %s (%s:%d)\n", cond, file, line);
+    std::abort();
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/async_generator.hpp)
+
+// ---- asyncio/exceptions.hpp ----------------------------------------------------------------------
+// The exception types that mirror asyncio's (CancelledError, InvalidStateError, QueueEmpty, ...).
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace asyncio {
+
+/// asyncio.CancelledError: thrown at a task's current `co_await` when the task is cancelled.
+/// Deliberately derives from no standard exception class, as Python's CancelledError derives from
+/// BaseException and not Exception: `catch (const std::exception&)` does not swallow it. Catch it
+/// by name (or with `catch (...)`) and rethrow unless the task really means to carry on.
+class cancelled_error {
+public:
+    /// `msg` is the text given to `cancel(msg)`; empty when none was given.
+    explicit cancelled_error(std::string msg = {}) : message_(std::move(msg)) {}
+
+    /// The message given to `cancel(msg)` (Python: `exc.args[0]`).
+    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+
+    /// The message, or "cancelled" when it is empty, for logging.
+    [[nodiscard]] const char* what() const noexcept {
+        return message_.empty() ? "cancelled" : message_.c_str();
+    }
+
+private:
+    std::string message_;
+};
+
+/// Python's GeneratorExit: thrown into an async_generator at its current `co_yield` by
+/// `aclose()` (or when an unfinished generator is finalised), so that its cleanup runs. Like
+/// cancelled_error it derives from no standard exception class; a generator may catch it to clean
+/// up (even with co_await after the catch block) but must then rethrow or return, not yield.
+class generator_exit {
+public:
+    [[nodiscard]] const char* what() const noexcept { return "generator exit"; }
+};
+
+/// asyncio.InvalidStateError: e.g. `result()` of a pending future, `set_result` twice.
+class invalid_state_error : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+/// asyncio.TimeoutError (Python's builtin TimeoutError since 3.11).
+class timeout_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// asyncio.QueueEmpty: `get_nowait()` on an empty queue.
+class queue_empty : public std::runtime_error {
+public:
+    queue_empty() : std::runtime_error("queue is empty") {}
+};
+
+/// asyncio.QueueFull: `put_nowait()` on a full queue.
+class queue_full : public std::runtime_error {
+public:
+    queue_full() : std::runtime_error("queue is full") {}
+};
+
+/// asyncio.QueueShutDown (3.13): put after `shutdown()`, or get on a shut-down empty queue.
+class queue_shut_down : public std::runtime_error {
+public:
+    queue_shut_down() : std::runtime_error("queue is shut down") {}
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/async_generator.hpp)
+
+// ---- asyncio/loop.hpp ----------------------------------------------------------------------------
+// The event loop (asyncio's BaseEventLoop): ready queue, timer heap, clocks, handles, run control.
+
+
+
+// ---- asyncio/detail/fwd.hpp ----------------------------------------------------------------------
+// Forward declarations (with the default template arguments) of the public class templates.
+
+namespace asyncio {
+
+class event_loop;
+template <class T = void> class future;
+template <class T = void> class task;
+template <class T = void> class task_handle;
+class task_ref;
+
+namespace detail {
+struct state_access;
+} // namespace detail
+
+} // namespace asyncio
+// ---- (back in asyncio/loop.hpp)
+
+// ---- asyncio/detail/loop_core.hpp ----------------------------------------------------------------
+// The loop's internals: clock, ready queue, timer heap and the registries of live tasks and
+// futures.
+
+
+
+// ---- asyncio/detail/block_pool.hpp ---------------------------------------------------------------
+// A per-loop cache of small memory blocks by size class, for coroutine frames and task states.
+
+
+#include <array>
+#include <cstddef>
+#include <new>
+
+namespace asyncio::detail {
+
+/// Keeps freed blocks of up to `max_pooled` bytes in free lists by 16-byte size class, so that a
+/// task's frame and state reuse memory instead of calling the global allocator each time. Every
+/// block, pooled or not, is allocated with its size rounded up to the class size, so a block can
+/// go to any pool or back to the global allocator. A loop owns one pool; cached blocks are
+/// released when the loop is destroyed. Disabled under AddressSanitizer (ASYNCIO_NO_BLOCK_POOL),
+/// which must see every frame freed to report a use after free.
+class block_pool {
+public:
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t max_pooled = 1024;
+
+    [[nodiscard]] static constexpr std::size_t rounded(std::size_t n) noexcept {
+        return (n + granule - 1) & ~(granule - 1);
+    }
+
+    block_pool() noexcept = default;
+    block_pool(const block_pool&) = delete;
+    block_pool& operator=(const block_pool&) = delete;
+    ~block_pool() {
+        for (std::size_t i = 0; i < heads_.size(); ++i) {
+            while (free_block* b = heads_[i]) {
+                heads_[i] = b->next;
+                free_raw(b, (i + 1) * granule);
+            }
+        }
+    }
+
+    [[nodiscard]] void* allocate(std::size_t n) {
+        n = rounded(n);
+        if (n <= max_pooled) {
+            free_block*& head = heads_[n / granule - 1];
+            if (free_block* b = head) {
+                head = b->next;
+                return b;
+            }
+        }
+        return ::operator new(n);
+    }
+
+    void deallocate(void* p, std::size_t n) noexcept {
+        n = rounded(n);
+        if (n <= max_pooled) {
+            free_block*& head = heads_[n / granule - 1];
+            head = ::new (p) free_block{head};
+            return;
+        }
+        free_raw(p, n);
+    }
+
+    /// The global deallocation for a block of (rounded) size `n`.
+    static void free_raw(void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if defined(__cpp_sized_deallocation)
+        ::operator delete(p, n);
+#else
+        ::operator delete(p);
+#endif
+    }
+
+private:
+    struct free_block {
+        free_block* next;
+    };
+    std::array<free_block*, max_pooled / granule> heads_{};
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+// ---- asyncio/detail/intrusive_list.hpp -----------------------------------------------------------
+// A circular doubly linked intrusive list: O(1) push, pop and self-unlink, no allocation.
+
+
+namespace asyncio::detail {
+
+/// Base of every element; `Tag` lets one object sit in several lists at once.
+template <class Tag> struct list_hook {
+    list_hook() noexcept = default;
+    list_hook(const list_hook&) = delete;
+    list_hook& operator=(const list_hook&) = delete;
+    ~list_hook() = default;
+
+    [[nodiscard]] bool linked() const noexcept { return next_ != nullptr; }
+
+    /// Removes this element from whatever list holds it; a no-op when unlinked.
+    void unlink() noexcept {
+        if (next_ != nullptr) {
+            prev_->next_ = next_;
+            next_->prev_ = prev_;
+            next_ = prev_ = nullptr;
+        }
+    }
+
+    list_hook* prev_ = nullptr;
+    list_hook* next_ = nullptr;
+};
+
+/// FIFO list of `T` (which derives from `list_hook<Tag>`). Not copyable or movable: the sentinel
+/// points at itself.
+template <class T, class Tag> class intrusive_list {
+    using hook = list_hook<Tag>;
+
+public:
+    intrusive_list() noexcept { head_.prev_ = head_.next_ = &head_; }
+    intrusive_list(const intrusive_list&) = delete;
+    intrusive_list& operator=(const intrusive_list&) = delete;
+    ~intrusive_list() { clear(); }
+
+    [[nodiscard]] bool empty() const noexcept { return head_.next_ == &head_; }
+
+    void push_back(T& item) noexcept {
+        hook& h = item;
+        ASYNCIO_ASSERT(!h.linked());
+        h.prev_ = head_.prev_;
+        h.next_ = &head_;
+        head_.prev_->next_ = &h;
+        head_.prev_ = &h;
+    }
+
+    [[nodiscard]] T& front() noexcept { return static_cast<T&>(*head_.next_); }
+
+    /// Unlinks and returns the first element; the list must not be empty.
+    T& pop_front() noexcept {
+        ASYNCIO_ASSERT(!empty());
+        hook* h = head_.next_;
+        h->unlink();
+        return static_cast<T&>(*h);
+    }
+
+    /// Unlinks every element without touching them otherwise.
+    void clear() noexcept {
+        while (!empty()) {
+            head_.next_->unlink();
+        }
+    }
+
+    /// Calls `f(T&)` for each element in order; `f` must not unlink other elements.
+    template <class F> void for_each(F&& f) {
+        for (hook* h = head_.next_; h != &head_;) {
+            hook* next = h->next_;
+            f(static_cast<T&>(*h));
+            h = next;
+        }
+    }
+
+private:
+    hook head_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+// ---- asyncio/detail/ready_queue.hpp --------------------------------------------------------------
+// The loop's FIFO ready queue: a growable ring buffer of (function, argument) entries.
+
+
+#include <cstdint>
+#include <memory>
+
+namespace asyncio::detail {
+
+/// One scheduled callback. `run` is false when the loop discards the entry unrun (loop
+/// destruction), so entries that own something can release it.
+struct ready_entry {
+    void (*fn)(void* arg, bool run);
+    void* arg;
+};
+
+/// FIFO ring buffer. Positions are absolute (they only grow), so an entry can be neutralised in
+/// place by `cancel_at(pos)` while it waits: an awaiter that dies before its entry runs uses this
+/// so that the loop never calls into freed memory.
+class ready_queue {
+public:
+    ready_queue() = default;
+    ready_queue(const ready_queue&) = delete;
+    ready_queue& operator=(const ready_queue&) = delete;
+    ~ready_queue() = default;
+
+    [[nodiscard]] bool empty() const noexcept { return head_ == tail_; }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return static_cast<std::size_t>(tail_ - head_);
+    }
+
+    /// Appends an entry and returns its absolute position.
+    std::uint64_t push(ready_entry e) {
+        if (tail_ - head_ == capacity_) {
+            grow();
+        }
+        const std::uint64_t pos = tail_++;
+        buf_[pos & mask_] = e;
+        return pos;
+    }
+
+    /// Removes and returns the first entry; the queue must not be empty.
+    ready_entry pop() noexcept {
+        ASYNCIO_ASSERT(!empty());
+        return buf_[head_++ & mask_];
+    }
+
+    /// Replaces the entry at `pos` by a no-op if it has not run yet.
+    void cancel_at(std::uint64_t pos) noexcept {
+        if (pos >= head_ && pos < tail_) {
+            buf_[pos & mask_] = ready_entry{&noop, nullptr};
+        }
+    }
+
+private:
+    static void noop(void*, bool) noexcept {}
+
+    void grow() {
+        const std::uint64_t cap = capacity_ == 0 ? 64 : capacity_ * 2;
+        auto next = std::make_unique<ready_entry[]>(static_cast<std::size_t>(cap));
+        for (std::uint64_t i = head_; i != tail_; ++i) {
+            next[i & (cap - 1)] = buf_[i & mask_];
+        }
+        buf_ = std::move(next);
+        capacity_ = cap;
+        mask_ = cap - 1;
+    }
+
+    std::unique_ptr<ready_entry[]> buf_;
+    std::uint64_t capacity_ = 0;
+    std::uint64_t mask_ = 0;
+    std::uint64_t head_ = 0;
+    std::uint64_t tail_ = 0;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+// ---- asyncio/detail/timer_heap.hpp ---------------------------------------------------------------
+// The loop's timer heap: a 4-ary min-heap ordered by (deadline, sequence) with indexed removal.
+
+
+#include <vector>
+
+namespace asyncio::detail {
+
+/// Where a timer is; `timer_entry` is embedded in callback nodes and in sleep awaiters.
+enum class timer_state : unsigned char { idle, in_heap, in_ready, fired };
+
+/// The intrusive part of a timer. `run` is what the ready queue calls once the timer expired.
+struct timer_entry {
+    std::int64_t when = 0;
+    std::uint64_t seq = 0;
+    std::size_t heap_index = 0;
+    std::uint64_t ready_pos = 0;
+    timer_state state = timer_state::idle;
+    void (*run)(void* self, bool run) = nullptr;
+};
+
+/// Min-heap of timers. Equal deadlines come out in registration order (the sequence number), a
+/// deliberate improvement on CPython, where equal deadlines fire in an undefined order. A
+/// cancelled timer is removed at once (indexed removal), so cancelled timers never pile up.
+class timer_heap {
+public:
+    [[nodiscard]] bool empty() const noexcept { return slots_.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
+    [[nodiscard]] std::int64_t top_when() const noexcept { return slots_.front().when; }
+
+    void push(timer_entry& e, std::int64_t when) {
+        e.when = when;
+        e.seq = next_seq_++;
+        e.state = timer_state::in_heap;
+        slots_.push_back(slot{when, e.seq, &e});
+        e.heap_index = slots_.size() - 1;
+        sift_up(slots_.size() - 1);
+    }
+
+    /// Removes and returns the earliest timer.
+    timer_entry& pop() noexcept {
+        timer_entry& e = *slots_.front().entry;
+        remove_at(0);
+        return e;
+    }
+
+    /// Removes `e`, which must be in this heap.
+    void remove(timer_entry& e) noexcept {
+        ASYNCIO_ASSERT(e.state == timer_state::in_heap);
+        ASYNCIO_ASSERT(slots_[e.heap_index].entry == &e);
+        remove_at(e.heap_index);
+    }
+
+private:
+    struct slot {
+        std::int64_t when;
+        std::uint64_t seq;
+        timer_entry* entry;
+    };
+    static constexpr std::size_t arity = 4;
+
+    static bool less(const slot& a, const slot& b) noexcept {
+        return a.when < b.when || (a.when == b.when && a.seq < b.seq);
+    }
+
+    void place(std::size_t i, const slot& s) noexcept {
+        slots_[i] = s;
+        s.entry->heap_index = i;
+    }
+
+    void remove_at(std::size_t i) noexcept {
+        slots_[i].entry->state = timer_state::idle;
+        const slot last = slots_.back();
+        slots_.pop_back();
+        if (i == slots_.size()) {
+            return;
+        }
+        place(i, last);
+        if (i > 0 && less(last, slots_[(i - 1) / arity])) {
+            sift_up(i);
+        } else {
+            sift_down(i);
+        }
+    }
+
+    void sift_up(std::size_t i) noexcept {
+        const slot s = slots_[i];
+        while (i > 0) {
+            const std::size_t parent = (i - 1) / arity;
+            if (!less(s, slots_[parent])) {
+                break;
+            }
+            place(i, slots_[parent]);
+            i = parent;
+        }
+        place(i, s);
+    }
+
+    void sift_down(std::size_t i) noexcept {
+        const slot s = slots_[i];
+        const std::size_t n = slots_.size();
+        for (;;) {
+            const std::size_t first = i * arity + 1;
+            if (first >= n) {
+                break;
+            }
+            std::size_t best = first;
+            const std::size_t end = first + arity < n ? first + arity : n;
+            for (std::size_t c = first + 1; c < end; ++c) {
+                if (less(slots_[c], slots_[best])) {
+                    best = c;
+                }
+            }
+            if (!less(slots_[best], s)) {
+                break;
+            }
+            place(i, slots_[best]);
+            i = best;
+        }
+        place(i, s);
+    }
+
+    std::vector<slot> slots_;
+    std::uint64_t next_seq_ = 0;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+#include <chrono>
+
+namespace asyncio {
+
+/// Which clock a loop runs on. `monotonic` is the real steady clock (Python's
+/// `time.monotonic()`); `virtual_time` starts at 0 and, whenever nothing is ready, jumps straight
+/// to the next timer deadline without waiting, so tests of timed code are instant and exact.
+enum class clock_kind { monotonic, virtual_time };
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+struct state_tag;
+struct task_tag;
+
+/// Every future or task state links itself into its loop while it lives, so that a loop that is
+/// destroyed first can detach it (and report an exception nobody retrieved).
+struct state_link : list_hook<state_tag> {
+    void (*on_loop_closed)(state_link*) noexcept = nullptr;
+};
+
+/// Every pending task links itself into its loop: `all_tasks()`, shutdown, and destruction of
+/// frames still pending when the loop dies.
+struct task_link : list_hook<task_tag> {
+    void (*abandon)(task_link*) noexcept = nullptr;
+};
+
+struct asyncgen_tag;
+
+/// Every async generator that started and has not finished links itself into its loop, so that
+/// `asyncio::run` can close those still suspended (asyncio's shutdown_asyncgens) and so that an
+/// unfinished generator destroyed while the loop runs is closed by a task (asyncio's finalizer).
+struct asyncgen_link : list_hook<asyncgen_tag> {
+    /// Spawns a task that runs aclose() on the generator (shutdown_asyncgens; once per generator).
+    void (*spawn_close)(asyncgen_link*) = nullptr;
+    /// Whether shutdown_asyncgens still has to close it.
+    bool (*needs_close)(const asyncgen_link*) noexcept = nullptr;
+    /// The loop is going away: forget it (and destroy the frame if the loop owned it).
+    void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
+};
+
+/// The loop's state, used by the library's awaiters; users go through `event_loop`.
+class loop_core {
+public:
+    explicit loop_core(clock_kind clock) noexcept : clock_(clock) {}
+
+    /// The loop's clock in nanoseconds, read afresh on every call (as CPython does).
+    [[nodiscard]] std::int64_t now() const noexcept {
+        if (clock_ == clock_kind::virtual_time) {
+            return virtual_now_;
+        }
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    /// Appends `fn(arg, true)` to the ready queue; returns its position for `unschedule`.
+    std::uint64_t schedule(void (*fn)(void*, bool), void* arg) {
+        return ready_.push(ready_entry{fn, arg});
+    }
+
+    /// Neutralises a scheduled entry that has not run yet.
+    void unschedule(std::uint64_t pos) noexcept { ready_.cancel_at(pos); }
+
+    void add_timer(timer_entry& t, std::int64_t when) { timers_.push(t, when); }
+
+    /// Takes a timer out of the heap, or neutralises it if it already expired into the ready
+    /// queue. Returns false when it had already run (or was never armed).
+    bool cancel_timer(timer_entry& t) noexcept {
+        if (t.state == timer_state::in_heap) {
+            timers_.remove(t);
+            return true;
+        }
+        if (t.state == timer_state::in_ready) {
+            ready_.cancel_at(t.ready_pos);
+            t.state = timer_state::idle;
+            return true;
+        }
+        return false;
+    }
+
+    /// Moves every timer whose deadline has passed to the tail of the ready queue.
+    void collect_expired(std::int64_t end) {
+        while (!timers_.empty() && timers_.top_when() <= end) {
+            timer_entry& t = timers_.pop();
+            t.state = timer_state::in_ready;
+            t.ready_pos = ready_.push(ready_entry{t.run, &t});
+        }
+    }
+
+    /// Memory for frames and task states; declared first so that it is destroyed last.
+    block_pool pool;
+    /// The current task (a task_core), or null while a plain callback runs.
+    void* current_task = nullptr;
+    /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
+    std::uint64_t task_counter = 0;
+    intrusive_list<state_link, state_tag> states;
+    intrusive_list<task_link, task_tag> tasks;
+    intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
+    /// Set while the loop is being destroyed: nothing new may be scheduled for later.
+    bool closing_ = false;
+    /// Set by asyncio::run once the main task is done (its shutdown sequence).
+    bool shutting_down_ = false;
+
+    clock_kind clock_;
+    std::int64_t virtual_now_ = 0;
+    ready_queue ready_;
+    timer_heap timers_;
+    bool stopping_ = false;
+    bool running_ = false;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/loop.hpp)
+
+// ---- asyncio/detail/running_loop.hpp -------------------------------------------------------------
+// The running-loop pointer: the library's only thread_local, set while a loop runs.
+
+
+namespace asyncio::detail {
+
+/// The loop running on this thread, or null.
+inline event_loop*& running_loop_ref() noexcept {
+    thread_local event_loop* loop = nullptr;
+    return loop;
+}
+
+[[nodiscard]] inline event_loop* running_loop() noexcept {
+    return running_loop_ref();
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/loop.hpp)
+
+// ---- asyncio/detail/time.hpp ---------------------------------------------------------------------
+// Conversion of any std::chrono duration to the loop's integer nanoseconds, with saturation.
+
+#include <cmath>
+#include <limits>
+#include <ratio>
+
+namespace asyncio::detail {
+
+inline constexpr std::int64_t max_ns = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t min_ns = std::numeric_limits<std::int64_t>::min();
+
+/// `a + b` clamped to the int64 range, so "sleep for hours::max()" means "never" and not overflow.
+[[nodiscard]] constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+    if (b > 0 && a > max_ns - b) {
+        return max_ns;
+    }
+    if (b < 0 && a < min_ns - b) {
+        return min_ns;
+    }
+    return a + b;
+}
+
+/// Any duration as nanoseconds, saturating at the int64 limits. A NaN floating-point duration
+/// throws std::invalid_argument, as `asyncio.sleep(nan)` raises ValueError in Python 3.13.
+template <class Rep, class Period>
+[[nodiscard]] std::int64_t to_nanoseconds(std::chrono::duration<Rep, Period> d) {
+    if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
+        const long double ns = std::chrono::duration<long double, std::nano>(d).count();
+        if (std::isnan(ns)) {
+            throw std::invalid_argument("Invalid delay: NaN (not a number)");
+        }
+        if (ns >= static_cast<long double>(max_ns)) {
+            return max_ns;
+        }
+        if (ns <= static_cast<long double>(min_ns)) {
+            return min_ns;
+        }
+        return static_cast<std::int64_t>(ns);
+    } else if constexpr (std::ratio_less_equal_v<Period, std::nano>) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    } else {
+        using src = std::chrono::duration<Rep, Period>;
+        constexpr auto hi = std::chrono::duration_cast<src>(std::chrono::nanoseconds::max());
+        constexpr auto lo = std::chrono::duration_cast<src>(std::chrono::nanoseconds::min());
+        if (d >= hi) {
+            return max_ns;
+        }
+        if (d <= lo) {
+            return min_ns;
+        }
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    }
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/loop.hpp)
+
+#include <exception>
+#include <functional>
+#include <thread>
+#include <type_traits>
+
+namespace asyncio {
+
+/// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
+/// virtual clock), so virtual-time tests compare times exactly.
+struct loop_clock {
+    using rep = std::int64_t;
+    using period = std::nano;
+    using duration = std::chrono::nanoseconds;
+    using time_point = std::chrono::time_point<loop_clock>;
+    static constexpr bool is_steady = true;
+    /// `get_running_loop().time()`; throws std::runtime_error when no loop is running.
+    static time_point now();
+};
+
+namespace detail {
+
+/// A callback scheduled by call_soon / call_later / call_at. The loop holds one reference while it
+/// is scheduled, each handle one more.
+struct callback_node : timer_entry {
+    int refs = 1;
+    bool cancelled = false;
+    loop_core* loop = nullptr;
+    void (*invoke)(callback_node*) = nullptr;
+    void (*destroy)(callback_node*) noexcept = nullptr;
+
+    void add_ref() noexcept { ++refs; }
+    void release() noexcept {
+        if (--refs == 0) {
+            destroy(this);
+        }
+    }
+    /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
+    static void ready_fn(void* p, bool run) {
+        auto* n = static_cast<callback_node*>(static_cast<timer_entry*>(p));
+        n->state = timer_state::fired;
+        struct releaser {
+            callback_node* n;
+            ~releaser() { n->release(); }
+        } guard{n};
+        if (run && !n->cancelled) {
+            n->invoke(n);
+        }
+    }
+};
+
+template <class F> struct callback_impl final : callback_node {
+    explicit callback_impl(F&& fn) : f(std::move(fn)) {
+        run = &callback_node::ready_fn;
+        invoke = [](callback_node* n) { static_cast<callback_impl*>(n)->f(); };
+        destroy = [](callback_node* n) noexcept { delete static_cast<callback_impl*>(n); };
+    }
+    F f;
+};
+
+template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
+    using fn_t = std::decay_t<F>;
+    static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
+    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    n->loop = &loop;
+    return n;
+}
+
+} // namespace detail
+
+/// asyncio.Handle: returned by `call_soon`; `cancel()` keeps the callback from running.
+class handle {
+public:
+    handle() noexcept = default;
+    explicit handle(detail::callback_node* n) noexcept : node_(n) {
+        if (node_ != nullptr) {
+            node_->add_ref();
+        }
+    }
+    handle(const handle& o) noexcept : handle(o.node_) {}
+    handle(handle&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
+    handle& operator=(handle o) noexcept {
+        std::swap(node_, o.node_);
+        return *this;
+    }
+    ~handle() {
+        if (node_ != nullptr) {
+            node_->release();
+        }
+    }
+
+    /// Cancels the callback if it has not run yet. A pending timer leaves the heap at once, so a
+    /// million cancelled timers hold no memory until their deadlines.
+    void cancel() noexcept {
+        if (node_ == nullptr || node_->cancelled) {
+            return;
+        }
+        node_->cancelled = true;
+        if (node_->state == detail::timer_state::in_heap) {
+            node_->loop->cancel_timer(*node_);
+            node_->release(); // the heap's reference
+        }
+    }
+    [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
+    explicit operator bool() const noexcept { return node_ != nullptr; }
+
+protected:
+    detail::callback_node* node_ = nullptr;
+};
+
+/// asyncio.TimerHandle: returned by `call_later` / `call_at`.
+class timer_handle : public handle {
+public:
+    using handle::handle;
+    /// The deadline on the loop's clock.
+    [[nodiscard]] loop_clock::time_point when() const noexcept {
+        return loop_clock::time_point(std::chrono::nanoseconds(node_ != nullptr ? node_->when : 0));
+    }
+};
+
+/// What the exception handler receives (Python's context dict).
+struct exception_context {
+    /// e.g. "Task exception was never retrieved", "Exception in callback".
+    std::string message;
+    /// The exception, when there is one.
+    std::exception_ptr exception;
+    /// The task concerned, when there is one.
+    std::string task_name;
+};
+
+class event_loop;
+/// Signature of a replaceable exception handler (`loop.set_exception_handler`).
+using exception_handler = std::function<void(event_loop&, const exception_context&)>;
+
+/// asyncio's event loop: one thread, a FIFO ready queue of which each iteration runs only what was
+/// ready when it began, and a timer heap whose expired timers join the tail of the ready queue.
+/// Not copyable or movable. Destroying a loop destroys the frames of tasks still pending (each is
+/// reported as "Task was destroyed but it is pending!"); `asyncio::run` never leaves any.
+class event_loop {
+public:
+    explicit event_loop(clock_kind clock = clock_kind::monotonic) noexcept : core_(clock) {}
+    event_loop(const event_loop&) = delete;
+    event_loop& operator=(const event_loop&) = delete;
+    ~event_loop();
+
+    /// loop.call_soon: runs `f()` in a later iteration, after everything already queued.
+    template <class F> handle call_soon(F&& f) {
+        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        handle h(n);
+        n->state = detail::timer_state::in_ready;
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
+        return h;
+    }
+
+    /// loop.call_later: runs `f()` once `delay` has passed (zero or negative: already expired, but
+    /// still through the heap). A NaN delay throws std::invalid_argument.
+    template <class Rep, class Period, class F>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
+        const auto d = detail::to_nanoseconds(delay);
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f));
+    }
+
+    /// loop.call_at: runs `f()` at `when` on the loop's clock.
+    template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
+        return arm(when.time_since_epoch().count(), std::forward<F>(f));
+    }
+
+    /// loop.time(): the loop's clock, read afresh on each call.
+    [[nodiscard]] loop_clock::time_point time() const noexcept {
+        return loop_clock::time_point(std::chrono::nanoseconds(core_.now()));
+    }
+    [[nodiscard]] clock_kind clock() const noexcept { return core_.clock_; }
+
+    /// loop.run_until_complete: runs the loop until `aw` (a task<T>, which is wrapped with
+    /// create_task, a task_handle<T> or a future<T>) is done, then returns its result or rethrows
+    /// its exception. Throws std::runtime_error when the loop is already running, or when stop()
+    /// ended the run first ("Event loop stopped before Future completed.").
+    template <class Awaitable> decltype(auto) run_until_complete(Awaitable&& aw) {
+        if (core_.running_) {
+            throw std::runtime_error("This event loop is already running");
+        }
+        auto fut = ensure_future(std::forward<Awaitable>(aw), *this);
+        const auto id = fut.add_done_callback([this](auto&) { stop(); });
+        struct remover {
+            decltype(fut)& f;
+            decltype(id) i;
+            ~remover() { f.remove_done_callback(i); }
+        } guard{fut, id};
+        run_forever();
+        if (!fut.done()) {
+            throw std::runtime_error("Event loop stopped before Future completed.");
+        }
+        using value_type = typename decltype(fut)::value_type;
+        if constexpr (std::is_void_v<value_type>) {
+            fut.result();
+        } else if constexpr (std::is_reference_v<value_type>) {
+            return static_cast<value_type>(fut.result());
+        } else {
+            return value_type(std::move(fut.result()));
+        }
+    }
+
+    /// loop.run_forever: runs iterations until stop() is called. An idle loop (nothing ready, no
+    /// timer, nothing else that could wake it) throws std::runtime_error instead of hanging
+    /// forever.
+    void run_forever();
+
+    /// loop.stop: the current iteration finishes, then run_forever returns. Called before
+    /// run_forever, exactly one iteration runs.
+    void stop() noexcept { core_.stopping_ = true; }
+    [[nodiscard]] bool is_running() const noexcept { return core_.running_; }
+
+    /// loop.set_exception_handler: an empty function restores the default handler.
+    void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
+    [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
+        return handler_;
+    }
+    /// loop.call_exception_handler: the custom handler if set, else the default one.
+    void call_exception_handler(const exception_context& ctx) noexcept;
+    /// Writes the message, task and exception to stderr.
+    void default_exception_handler(const exception_context& ctx) noexcept;
+
+    /// loop.create_future (defined in <asyncio/future.hpp>).
+    template <class T = void> future<T> create_future();
+    /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
+    template <class T> task_handle<T> create_task(task<T> t, std::string name = {});
+
+    /// Timers waiting in the heap (cancelled ones leave it at once).
+    [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
+    /// Entries in the ready queue.
+    [[nodiscard]] std::size_t ready_size() const noexcept { return core_.ready_.size(); }
+
+    /// Internal: the state the library's awaiters work on.
+    [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
+
+private:
+    template <class F> timer_handle arm(std::int64_t when, F&& f) {
+        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        timer_handle h(n);
+        core_.add_timer(*n, when);
+        return h;
+    }
+
+    void run_once();
+    /// The one place the loop waits: until the next deadline (an I/O poller goes here).
+    void wait_for_events(std::int64_t timeout_ns);
+
+    detail::loop_core core_;
+    exception_handler handler_;
+};
+
+/// asyncio.get_running_loop(): throws std::runtime_error("no running event loop") outside one.
+[[nodiscard]] inline event_loop& get_running_loop() {
+    event_loop* l = detail::running_loop();
+    if (l == nullptr) {
+        throw std::runtime_error("no running event loop");
+    }
+    return *l;
+}
+
+inline loop_clock::time_point loop_clock::now() {
+    return get_running_loop().time();
+}
+
+namespace detail {
+
+/// Memory for coroutine frames and task states: the running loop's pool, else the global heap.
+[[nodiscard]] inline void* allocate_block(std::size_t n) {
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+    if (event_loop* l = running_loop()) {
+        return l->core().pool.allocate(n);
+    }
+#endif
+    return ::operator new(block_pool::rounded(n));
+}
+
+inline void deallocate_block(void* p, std::size_t n) noexcept {
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+    if (event_loop* l = running_loop()) {
+        l->core().pool.deallocate(p, n);
+        return;
+    }
+#endif
+    block_pool::free_raw(p, block_pool::rounded(n));
+}
+
+/// Gives a class (a promise or a state) the pooled allocation.
+struct pooled {
+    static void* operator new(std::size_t n) { return allocate_block(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { deallocate_block(p, n); }
+};
+
+} // namespace detail
+
+inline void event_loop::run_forever() {
+    if (core_.running_) {
+        throw std::runtime_error("This event loop is already running");
+    }
+    if (detail::running_loop() != nullptr) {
+        throw std::runtime_error("Cannot run the event loop while another loop is running");
+    }
+    struct running_guard {
+        event_loop* self;
+        explicit running_guard(event_loop* s) noexcept : self(s) {
+            self->core_.running_ = true;
+            detail::running_loop_ref() = self;
+        }
+        running_guard(const running_guard&) = delete;
+        running_guard& operator=(const running_guard&) = delete;
+        ~running_guard() {
+            self->core_.running_ = false;
+            self->core_.stopping_ = false;
+            detail::running_loop_ref() = nullptr;
+        }
+    } guard(this);
+    for (;;) {
+        run_once();
+        if (core_.stopping_) {
+            break;
+        }
+    }
+}
+
+inline void event_loop::run_once() {
+    constexpr std::int64_t max_wait = std::int64_t{86400} * 1'000'000'000;
+    std::int64_t timeout = 0;
+    if (core_.ready_.empty() && !core_.stopping_) {
+        if (core_.timers_.empty()) {
+            throw std::runtime_error(
+                "event loop deadlock: nothing is ready, no timer is pending and nothing else can "
+                "wake the loop (every task waits for something that cannot happen)");
+        }
+        timeout = core_.timers_.top_when() - core_.now();
+        if (timeout < 0) {
+            timeout = 0;
+        }
+        if (timeout > max_wait && core_.clock_ == clock_kind::monotonic) {
+            timeout = max_wait;
+        }
+    }
+    wait_for_events(timeout);
+    core_.collect_expired(core_.now());
+    for (std::size_t n = core_.ready_.size(); n > 0; --n) {
+        const detail::ready_entry e = core_.ready_.pop();
+        try {
+            e.fn(e.arg, true);
+        } catch (...) {
+            call_exception_handler({"Exception in callback", std::current_exception(), {}});
+        }
+    }
+}
+
+inline void event_loop::wait_for_events(std::int64_t timeout_ns) {
+    if (timeout_ns <= 0) {
+        return;
+    }
+    if (core_.clock_ == clock_kind::virtual_time) {
+        core_.virtual_now_ = detail::saturating_add(core_.virtual_now_, timeout_ns);
+        return;
+    }
+    std::this_thread::sleep_for(std::chrono::nanoseconds(timeout_ns));
+}
+
+inline void event_loop::call_exception_handler(const exception_context& ctx) noexcept {
+    if (handler_) {
+        try {
+            handler_(*this, ctx);
+            return;
+        } catch (...) {
+            default_exception_handler(
+                {"Unhandled error in exception handler", std::current_exception(), {}});
+        }
+    }
+    default_exception_handler(ctx);
+}
+
+inline void event_loop::default_exception_handler(const exception_context& ctx) noexcept {
+    std::string what;
+    if (ctx.exception) {
+        try {
+            std::rethrow_exception(ctx.exception);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (const cancelled_error& e) {
+            what = std::string("cancelled_error: ") + e.what();
+        } catch (...) {
+            what = "unknown exception";
+        }
+    }
+    std::fprintf(stderr, "%s%s%s%s%s\n", ctx.message.c_str(),
+                 ctx.task_name.empty() ? "" : " task: ", ctx.task_name.c_str(),
+                 what.empty() ? "" : "\n  exception: ", what.c_str());
+}
+
+inline event_loop::~event_loop() {
+    core_.closing_ = true;
+    // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
+    while (!core_.tasks.empty()) {
+        detail::task_link& t = core_.tasks.pop_front();
+        t.abandon(&t);
+    }
+    while (!core_.ready_.empty()) {
+        const detail::ready_entry e = core_.ready_.pop();
+        e.fn(e.arg, false);
+    }
+    while (!core_.timers_.empty()) {
+        detail::timer_entry& t = core_.timers_.pop();
+        t.run(&t, false);
+    }
+    while (!core_.states.empty()) {
+        detail::state_link& s = core_.states.pop_front();
+        s.on_loop_closed(&s);
+    }
+    while (!core_.asyncgens.empty()) {
+        detail::asyncgen_link& g = core_.asyncgens.pop_front();
+        g.on_loop_closed(&g);
+    }
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/async_generator.hpp)
+
+// ---- asyncio/task.hpp ----------------------------------------------------------------------------
+// task<T> (a coroutine, `async def`), task_handle<T> (asyncio.Task) and create_task.
+
+
+// ---- asyncio/future.hpp --------------------------------------------------------------------------
+// future<T> (asyncio.Future): a result slot completed by callback-based code and awaited by tasks.
+
+
+
+// ---- asyncio/detail/future_state.hpp -------------------------------------------------------------
+// The shared state behind future<T> and task_handle<T>: status, exception, done-callback list.
+
+
+
+// ---- asyncio/detail/value_slot.hpp ---------------------------------------------------------------
+// Storage for a coroutine's or future's result: a value, a reference (as a pointer) or nothing.
+
+
+#include <optional>
+
+namespace asyncio {
+
+/// The value of a `void` child in a gather result (Python's `None`).
+struct none {
+    friend bool operator==(none, none) noexcept { return true; }
+};
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+template <class T> class value_slot {
+public:
+    template <class... Args> void emplace(Args&&... args) {
+        v_.emplace(std::forward<Args>(args)...);
+    }
+    [[nodiscard]] bool has_value() const noexcept { return v_.has_value(); }
+    T& get() noexcept {
+        ASYNCIO_ASSERT(v_.has_value());
+        return *v_;
+    }
+    void reset() noexcept { v_.reset(); }
+
+private:
+    std::optional<T> v_;
+};
+
+template <class T> class value_slot<T&> {
+public:
+    void emplace(T& r) noexcept { p_ = std::addressof(r); }
+    [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
+    T& get() noexcept {
+        ASYNCIO_ASSERT(p_ != nullptr);
+        return *p_;
+    }
+    void reset() noexcept { p_ = nullptr; }
+
+private:
+    T* p_ = nullptr;
+};
+
+template <> class value_slot<void> {
+public:
+    void emplace() noexcept { set_ = true; }
+    [[nodiscard]] bool has_value() const noexcept { return set_; }
+    void get() noexcept {}
+    void reset() noexcept { set_ = false; }
+
+private:
+    bool set_ = false;
+};
+
+/// `T` for values and references, `none` for void: the element type of gather results.
+template <class T> using result_or_none_t = std::conditional_t<std::is_void_v<T>, none, T>;
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/future_state.hpp)
+
+
+namespace asyncio {
+
+/// Identifies a callback registered with `add_done_callback`, for `remove_done_callback`.
+/// (Python compares the callables; C++ lambdas are not comparable, hence the id.)
+using callback_id = std::uint64_t;
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+enum class future_status : unsigned char { pending, result, exception, cancelled };
+
+struct done_tag;
+
+/// An entry of a future's done list: a waiting task, a gather child slot or a user callback.
+/// `on_done` runs synchronously when the future completes and may only schedule (rule 4: every
+/// callback and wake-up goes through the ready queue, in registration order).
+struct done_node : list_hook<done_tag> {
+    void (*on_done)(done_node*) noexcept = nullptr;
+    callback_id id = 0; // non-zero for user callbacks only
+};
+
+class future_state_base;
+
+/// A user done-callback: scheduled with call_soon when the future completes; holds a reference to
+/// the state only while scheduled (so a never-completed future does not keep itself alive).
+struct user_callback : done_node {
+    future_state_base* state = nullptr;
+    void (*invoke)(user_callback*) = nullptr;
+    void (*destroy)(user_callback*) noexcept = nullptr;
+};
+
+/// Status, exception, cancel message, refcount and done list, shared by futures and tasks.
+class future_state_base : public state_link, public pooled {
+public:
+    future_state_base(event_loop& loop, void (*destroy)(future_state_base*) noexcept,
+                      bool is_task) noexcept
+        : loop_(&loop), destroy_(destroy), is_task_(is_task) {
+        on_loop_closed = &loop_closed;
+        loop.core().states.push_back(*this);
+    }
+    future_state_base(const future_state_base&) = delete;
+    future_state_base& operator=(const future_state_base&) = delete;
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            dispose();
+        }
+    }
+
+    [[nodiscard]] bool done() const noexcept { return status_ != future_status::pending; }
+    [[nodiscard]] bool cancelled() const noexcept { return status_ == future_status::cancelled; }
+    [[nodiscard]] future_status status() const noexcept { return status_; }
+    [[nodiscard]] const std::string& cancel_message() const noexcept {
+        return cancel_msg_ ? *cancel_msg_ : empty_string();
+    }
+    /// Kept out of line (allocated only when non-empty): most states never see a message.
+    void set_cancel_message(std::string msg) {
+        if (msg.empty()) {
+            cancel_msg_.reset();
+        } else {
+            cancel_msg_ = std::make_unique<std::string>(std::move(msg));
+        }
+    }
+
+    /// The name used in reports and by Task.get_name(): "Task-<n>" is only formatted when asked.
+    [[nodiscard]] const std::string& name() const {
+        if (!name_) {
+            name_ = std::make_unique<std::string>(
+                task_number_ != 0 ? "Task-" + std::to_string(task_number_) : std::string());
+        }
+        return *name_;
+    }
+    void set_name(std::string n) { name_ = std::make_unique<std::string>(std::move(n)); }
+
+    /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
+    [[nodiscard]] event_loop& loop() const {
+        if (loop_ == nullptr) {
+            throw std::runtime_error("Event loop is closed");
+        }
+        return *loop_;
+    }
+
+    /// Completion. The value (if any) is stored by the typed layer before complete_result().
+    void complete_result() noexcept { complete(future_status::result); }
+    void complete_exception(std::exception_ptr e) noexcept {
+        exc_ = std::move(e);
+        complete(future_status::exception);
+    }
+    void complete_cancelled(std::string msg) noexcept {
+        set_cancel_message(std::move(msg));
+        complete(future_status::cancelled);
+    }
+
+    /// A waiter (awaiting task or gather slot) on a pending future.
+    void add_waiter(done_node& n) noexcept {
+        ASYNCIO_ASSERT(!done());
+        done_list_.push_back(n);
+    }
+
+    /// add_done_callback: `f(future_state_base*)` is scheduled when the future completes, or at
+    /// once (still through call_soon) when it is already done.
+    template <class F> callback_id add_callback(F&& f) {
+        struct node final : user_callback {
+            explicit node(F&& fn) : f(std::move(fn)) {}
+            std::decay_t<F> f;
+        };
+        auto* n = new node(std::forward<F>(f));
+        n->state = this;
+        n->id = ++next_callback_id_;
+        n->on_done = &schedule_callback;
+        n->invoke = [](user_callback* u) { static_cast<node*>(u)->f(u->state); };
+        n->destroy = [](user_callback* u) noexcept { delete static_cast<node*>(u); };
+        if (done()) {
+            schedule_callback(n);
+        } else {
+            done_list_.push_back(*n);
+        }
+        return n->id;
+    }
+
+    /// remove_done_callback: removes the pending callback `id`; returns how many were removed.
+    std::size_t remove_callback(callback_id id) noexcept {
+        std::size_t removed = 0;
+        done_list_.for_each([&](done_node& n) {
+            if (n.id == id) {
+                n.unlink();
+                auto& u = static_cast<user_callback&>(n);
+                u.destroy(&u);
+                ++removed;
+            }
+        });
+        return removed;
+    }
+
+    /// Throws what result() throws unless the future holds a result; marks exceptions retrieved.
+    void check_result() {
+        switch (status_) {
+        case future_status::pending:
+            throw invalid_state_error("Result is not set.");
+        case future_status::cancelled:
+            throw cancelled_error(cancel_message());
+        case future_status::exception:
+            retrieved_ = true;
+            std::rethrow_exception(exc_);
+        case future_status::result:
+            break;
+        }
+    }
+
+    /// exception(): the exception or null; raises like Python for pending or cancelled states.
+    std::exception_ptr exception() {
+        if (status_ == future_status::pending) {
+            throw invalid_state_error("Exception is not set.");
+        }
+        if (status_ == future_status::cancelled) {
+            throw cancelled_error(cancel_message());
+        }
+        retrieved_ = true;
+        return exc_;
+    }
+
+    /// Marks the exception as retrieved without reading it (gather, cancel of a done task).
+    void mark_retrieved() noexcept { retrieved_ = true; }
+
+    static const std::string& empty_string() noexcept {
+        static const std::string empty;
+        return empty;
+    }
+
+    /// The default name's number (0: a plain future, or a task given a name).
+    std::uint64_t task_number_ = 0;
+
+protected:
+    ~future_state_base() = default;
+
+    event_loop* loop_;
+    std::unique_ptr<std::string> cancel_msg_;
+    mutable std::unique_ptr<std::string> name_;
+    std::exception_ptr exc_;
+
+private:
+    void complete(future_status s) noexcept {
+        ASYNCIO_ASSERT(status_ == future_status::pending);
+        status_ = s;
+        while (!done_list_.empty()) {
+            done_node& n = done_list_.pop_front();
+            n.on_done(&n);
+        }
+    }
+
+    static void schedule_callback(done_node* d) noexcept {
+        auto* u = static_cast<user_callback*>(d);
+        u->state->add_ref();
+        u->state->loop_->core().schedule(&run_callback, u);
+    }
+
+    static void run_callback(void* p, bool run) {
+        auto* u = static_cast<user_callback*>(p);
+        struct cleanup {
+            user_callback* u;
+            ~cleanup() {
+                future_state_base* s = u->state;
+                u->destroy(u);
+                s->release();
+            }
+        } guard{u};
+        if (run) {
+            u->invoke(u);
+        }
+    }
+
+    void report_unretrieved() noexcept {
+        if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
+            retrieved_ = true;
+            loop_->call_exception_handler({is_task_ ? "Task exception was never retrieved"
+                                                    : "Future exception was never retrieved",
+                                           exc_, name()});
+        }
+    }
+
+    static void loop_closed(state_link* l) noexcept {
+        auto* s = static_cast<future_state_base*>(l);
+        s->report_unretrieved();
+        s->loop_ = nullptr;
+    }
+
+    void dispose() noexcept {
+        report_unretrieved();
+        static_cast<state_link*>(this)->unlink();
+        while (!done_list_.empty()) {
+            done_node& n = done_list_.pop_front();
+            if (n.id != 0) {
+                auto& u = static_cast<user_callback&>(n);
+                u.destroy(&u);
+            }
+        }
+        destroy_(this);
+    }
+
+    void (*destroy_)(future_state_base*) noexcept;
+    intrusive_list<done_node, done_tag> done_list_;
+    callback_id next_callback_id_ = 0;
+    int refs_ = 0;
+    future_status status_ = future_status::pending;
+    bool retrieved_ = false;
+    bool is_task_;
+};
+
+/// result() of a finished state: `T&` into the state (void for void).
+template <class T> decltype(auto) result_ref(future_state_base& s, value_slot<T>& slot) {
+    s.check_result();
+    if constexpr (std::is_void_v<T>) {
+        return;
+    } else {
+        return static_cast<T&>(slot.get());
+    }
+}
+
+/// What `co_await` on a finished future or task gives: a copy, or the value moved out.
+template <bool Move, class T> T take_result(future_state_base& s, value_slot<T>& slot) {
+    s.check_result();
+    if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+        return slot.get();
+    } else if constexpr (Move) {
+        return std::move(slot.get());
+    } else {
+        static_assert(std::is_copy_constructible_v<T>,
+                      "the result type is move-only: co_await std::move(handle) to take it");
+        return slot.get();
+    }
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/future.hpp)
+
+// ---- asyncio/detail/ref_ptr.hpp ------------------------------------------------------------------
+// An intrusive reference-counting pointer for the shared states of futures and tasks.
+
+
+namespace asyncio::detail {
+
+/// Holds one reference to `S` (which has add_ref() and release()).
+template <class S> class ref_ptr {
+public:
+    ref_ptr() noexcept = default;
+    /// Adopts a reference the caller already holds.
+    static ref_ptr adopt(S* s) noexcept {
+        ref_ptr r;
+        r.p_ = s;
+        return r;
+    }
+    /// Takes a new reference.
+    explicit ref_ptr(S* s) noexcept : p_(s) {
+        if (p_ != nullptr) {
+            p_->add_ref();
+        }
+    }
+    ref_ptr(const ref_ptr& o) noexcept : ref_ptr(o.p_) {}
+    ref_ptr(ref_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    ref_ptr& operator=(ref_ptr o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~ref_ptr() { reset(); }
+
+    void reset() noexcept {
+        if (S* p = std::exchange(p_, nullptr)) {
+            p->release();
+        }
+    }
+    [[nodiscard]] S* get() const noexcept { return p_; }
+    S* operator->() const noexcept { return p_; }
+    S& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    friend bool operator==(const ref_ptr& a, const ref_ptr& b) noexcept { return a.p_ == b.p_; }
+
+private:
+    S* p_ = nullptr;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/future.hpp)
+
+// ---- asyncio/detail/state_awaiter.hpp ------------------------------------------------------------
+// The awaiter for futures and task handles: suspends on the done list, resumes one hop later.
+
+
+
+// ---- asyncio/detail/task_core.hpp ----------------------------------------------------------------
+// The untyped core of a spawned task: the step driver (trampoline), cancellation, scheduling.
+
+
+
+// ---- asyncio/detail/frame.hpp --------------------------------------------------------------------
+// unique_frame: the one RAII owner that destroys coroutine frames.
+
+#include <coroutine>
+
+namespace asyncio::detail {
+
+/// Owns a coroutine frame; the only code in the library that calls `destroy()`.
+class unique_frame {
+public:
+    unique_frame() noexcept = default;
+    explicit unique_frame(std::coroutine_handle<> h) noexcept : h_(h) {}
+    unique_frame(unique_frame&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    unique_frame& operator=(unique_frame&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+        }
+        return *this;
+    }
+    unique_frame(const unique_frame&) = delete;
+    unique_frame& operator=(const unique_frame&) = delete;
+    ~unique_frame() { reset(); }
+
+    void reset() noexcept {
+        if (auto h = std::exchange(h_, nullptr)) {
+            h.destroy();
+        }
+    }
+    /// Gives up ownership without destroying.
+    [[nodiscard]] std::coroutine_handle<> release() noexcept { return std::exchange(h_, nullptr); }
+
+    [[nodiscard]] std::coroutine_handle<> get() const noexcept { return h_; }
+    [[nodiscard]] bool done() const noexcept { return h_.done(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+
+    template <class Promise> [[nodiscard]] Promise& promise() const noexcept {
+        return std::coroutine_handle<Promise>::from_address(h_.address()).promise();
+    }
+
+private:
+    std::coroutine_handle<> h_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/task_core.hpp)
+
+
+namespace asyncio::detail {
+
+class task_core;
+
+/// What `task.cancel()` calls while the task is suspended: cancels what the task waits for
+/// (removes the timer, cancels the awaited future or task) and returns true if that was accepted.
+/// Otherwise the task remembers the request and delivers it at its next step.
+struct cancel_hook {
+    bool (*fn)(void* ctx, task_core& task) = nullptr;
+    void* ctx = nullptr;
+};
+
+/// The part of every asyncio-cpp promise the awaiters rely on: which task is running the chain
+/// (`root_`) and whom to resume when this coroutine finishes (`continuation_`).
+struct promise_base {
+    std::coroutine_handle<> continuation_;
+    task_core* root_ = nullptr;
+};
+
+/// The task running the awaiting coroutine `h`.
+template <class Promise>
+[[nodiscard]] task_core* root_of(std::coroutine_handle<Promise> h) noexcept {
+    static_assert(std::is_base_of_v<promise_base, Promise>,
+                  "asyncio-cpp awaitables can only be awaited inside asyncio::task coroutines");
+    ASYNCIO_ASSERT(h.promise().root_ != nullptr);
+    return h.promise().root_;
+}
+
+/// A spawned task (asyncio.Task minus the typed result). The loop holds one reference until the
+/// task finishes; task handles hold the others.
+class task_core : public future_state_base, public task_link {
+public:
+    task_core(event_loop& loop, unique_frame frame, std::string name,
+              void (*finish)(task_core*) noexcept, void (*destroy)(future_state_base*) noexcept)
+        : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
+        abandon = &abandon_pending;
+        auto& core = loop.core();
+        if (name.empty()) {
+            task_number_ = ++core.task_counter;
+        } else {
+            set_name(std::move(name));
+        }
+        resume_point_ = frame_.get();
+        add_ref(); // the loop's reference, dropped when the task finishes
+        core.tasks.push_back(*this);
+        wake();
+    }
+
+    /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
+    void wake() {
+        ASYNCIO_ASSERT(!scheduled_);
+        scheduled_ = true;
+        hook_ = {};
+        loop_->core().schedule(&step_entry, this);
+    }
+
+    /// Records where the chain suspended, how a cancel request reaches what it waits for, and
+    /// optionally a check run at the start of the next step: a queue waiter re-checks its
+    /// condition there and, if another task took the item first, waits again without resuming
+    /// (asyncio's `while q.empty(): await getter`, without a coroutine frame).
+    void suspend(std::coroutine_handle<> h, cancel_hook hook = {},
+                 cancel_hook recheck = {}) noexcept {
+        resume_point_ = h;
+        hook_ = hook;
+        recheck_ = recheck;
+    }
+
+    /// True when this step delivers a cancellation (the resumed await will throw).
+    [[nodiscard]] bool cancel_delivery_pending() const noexcept { return deliver_cancel_; }
+
+    /// For the awaiter that resumes: throws cancelled_error if this step delivers a cancellation.
+    void throw_if_cancel_delivered() {
+        if (deliver_cancel_) {
+            deliver_cancel_ = false;
+            throw cancelled_error(cancel_message());
+        }
+    }
+    /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
+    void deliver_cancel() noexcept { deliver_cancel_ = true; }
+
+    /// Task.cancel(msg): see asyncio-semantics.md section 2.
+    bool cancel(std::string msg = {}) {
+        if (done()) {
+            mark_retrieved();
+            return false;
+        }
+        ++cancelling_;
+        set_cancel_message(std::move(msg));
+        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            return true;
+        }
+        must_cancel_ = true;
+        return true;
+    }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
+    int uncancel() noexcept {
+        if (cancelling_ > 0) {
+            --cancelling_;
+            if (cancelling_ == 0) {
+                must_cancel_ = false;
+            }
+        }
+        return cancelling_;
+    }
+
+    /// The trampoline slot: the next coroutine of this chain the driver resumes.
+    std::coroutine_handle<> next_;
+
+protected:
+    /// Called by the typed finish function once the result (if any) has left the frame.
+    void conclude(std::exception_ptr ex) noexcept {
+        static_cast<task_link*>(this)->unlink();
+        if (ex) {
+            // A coroutine that ends with cancelled_error ends cancelled (with its message).
+            try {
+                std::rethrow_exception(ex);
+            } catch (const cancelled_error& e) {
+                complete_cancelled(e.message());
+            } catch (...) {
+                complete_exception(std::move(ex));
+            }
+        } else if (must_cancel_) {
+            // Cancelled right before the coroutine returned: still ends cancelled (CPython).
+            must_cancel_ = false;
+            complete_cancelled(cancel_message());
+        } else {
+            complete_result();
+        }
+        release(); // the loop's reference
+    }
+
+    unique_frame frame_;
+    bool must_cancel_ = false;
+
+private:
+    static void step_entry(void* p, bool run) {
+        if (run) {
+            static_cast<task_core*>(p)->step();
+        }
+    }
+
+    void step() noexcept {
+        scheduled_ = false;
+        hook_ = {};
+        if (must_cancel_) {
+            must_cancel_ = false;
+            deliver_cancel_ = true;
+        }
+        if (const cancel_hook check = std::exchange(recheck_, cancel_hook{}); check.fn != nullptr) {
+            if (!deliver_cancel_ && !check.fn(check.ctx, *this)) {
+                return; // the awaiter waits again (and registered itself anew)
+            }
+        }
+        if (!started_ && deliver_cancel_) {
+            // Cancelled before its first step: the body never runs.
+            deliver_cancel_ = false;
+            frame_.reset();
+            conclude(std::make_exception_ptr(cancelled_error(cancel_message())));
+            return;
+        }
+        started_ = true;
+        loop_core& core = loop_->core();
+        void* const outer = core.current_task;
+        core.current_task = this;
+        // The driver: awaiting a lazy task or finishing one stores the next frame here and
+        // returns, so a chain of any depth runs on a flat stack whatever the compiler does.
+        next_ = resume_point_;
+        while (next_) {
+            std::exchange(next_, nullptr).resume();
+        }
+        core.current_task = outer;
+        if (frame_.done()) {
+            finish_(this);
+            return;
+        }
+        if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            // The task cancelled itself, then awaited: that await is cancelled at once.
+            must_cancel_ = false;
+        }
+    }
+
+    static void abandon_pending(task_link* l) noexcept {
+        auto& t = static_cast<task_core&>(*l);
+        t.hook_ = {};
+        t.frame_.reset();
+        t.loop_->call_exception_handler(
+            {"Task was destroyed but it is pending!", nullptr, t.name()});
+        t.release();
+    }
+
+    void (*finish_)(task_core*) noexcept;
+    std::coroutine_handle<> resume_point_;
+    cancel_hook hook_;
+    cancel_hook recheck_;
+    int cancelling_ = 0;
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+    bool scheduled_ = false;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/state_awaiter.hpp)
+
+
+namespace asyncio::detail {
+
+/// `co_await` on a future or task state. Does not suspend when the state is already done. Lives
+/// in the awaiting frame and unlinks itself if that frame is destroyed first. `Move` takes the
+/// value out (co_await std::move(h)); otherwise the awaiter gets a copy.
+template <class State, bool Move> class state_awaiter : public done_node {
+public:
+    explicit state_awaiter(State* s) noexcept : s_(s) {}
+    state_awaiter(const state_awaiter&) = delete;
+    state_awaiter& operator=(const state_awaiter&) = delete;
+    ~state_awaiter() { unlink(); }
+
+    [[nodiscard]] bool await_ready() const noexcept { return s_->done(); }
+
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        root_ = root_of(h);
+        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root_)) {
+            throw std::runtime_error("Task cannot await on itself");
+        }
+        on_done = &fire;
+        s_->add_waiter(*this);
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+    decltype(auto) await_resume() {
+        unlink();
+        if (root_ != nullptr) {
+            root_->throw_if_cancel_delivered();
+        }
+        return take_result<Move>(*s_, s_->slot());
+    }
+
+private:
+    static void fire(done_node* n) noexcept { static_cast<state_awaiter*>(n)->root_->wake(); }
+
+    // Cancelling the awaiting task cancels what it awaits (a future, or a task and its chain).
+    static bool on_cancel(void* ctx, task_core& self) {
+        return static_cast<state_awaiter*>(ctx)->s_->cancel(self.cancel_message());
+    }
+
+    State* s_;
+    task_core* root_ = nullptr;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/future.hpp)
+
+
+namespace asyncio {
+
+namespace detail {
+
+template <class T> class future_state final : public future_state_base {
+public:
+    explicit future_state(event_loop& loop) noexcept
+        : future_state_base(loop, &destroy_self, false) {}
+
+    value_slot<T>& slot() noexcept { return slot_; }
+
+    /// Future.cancel(msg): false when already done.
+    bool cancel(const std::string& msg) {
+        mark_retrieved();
+        if (done()) {
+            return false;
+        }
+        (void)loop();
+        complete_cancelled(msg);
+        return true;
+    }
+
+private:
+    static void destroy_self(future_state_base* b) noexcept {
+        delete static_cast<future_state*>(b);
+    }
+    value_slot<T> slot_;
+};
+
+/// Calls a done callback with the handle if it takes one, else with no argument.
+template <class Handle, class F> void invoke_done_callback(F& f, Handle& h) {
+    if constexpr (std::is_invocable_v<F&, Handle&>) {
+        f(h);
+    } else {
+        static_assert(std::is_invocable_v<F&>,
+                      "a done callback takes the future or task handle, or nothing");
+        f();
+    }
+}
+
+} // namespace detail
+
+/// asyncio.Future: completed by `set_result` / `set_exception` / `cancel`, typically from callback
+/// code, and awaited by any number of tasks. Copies share one state. Create with
+/// `loop.create_future<T>()`. Awaiters resume in the iteration after completion; awaiting a done
+/// future does not suspend.
+template <class T> class future {
+public:
+    using value_type = T;
+
+    future() noexcept = default;
+    explicit future(event_loop& loop) : s_(new detail::future_state<T>(loop)) {}
+
+    [[nodiscard]] bool done() const noexcept { return s_->done(); }
+    [[nodiscard]] bool cancelled() const noexcept { return s_->cancelled(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+
+    /// Future.set_result: invalid_state_error when already done.
+    template <class... Args> void set_result(Args&&... args) {
+        check_settable();
+        s_->slot().emplace(std::forward<Args>(args)...);
+        s_->complete_result();
+    }
+    /// Future.set_exception: invalid_state_error when already done.
+    void set_exception(std::exception_ptr e) {
+        if (!e) {
+            throw std::invalid_argument("set_exception needs an exception");
+        }
+        check_settable();
+        s_->complete_exception(std::move(e));
+    }
+    /// Future.cancel(msg): true if the future was pending and is now cancelled.
+    bool cancel(std::string msg = {}) { return s_->cancel(msg); }
+
+    /// Future.result(): the value (a reference into the shared state; void for void). Pending:
+    /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
+    decltype(auto) result() { return detail::result_ref(*s_, s_->slot()); }
+    /// Future.exception(): the exception or null. Pending: invalid_state_error; cancelled:
+    /// cancelled_error.
+    [[nodiscard]] std::exception_ptr exception() { return s_->exception(); }
+
+    /// Future.add_done_callback: `f(future<T>&)` (or `f()`) runs through call_soon after
+    /// completion, in registration order. Returns the id `remove_done_callback` takes.
+    template <class F> callback_id add_done_callback(F f) {
+        return s_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+            future h(static_cast<detail::future_state<T>*>(b));
+            detail::invoke_done_callback(fn, h);
+        });
+    }
+    /// Future.remove_done_callback: the number of callbacks removed (0 or 1).
+    std::size_t remove_done_callback(callback_id id) noexcept { return s_->remove_callback(id); }
+
+    /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out.
+    auto operator co_await() & noexcept {
+        return detail::state_awaiter<state_type, false>(s_.get());
+    }
+    auto operator co_await() && noexcept {
+        return detail::state_awaiter<state_type, true>(s_.get());
+    }
+
+    friend bool operator==(const future& a, const future& b) noexcept { return a.s_ == b.s_; }
+
+private:
+    using state_type = detail::future_state<T>;
+    friend struct detail::state_access;
+    explicit future(state_type* s) noexcept : s_(s) {}
+
+    void check_settable() const {
+        if (s_->done()) {
+            throw invalid_state_error("invalid state: the future is already done");
+        }
+        (void)s_->loop();
+    }
+
+    detail::ref_ptr<state_type> s_;
+};
+
+template <class T> future<T> event_loop::create_future() {
+    return future<T>(*this);
+}
+
+/// asyncio.ensure_future for a future: the future itself.
+template <class T> future<T> ensure_future(future<T> f, event_loop&) noexcept {
+    return f;
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/task.hpp)
+
+
+// ---- asyncio/detail/task_promise.hpp -------------------------------------------------------------
+// The promise of task<T>: lazy start, result storage, and a final suspend that hands back to the
+// task's driver (the trampoline in task_core::step).
+
+
+
+
+namespace asyncio::detail {
+
+/// Common part of task<T> promises.
+struct task_promise_base : promise_base, pooled {
+    std::exception_ptr exception_;
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        // Never resumes anything itself: it names the continuation (null for a task's outermost
+        // coroutine) and returns to the driver, so the stack stays flat at any depth.
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            promise_base& p = h.promise();
+            p.root_->next_ = p.continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+};
+
+template <class T> struct task_promise : task_promise_base {
+    value_slot<T> value_;
+
+    task<T> get_return_object() noexcept;
+
+    template <class U = T>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) {
+        value_.emplace(std::forward<U>(v));
+    }
+};
+
+template <class T> struct task_promise<T&> : task_promise_base {
+    value_slot<T&> value_;
+
+    task<T&> get_return_object() noexcept;
+
+    void return_value(T& v) noexcept { value_.emplace(v); }
+};
+
+template <> struct task_promise<void> : task_promise_base {
+    value_slot<void> value_;
+
+    task<void> get_return_object() noexcept;
+
+    void return_void() noexcept { value_.emplace(); }
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/task.hpp)
+
+
+namespace asyncio {
+
+/// A coroutine returning `T` (Python's `async def f() -> T`): lazy, move-only. `co_await f()` runs
+/// it inline, like `await f()`: no loop round trip and no other task in between; a chain of any
+/// depth keeps the stack flat. `T` may be void, a value, a reference or a move-only type. Awaiting
+/// a task twice, or a moved-from task, throws std::runtime_error("cannot reuse already awaited
+/// coroutine"). `create_task` turns it into a concurrently running task_handle<T>. A task may only
+/// be awaited from another asyncio-cpp coroutine.
+template <class T> class [[nodiscard]] task {
+public:
+    using promise_type = detail::task_promise<T>;
+    using value_type = T;
+
+    task() noexcept = default;
+    task(task&&) noexcept = default;
+    task& operator=(task&&) noexcept = default;
+    ~task() = default;
+
+    /// True until the task is awaited, spawned or moved from.
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
+
+    auto operator co_await() & noexcept { return awaiter{this}; }
+    auto operator co_await() && noexcept { return awaiter{this}; }
+
+private:
+    friend promise_type;
+    friend class event_loop;
+
+    explicit task(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+
+    promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
+
+    struct awaiter {
+        task* self;
+
+        bool await_ready() const {
+            if (!self->frame_) {
+                throw std::runtime_error("cannot reuse already awaited coroutine");
+            }
+            return false;
+        }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+            promise_type& child = self->promise();
+            child.continuation_ = parent;
+            child.root_ = detail::root_of(parent);
+            child.root_->next_ = self->frame_.get(); // the driver starts the child
+        }
+        T await_resume() {
+            struct destroy_after {
+                task* t;
+                ~destroy_after() { t->frame_.reset(); }
+            } guard{self};
+            promise_type& p = self->promise();
+            if (p.exception_) {
+                std::rethrow_exception(p.exception_);
+            }
+            if constexpr (std::is_void_v<T> || std::is_reference_v<T>) {
+                return p.value_.get();
+            } else {
+                return std::move(p.value_.get());
+            }
+        }
+    };
+
+    detail::unique_frame frame_;
+};
+
+namespace detail {
+
+template <class T> task<T> task_promise<T>::get_return_object() noexcept {
+    return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+template <class T> task<T&> task_promise<T&>::get_return_object() noexcept {
+    return task<T&>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+    return task<void>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+
+/// The state of a spawned task: the core plus the typed result, moved out of the frame when the
+/// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
+template <class T> class task_state final : public task_core {
+public:
+    task_state(event_loop& loop, unique_frame frame, std::string name)
+        : task_core(loop, std::move(frame), std::move(name), &finish, &destroy_self) {
+        frame_.promise<task_promise<T>>().root_ = this;
+    }
+
+    value_slot<T>& slot() noexcept { return slot_; }
+
+private:
+    static void finish(task_core* c) noexcept {
+        auto* self = static_cast<task_state*>(c);
+        auto& p = self->frame_.template promise<task_promise<T>>();
+        std::exception_ptr ex = p.exception_;
+        if (!ex && !self->must_cancel_) {
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    self->slot_.emplace();
+                } else if constexpr (std::is_reference_v<T>) {
+                    self->slot_.emplace(p.value_.get());
+                } else {
+                    self->slot_.emplace(std::move(p.value_.get()));
+                }
+            } catch (...) {
+                ex = std::current_exception();
+            }
+        }
+        self->frame_.reset();
+        self->conclude(std::move(ex));
+    }
+    static void destroy_self(future_state_base* b) noexcept { delete static_cast<task_state*>(b); }
+
+    value_slot<T> slot_;
+};
+
+} // namespace detail
+
+/// A type-erased, copyable reference to a spawned task (what current_task() and all_tasks()
+/// return). Empty by default.
+class task_ref {
+public:
+    task_ref() noexcept = default;
+
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+    /// Task.done(): finished with a result, an exception, or cancelled.
+    [[nodiscard]] bool done() const noexcept { return core_->done(); }
+    /// Task.cancelled(): true only once the task has actually ended cancelled.
+    [[nodiscard]] bool cancelled() const noexcept { return core_->cancelled(); }
+    /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
+    /// co_await one iteration later (or at its next step). False when the task is already done.
+    bool cancel(std::string msg = {}) { return core_->cancel(std::move(msg)); }
+    /// Task.cancelling(): the number of pending cancel requests.
+    [[nodiscard]] int cancelling() const noexcept { return core_->cancelling(); }
+    /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
+    int uncancel() noexcept { return core_->uncancel(); }
+    /// Task.get_name(): "Task-<n>" (counted per loop) unless a name was given.
+    [[nodiscard]] const std::string& get_name() const { return core_->name(); }
+    void set_name(std::string name) { core_->set_name(std::move(name)); }
+    /// Task.exception(): the exception or null. Pending: invalid_state_error; cancelled:
+    /// cancelled_error.
+    [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }
+
+    /// Task.add_done_callback on the untyped reference: `f(task_ref&)` (or `f()`).
+    template <class F> callback_id add_done_callback(F f) {
+        return core_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+            task_ref r(static_cast<detail::task_core*>(b));
+            detail::invoke_done_callback(fn, r);
+        });
+    }
+    /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
+    std::size_t remove_done_callback(callback_id id) noexcept { return core_->remove_callback(id); }
+
+    friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
+        return a.core_ == b.core_;
+    }
+
+protected:
+    explicit task_ref(detail::task_core* c) noexcept : core_(c) {}
+    detail::ref_ptr<detail::task_core> core_;
+
+    friend task_ref current_task();
+    friend struct detail::state_access;
+};
+
+/// asyncio.Task for a coroutine returning `T`: copyable, awaitable by any number of tasks (each
+/// resumes the iteration after the task finishes; a finished task does not suspend them).
+/// Cancelling a task that awaits this one cancels this one too.
+template <class T> class task_handle : public task_ref {
+public:
+    using value_type = T;
+
+    task_handle() noexcept = default;
+
+    /// Task.result(): a reference into the shared state (void for void). Pending:
+    /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
+    decltype(auto) result() { return detail::result_ref(*state(), state()->slot()); }
+
+    /// Task.add_done_callback: `f(task_handle<T>&)` (or `f()`) runs through call_soon once the
+    /// task is done, in registration order. Returns the id remove_done_callback takes.
+    template <class F> callback_id add_done_callback(F f) {
+        return state()->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+            task_handle h(static_cast<state_type*>(b));
+            detail::invoke_done_callback(fn, h);
+        });
+    }
+    /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
+    std::size_t remove_done_callback(callback_id id) noexcept {
+        return state()->remove_callback(id);
+    }
+
+    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out.
+    auto operator co_await() & noexcept {
+        return detail::state_awaiter<state_type, false>(state());
+    }
+    auto operator co_await() && noexcept {
+        return detail::state_awaiter<state_type, true>(state());
+    }
+
+private:
+    using state_type = detail::task_state<T>;
+    friend class event_loop;
+    friend struct detail::state_access;
+
+    explicit task_handle(state_type* s) noexcept : task_ref(s) {}
+    [[nodiscard]] state_type* state() const noexcept {
+        return static_cast<state_type*>(core_.get());
+    }
+};
+
+template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+    if (!t.frame_) {
+        throw std::runtime_error("cannot reuse already awaited coroutine");
+    }
+    auto* s = new detail::task_state<T>(*this, std::move(t.frame_), std::move(name));
+    return task_handle<T>(s);
+}
+
+/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
+/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
+/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
+template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+    return get_running_loop().create_task(std::move(t), std::move(name));
+}
+
+/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
+template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
+    return loop.create_task(std::move(t));
+}
+template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
+    return h;
+}
+
+namespace detail {
+
+/// Gives the library's combinators the shared state behind a handle or future.
+struct state_access {
+    template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
+        return ref_ptr<task_state<T>>(h.state());
+    }
+    template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
+        return f.s_;
+    }
+    /// The pending tasks of `loop`, as references.
+    static std::vector<task_ref> tasks_of(event_loop& loop) {
+        std::vector<task_ref> out;
+        loop.core().tasks.for_each(
+            [&](task_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
+        return out;
+    }
+};
+
+} // namespace detail
+
+/// asyncio.current_task(): the running task, or an empty task_ref inside a plain callback.
+/// Throws std::runtime_error when no loop is running.
+[[nodiscard]] inline task_ref current_task() {
+    void* t = get_running_loop().core().current_task;
+    return task_ref(static_cast<detail::task_core*>(t));
+}
+
+/// asyncio.all_tasks(): the running loop's tasks that are not done yet.
+[[nodiscard]] inline std::vector<task_ref> all_tasks() {
+    return detail::state_access::tasks_of(get_running_loop());
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/async_generator.hpp)
+
+
+
+namespace asyncio {
+
+template <class T> class async_generator;
+
+namespace detail {
+
+template <class T> struct async_generator_promise : promise_base, asyncgen_link, pooled {
+    std::optional<T> current_;
+    std::exception_ptr exception_;
+    event_loop* loop_ = nullptr;
+    bool started_ = false;
+    bool running_ = false;
+    bool finished_ = false;
+    bool exit_requested_ = false;
+    /// Dropped by its owner while unfinished: the loop owns the frame until a task closes it.
+    bool orphaned_ = false;
+    /// run()'s shutdown_asyncgens has tried to close it (once is all it gets).
+    bool shutdown_closed_ = false;
+    /// The finalizer's pending call_soon; cancelled when the frame goes or a closer takes over.
+    handle finalizer_;
+
+    async_generator_promise() noexcept {
+        spawn_close = &spawn_close_task;
+        needs_close = [](const asyncgen_link* l) noexcept {
+            const auto& p = static_cast<const async_generator_promise&>(*l);
+            return !p.shutdown_closed_ && !p.running_ && !p.finished_;
+        };
+        on_loop_closed = &loop_closed;
+    }
+    async_generator_promise(const async_generator_promise&) = delete;
+    async_generator_promise& operator=(const async_generator_promise&) = delete;
+    ~async_generator_promise() {
+        finalizer_.cancel();
+        static_cast<asyncgen_link*>(this)->unlink();
+    }
+
+    async_generator<T> get_return_object() noexcept;
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    /// Hands the value to the consumer's `next()` and returns to it through the task's driver.
+    struct yield_awaiter {
+        async_generator_promise* p;
+        bool await_ready() noexcept { return false; }
+        void await_suspend(std::coroutine_handle<>) noexcept {
+            p->running_ = false;
+            p->root_->next_ = p->continuation_;
+        }
+        // aclose() resumes the generator here with generator_exit, so its cleanup runs.
+        void await_resume() const {
+            if (p->exit_requested_) {
+                throw generator_exit{};
+            }
+        }
+    };
+    template <class U = T>
+        requires std::is_constructible_v<T, U&&>
+    yield_awaiter yield_value(U&& v) {
+        current_.emplace(std::forward<U>(v));
+        return yield_awaiter{this};
+    }
+
+    struct final_awaiter {
+        bool await_ready() noexcept { return false; }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            Promise& p = h.promise();
+            p.running_ = false;
+            p.finished_ = true;
+            static_cast<asyncgen_link&>(p).unlink();
+            p.root_->next_ = p.continuation_;
+        }
+        void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+    /// Resumes the generator from the consumer `h` (inline, through the driver).
+    template <class Promise> void enter(std::coroutine_handle<Promise> h) {
+        root_ = root_of(h);
+        continuation_ = h;
+        running_ = true;
+        if (!started_) {
+            started_ = true;
+            loop_ = &root_->loop();
+            loop_->core().asyncgens.push_back(*this);
+        }
+        root_->next_ = std::coroutine_handle<async_generator_promise>::from_promise(*this);
+    }
+
+    static void spawn_close_task(asyncgen_link* l);
+    static void close_later(async_generator_promise& p);
+
+    static void loop_closed(asyncgen_link* l) noexcept {
+        auto& p = static_cast<async_generator_promise&>(*l);
+        p.loop_ = nullptr;
+        if (p.orphaned_) {
+            unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(p)).reset();
+        }
+    }
+};
+
+/// `co_await gen.aclose()`.
+template <class T> class aclose_awaiter {
+public:
+    explicit aclose_awaiter(async_generator_promise<T>* p) noexcept : p_(p) {}
+
+    [[nodiscard]] bool await_ready() const {
+        if (p_ == nullptr || !p_->started_ || p_->finished_) {
+            return true;
+        }
+        if (p_->running_) {
+            throw std::runtime_error("aclose(): asynchronous generator is already running");
+        }
+        return false;
+    }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        p_->exit_requested_ = true;
+        p_->enter(h);
+    }
+    void await_resume() {
+        if (p_ == nullptr || !p_->exit_requested_) {
+            return;
+        }
+        p_->exit_requested_ = false;
+        if (!p_->finished_) {
+            p_->current_.reset();
+            throw std::runtime_error("async generator ignored GeneratorExit");
+        }
+        if (std::exception_ptr e = std::exchange(p_->exception_, nullptr)) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const generator_exit&) {
+                return; // the expected way out; any other exception propagates to the caller
+            }
+        }
+    }
+
+private:
+    async_generator_promise<T>* p_;
+};
+
+} // namespace detail
+
+/// Python's asynchronous generator: a coroutine that may both `co_await` (sleep, queue get,
+/// other tasks) and `co_yield` values, consumed from a task with
+///
+///     while (auto item = co_await gen.next()) { use(*item); }      // async for item in gen:
+///
+/// `next()` is `anext()`: it runs the generator inline in the consuming task until its next
+/// `co_yield` (the item) or its end (std::nullopt, the twin of StopAsyncIteration); an exception
+/// thrown in the body propagates out of `next()`, after which the generator is exhausted.
+/// Cancelling the consuming task while the generator awaits delivers cancelled_error inside the
+/// generator, so its cleanup runs. `co_await gen.aclose()` stops it early: generator_exit is
+/// thrown at its current `co_yield` and its cleanup runs, including cleanup that awaits. A
+/// second `next()` while one is in progress (from another task) throws std::runtime_error
+/// ("anext(): asynchronous generator is already running"). An unfinished generator that is
+/// destroyed while its loop runs is closed by a new task (asyncio's finalizer), and `run()`
+/// closes those still suspended when the main task ends. `T` is a value type (possibly
+/// move-only); moved-from or closed generators are exhausted.
+template <class T> class [[nodiscard]] async_generator {
+    static_assert(!std::is_reference_v<T>, "async_generator<T> yields values: use a pointer");
+
+public:
+    using promise_type = detail::async_generator_promise<T>;
+    using value_type = T;
+
+    async_generator() noexcept = default;
+    async_generator(async_generator&&) noexcept = default;
+    async_generator& operator=(async_generator&& o) noexcept {
+        if (this != &o) {
+            finalize();
+            frame_ = std::move(o.frame_);
+        }
+        return *this;
+    }
+    async_generator(const async_generator&) = delete;
+    async_generator& operator=(const async_generator&) = delete;
+    ~async_generator() { finalize(); }
+
+    /// `co_await gen.next()` (Python's `await anext(gen)`): std::optional<T> holding the next
+    /// item, or std::nullopt once the generator is exhausted.
+    [[nodiscard("co_await the next item")]] auto next() noexcept { return next_awaiter{this}; }
+
+    /// `co_await gen.aclose()`: closes the generator, running its cleanup; a no-op when it never
+    /// started or already finished. Rethrows an exception its cleanup raised other than
+    /// generator_exit; throws std::runtime_error if the generator yields again.
+    [[nodiscard("co_await the aclose")]] detail::aclose_awaiter<T> aclose() noexcept {
+        if (frame_ && !promise().started_) {
+            frame_.reset(); // never started: nothing to clean up
+        }
+        return detail::aclose_awaiter<T>(frame_ ? &promise() : nullptr);
+    }
+
+private:
+    friend promise_type;
+    explicit async_generator(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+
+    promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
+
+    struct next_awaiter {
+        async_generator* g;
+
+        [[nodiscard]] bool await_ready() const {
+            if (!g->frame_ || g->promise().finished_) {
+                return true;
+            }
+            if (g->promise().running_) {
+                throw std::runtime_error("anext(): asynchronous generator is already running");
+            }
+            return false;
+        }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            g->promise().enter(h);
+        }
+        std::optional<T> await_resume() {
+            if (!g->frame_) {
+                return std::nullopt;
+            }
+            promise_type& p = g->promise();
+            if (std::exception_ptr e = std::exchange(p.exception_, nullptr)) {
+                std::rethrow_exception(e);
+            }
+            if (p.finished_ || !p.current_) {
+                return std::nullopt;
+            }
+            std::optional<T> out(std::move(*p.current_));
+            p.current_.reset();
+            return out;
+        }
+    };
+
+    // asyncio's async-generator finalizer: an unfinished generator dropped while its loop runs is
+    // handed to the loop, which closes it in a task created in the next iteration (as CPython's
+    // finalizer hook does), so cleanup that awaits still runs; asyncio::run closes it at shutdown
+    // if that task never got to run. Otherwise the frame is destroyed here.
+    void finalize() noexcept {
+        if (!frame_) {
+            return;
+        }
+        promise_type& p = promise();
+        if (p.started_ && !p.finished_ && !p.running_ && p.loop_ != nullptr &&
+            !p.loop_->core().closing_) {
+            try {
+                // While run() shuts down, shutdown_asyncgens closes it with the others.
+                if (!p.loop_->core().shutting_down_) {
+                    p.finalizer_ =
+                        p.loop_->call_soon([pp = &p] { promise_type::close_later(*pp); });
+                }
+                p.orphaned_ = true;
+                (void)frame_.release();
+                return;
+            } catch (...) {
+                // Out of memory: destroy the frame without awaiting cleanup (below).
+                p.orphaned_ = false;
+            }
+        }
+        frame_.reset();
+    }
+
+    detail::unique_frame frame_;
+};
+
+namespace detail {
+
+template <class T> async_generator<T> async_generator_promise<T>::get_return_object() noexcept {
+    return async_generator<T>(std::coroutine_handle<async_generator_promise>::from_promise(*this));
+}
+
+/// Closes a generator in its own task; takes ownership of an orphaned one when it starts (if it
+/// is cancelled before starting, the generator stays registered for run()'s shutdown).
+template <class T> task<void> close_generator(async_generator_promise<T>* p) {
+    unique_frame owner;
+    p->finalizer_.cancel(); // this task is the closer
+    if (p->orphaned_) {
+        p->orphaned_ = false;
+        owner = unique_frame(std::coroutine_handle<async_generator_promise<T>>::from_promise(*p));
+    }
+    co_await aclose_awaiter<T>(p);
+}
+
+template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
+    auto& p = static_cast<async_generator_promise&>(*l);
+    p.shutdown_closed_ = true;
+    close_later(p);
+}
+
+template <class T> void async_generator_promise<T>::close_later(async_generator_promise& p) {
+    if (p.loop_ != nullptr && !p.finished_ && !p.running_) {
+        (void)p.loop_->create_task(close_generator<T>(&p));
+    }
+}
+
+} // namespace detail
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/gather.hpp --------------------------------------------------------------------------
+// gather (asyncio.gather): run awaitables concurrently and collect their results in order.
+
+
+
+// ---- asyncio/detail/gather_core.hpp --------------------------------------------------------------
+// The untyped part of gather: one slot per child on its done list, counting, cancel fan-out.
+
+
+
+
+namespace asyncio::detail {
+
+/// asyncio's _GatheringFuture without the typed results. Each child completion is handled one
+/// iteration after the child finishes (a done callback scheduled with call_soon), and the
+/// awaiting task resumes one iteration after that: the N+2 of asyncio-semantics.md 1.8.
+class gather_core {
+public:
+    struct slot : done_node {
+        gather_core* owner = nullptr;
+        future_state_base* child = nullptr;
+        bool (*cancel_child)(future_state_base*, const std::string&) = nullptr;
+        std::uint64_t ready_pos = 0;
+        bool scheduled = false;
+    };
+
+    gather_core(const gather_core&) = delete;
+    gather_core& operator=(const gather_core&) = delete;
+
+    [[nodiscard]] bool await_ready() const noexcept { return outer_done_; }
+
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        root_ = root_of(h);
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+protected:
+    explicit gather_core(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+    ~gather_core() { detach_impl(); }
+
+    /// Links every slot to its child; children already done count at once (3.12+ behaviour),
+    /// so gathering only finished children does not suspend.
+    void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
+        slots_ = slots;
+        n_ = n;
+        loop_ = &loop.core();
+        for (std::size_t i = 0; i < n; ++i) {
+            slots[i].owner = this;
+            slots[i].on_done = &slot_fired;
+            if (slots[i].child->done()) {
+                child_done(slots[i]);
+            } else {
+                slots[i].child->add_waiter(slots[i]);
+            }
+        }
+        if (n == 0) {
+            outer_done_ = true;
+        }
+    }
+
+    /// After resuming: cancellation delivered to the awaiting task, or the first failure.
+    void rethrow_if_failed() {
+        if (root_ != nullptr) {
+            root_->throw_if_cancel_delivered();
+        }
+        if (outer_exc_) {
+            std::rethrow_exception(outer_exc_);
+        }
+    }
+
+    /// Unlinks every slot; derived classes call it before their child references go.
+    void detach() noexcept { detach_impl(); }
+
+    bool return_exceptions_;
+
+private:
+    static void slot_fired(done_node* d) noexcept {
+        auto* s = static_cast<slot*>(d);
+        s->scheduled = true;
+        s->ready_pos = s->owner->loop_->schedule(&slot_run, s);
+    }
+
+    static void slot_run(void* p, bool run) {
+        auto* s = static_cast<slot*>(p);
+        s->scheduled = false;
+        if (run) {
+            s->owner->child_done(*s);
+        }
+    }
+
+    void child_done(slot& s) noexcept {
+        ++finished_;
+        future_state_base& c = *s.child;
+        if (outer_done_) {
+            c.mark_retrieved();
+            return;
+        }
+        if (!return_exceptions_) {
+            if (c.cancelled()) {
+                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())));
+                return;
+            }
+            if (c.status() == future_status::exception) {
+                finish(c.exception());
+                return;
+            }
+        } else if (c.status() == future_status::exception) {
+            c.mark_retrieved();
+        }
+        if (finished_ == n_) {
+            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(
+                                           c.cancelled() ? c.cancel_message() : std::string()))
+                                     : nullptr);
+        }
+    }
+
+    void finish(std::exception_ptr e) noexcept {
+        outer_done_ = true;
+        outer_exc_ = std::move(e);
+        if (root_ != nullptr) {
+            root_->wake();
+        }
+    }
+
+    // Cancelling the awaiting task cancels every unfinished child; the gather then ends with
+    // cancelled_error once they finish, even with return_exceptions.
+    static bool on_cancel(void* ctx, task_core& t) {
+        auto* g = static_cast<gather_core*>(ctx);
+        if (g->outer_done_) {
+            return false;
+        }
+        bool accepted = false;
+        for (std::size_t i = 0; i < g->n_; ++i) {
+            slot& s = g->slots_[i];
+            if (!s.child->done() && s.cancel_child(s.child, t.cancel_message())) {
+                accepted = true;
+            }
+        }
+        if (accepted) {
+            g->cancel_requested_ = true;
+        }
+        return accepted;
+    }
+
+    void detach_impl() noexcept {
+        for (std::size_t i = 0; i < n_; ++i) {
+            slot& s = slots_[i];
+            s.unlink();
+            if (s.scheduled) {
+                loop_->unschedule(s.ready_pos);
+                s.scheduled = false;
+            }
+            // asyncio's gather marks every child exception retrieved, even late ones.
+            s.child->mark_retrieved();
+        }
+        n_ = 0;
+    }
+
+    slot* slots_ = nullptr;
+    std::size_t n_ = 0;
+    std::size_t finished_ = 0;
+    loop_core* loop_ = nullptr;
+    task_core* root_ = nullptr;
+    std::exception_ptr outer_exc_;
+    bool outer_done_ = false;
+    bool cancel_requested_ = false;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/gather.hpp)
+
+#include <iterator>
+#include <ranges>
+#include <tuple>
+
+namespace asyncio {
+
+/// Tag selecting asyncio's `return_exceptions=True`: `gather(asyncio::return_exceptions, ...)`.
+struct return_exceptions_t {
+    explicit constexpr return_exceptions_t() = default;
+};
+inline constexpr return_exceptions_t return_exceptions{};
+
+/// One child's outcome under `return_exceptions`: its value or its exception (a cancelled child
+/// holds a cancelled_error).
+template <class T> class outcome {
+public:
+    explicit outcome(std::exception_ptr e) noexcept : e_(std::move(e)) {}
+    template <class... Args> explicit outcome(std::in_place_t, Args&&... args) {
+        v_.emplace(std::forward<Args>(args)...);
+    }
+
+    [[nodiscard]] bool has_value() const noexcept { return !e_; }
+    explicit operator bool() const noexcept { return has_value(); }
+    /// The value; rethrows the exception when the child failed.
+    T& value() {
+        if (e_) {
+            std::rethrow_exception(e_);
+        }
+        return v_.get();
+    }
+    /// The exception, or null when the child succeeded.
+    [[nodiscard]] std::exception_ptr exception() const noexcept { return e_; }
+
+private:
+    detail::value_slot<T> v_;
+    std::exception_ptr e_;
+};
+
+namespace detail {
+
+/// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
+template <class Aw> decltype(auto) get_awaiter(Aw&& aw) {
+    if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
+        return std::forward<Aw>(aw).operator co_await();
+    } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
+        return operator co_await(std::forward<Aw>(aw));
+    } else {
+        return std::forward<Aw>(aw);
+    }
+}
+
+template <class Aw> using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
+
+/// Runs any other awaitable as a task, so gather can treat every child alike.
+template <class Aw> task<await_result_t<Aw>> await_as_task(Aw aw) {
+    co_return co_await std::move(aw);
+}
+
+/// How gather holds one argument: the state it watches and whether it owns the result (a lazy
+/// task or a wrapped awaitable: the result is moved out; a user's handle or future: copied).
+template <class A> struct gather_child {
+    using value_type = await_result_t<A>;
+    using state_type = task_state<value_type>;
+    static constexpr bool owned = true;
+    static ref_ptr<state_type> make(A&& a, event_loop& loop) {
+        return state_access::get(loop.create_task(await_as_task(std::move(a))));
+    }
+};
+template <class T> struct gather_child<task<T>> {
+    using value_type = T;
+    using state_type = task_state<T>;
+    static constexpr bool owned = true;
+    static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
+        return state_access::get(loop.create_task(std::move(t)));
+    }
+};
+template <class T> struct gather_child<task_handle<T>> {
+    using value_type = T;
+    using state_type = task_state<T>;
+    static constexpr bool owned = false;
+    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop&) {
+        return state_access::get(h);
+    }
+};
+template <class T> struct gather_child<future<T>> {
+    using value_type = T;
+    using state_type = future_state<T>;
+    static constexpr bool owned = false;
+    static ref_ptr<state_type> make(const future<T>& f, event_loop&) {
+        return state_access::get(f);
+    }
+};
+
+template <class State> bool cancel_state(future_state_base* s, const std::string& msg) {
+    return static_cast<State*>(s)->cancel(msg);
+}
+
+/// One child's contribution to the result: its value (none for void) or, with
+/// return_exceptions, an outcome.
+template <class Child, bool ReturnExceptions>
+decltype(auto) extract(typename Child::state_type& s) {
+    using T = typename Child::value_type;
+    using R = result_or_none_t<T>;
+    auto value = [&]() -> R {
+        if constexpr (std::is_void_v<T>) {
+            s.check_result();
+            return none{};
+        } else {
+            return take_result<Child::owned>(s, s.slot());
+        }
+    };
+    if constexpr (ReturnExceptions) {
+        if (s.cancelled()) {
+            return outcome<R>(std::make_exception_ptr(cancelled_error(s.cancel_message())));
+        }
+        if (s.status() == future_status::exception) {
+            return outcome<R>(s.exception());
+        }
+        return outcome<R>(std::in_place, value());
+    } else {
+        return value();
+    }
+}
+
+template <bool ReturnExceptions, class... Children>
+class gather_awaitable final : public gather_core {
+public:
+    template <class... Args>
+    explicit gather_awaitable(event_loop& loop, Args&&... args)
+        : gather_core(ReturnExceptions),
+          // Braced: the children become tasks in argument order.
+          states_{Children::make(std::forward<Args>(args), loop)...} {
+        init(loop, std::index_sequence_for<Children...>{});
+    }
+
+    gather_awaitable(const gather_awaitable&) = delete;
+    gather_awaitable& operator=(const gather_awaitable&) = delete;
+    // Unlink from the children before `states_` drops the references.
+    ~gather_awaitable() { detach(); }
+
+    auto await_resume() {
+        rethrow_if_failed();
+        return collect(std::index_sequence_for<Children...>{});
+    }
+
+private:
+    template <std::size_t... I> void init(event_loop& loop, std::index_sequence<I...>) noexcept {
+        ((slots_[I].child = std::get<I>(states_).get(),
+          slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
+         ...);
+        attach(slots_.data(), sizeof...(Children), loop);
+    }
+
+    template <std::size_t... I> auto collect(std::index_sequence<I...>) {
+        return std::tuple<decltype(extract<Children, ReturnExceptions>(
+            std::declval<typename Children::state_type&>()))...>{
+            extract<Children, ReturnExceptions>(*std::get<I>(states_))...};
+    }
+
+    std::tuple<ref_ptr<typename Children::state_type>...> states_;
+    std::array<slot, sizeof...(Children)> slots_{};
+};
+
+template <bool ReturnExceptions, class Child>
+class gather_range_awaitable final : public gather_core {
+public:
+    template <class Range>
+        requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
+    explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
+        event_loop& loop = get_running_loop();
+        if constexpr (std::ranges::sized_range<Range>) {
+            states_.reserve(std::ranges::size(r));
+        }
+        for (auto&& a : r) {
+            if constexpr (Child::owned) {
+                states_.push_back(Child::make(std::move(a), loop));
+            } else {
+                states_.push_back(Child::make(a, loop));
+            }
+        }
+        slots_ = std::make_unique<slot[]>(states_.size());
+        for (std::size_t i = 0; i < states_.size(); ++i) {
+            slots_[i].child = states_[i].get();
+            slots_[i].cancel_child = &cancel_state<typename Child::state_type>;
+        }
+        attach(slots_.get(), states_.size(), loop);
+    }
+    gather_range_awaitable(const gather_range_awaitable&) = delete;
+    gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
+    ~gather_range_awaitable() { detach(); }
+
+    auto await_resume() {
+        rethrow_if_failed();
+        using E =
+            decltype(extract<Child, ReturnExceptions>(std::declval<typename Child::state_type&>()));
+        std::vector<E> out;
+        out.reserve(states_.size());
+        for (auto& s : states_) {
+            out.push_back(extract<Child, ReturnExceptions>(*s));
+        }
+        return out;
+    }
+
+private:
+    std::vector<ref_ptr<typename Child::state_type>> states_;
+    std::unique_ptr<slot[]> slots_;
+};
+
+template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;
+
+/// A range of awaitables (gather's range form) as opposed to a single awaitable.
+template <class R>
+concept gather_range = std::ranges::input_range<R>;
+
+template <class... Aws>
+inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws> && ...);
+
+} // namespace detail
+
+/// asyncio.gather(*aws): `co_await gather(a, b, ...)` gives a std::tuple of the results in
+/// argument order (asyncio::none for void children). Arguments may be lazy tasks (spawned as
+/// tasks right here, in argument order), task handles, futures or any other awaitable (run as a
+/// task). The first failure propagates at once while the other children keep running. Cancelling
+/// the awaiting task cancels every child. The awaiter resumes two iterations after the last child
+/// finishes; gathering nothing, or only finished children, does not suspend.
+template <class... Aws>
+    requires(!detail::is_single_range<Aws...>)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<false, detail::gather_child_t<Aws>...>
+gather(Aws&&... aws) {
+    return detail::gather_awaitable<false, detail::gather_child_t<Aws>...>(
+        get_running_loop(), std::forward<Aws>(aws)...);
+}
+
+/// asyncio.gather(*aws, return_exceptions=True): each slot is an asyncio::outcome<T> holding the
+/// child's value or exception; completes only when every child is done.
+template <class... Aws>
+    requires(!detail::is_single_range<Aws...>)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<true, detail::gather_child_t<Aws>...>
+gather(return_exceptions_t, Aws&&... aws) {
+    return detail::gather_awaitable<true, detail::gather_child_t<Aws>...>(
+        get_running_loop(), std::forward<Aws>(aws)...);
+}
+
+/// asyncio.gather(*range): a std::vector of results in range order. Lazy tasks in the range are
+/// moved from (and spawned in order); handles and futures are shared.
+template <detail::gather_range Range>
+[[nodiscard("co_await the gather")]] auto gather(Range&& range) {
+    return detail::gather_range_awaitable<
+        false, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
+        std::forward<Range>(range));
+}
+
+/// asyncio.gather(*range, return_exceptions=True): a std::vector of asyncio::outcome<T>.
+template <detail::gather_range Range>
+[[nodiscard("co_await the gather")]] auto gather(return_exceptions_t, Range&& range) {
+    return detail::gather_range_awaitable<
+        true, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
+        std::forward<Range>(range));
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/generator.hpp -----------------------------------------------------------------------
+// generator<T> (a Python generator function, `def f(): yield ...`), elements_of (`yield from`) and
+// next (Python's builtin next(g) and next(g, default)).
+
+
+
+// ---- asyncio/detail/generator_promise.hpp --------------------------------------------------------
+// The machinery under generator<T>: the promise base, the driver that resumes the innermost active
+// generator, the awaiters behind co_yield and co_yield elements_of, and the leaf-first teardown.
+
+
+
+
+namespace asyncio::detail {
+
+template <class Yielded> class generator_promise_base;
+
+/// Where a generator nested by `co_yield elements_of(...)` reports back: the parent to resume when
+/// it finishes, the exception it ended with, and the owner of its frame (for the teardown). Lives
+/// in the parent's frame, inside the nest_awaiter.
+template <class Yielded> struct nest_link {
+    std::coroutine_handle<> parent;
+    generator_promise_base<Yielded>* parent_promise = nullptr;
+    unique_frame* owner = nullptr;
+    std::exception_ptr exception;
+};
+
+/// The part of a generator promise that depends only on the yielded reference type, so that
+/// generator<int> and generator<int&&> (both yield `int&&`) nest into each other.
+///
+/// A consumer iterates the root generator; `co_yield elements_of(child)` pushes the child onto a
+/// stack of active generators, linked through nest_link. The root keeps the innermost one in top_
+/// and the current element in value_, so every element costs one resume of the leaf, whatever the
+/// depth. Starting or finishing a nested generator never resumes anyone from inside a coroutine:
+/// it names the next frame in the root's top_, sets transfer_ and returns to the driver loop in
+/// resume(), so the stack stays flat at any depth on every compiler (g++ 12 does not turn
+/// symmetric transfer into a tail call at -O0 or under ASan).
+template <class Yielded> class generator_promise_base {
+public:
+    static_assert(std::is_reference_v<Yielded>);
+    using value_type = std::remove_cvref_t<Yielded>;
+    using pointer = std::add_pointer_t<Yielded>;
+
+    generator_promise_base() noexcept = default;
+    generator_promise_base(const generator_promise_base&) = delete;
+    generator_promise_base& operator=(const generator_promise_base&) = delete;
+
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        // A nested generator hands the root back to its parent; the root simply stays suspended
+        // at its final point (done() becomes true) and the driver returns to the consumer.
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) const noexcept {
+            generator_promise_base& self = h.promise();
+            if (self.nest_ != nullptr) {
+                generator_promise_base& root = *self.root_;
+                root.top_ = self.nest_->parent;
+                root.top_promise_ = self.nest_->parent_promise;
+                root.transfer_ = true;
+            }
+        }
+        void await_resume() const noexcept {}
+    };
+    final_awaiter final_suspend() const noexcept { return {}; }
+
+    /// `co_yield expr` where expr binds to the yielded reference: the root points at it, no copy.
+    /// The operand lives until the generator is resumed.
+    std::suspend_always yield_value(Yielded v) noexcept {
+        root_->value_ = std::addressof(v);
+        return {};
+    }
+
+    /// `co_yield lvalue` in a generator whose yielded type is an rvalue reference (generator<int>
+    /// yields `int&&`): the copy lives in the awaiter, in the coroutine frame, until resumption.
+    struct copy_awaiter {
+        value_type value;
+        generator_promise_base* root;
+
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<>) noexcept {
+            root->value_ = std::addressof(value);
+        }
+        void await_resume() const noexcept {}
+    };
+    copy_awaiter yield_value(const std::remove_reference_t<Yielded>& v)
+        requires std::is_rvalue_reference_v<Yielded> &&
+                 std::is_constructible_v<value_type, const std::remove_reference_t<Yielded>&>
+    {
+        return copy_awaiter{value_type(v), root_};
+    }
+
+    void return_void() const noexcept {}
+
+    // A nested generator's exception goes to its parent's co_yield elements_of; the root's goes to
+    // the consumer, rethrown by resume() after the driver loop.
+    void unhandled_exception() noexcept {
+        if (nest_ != nullptr) {
+            nest_->exception = std::current_exception();
+        } else {
+            exception_ = std::current_exception();
+        }
+    }
+
+    /// A generator cannot `co_await`: it has no event loop to wait on (use async_generator).
+    template <class U> void await_transform(U&&) = delete;
+
+    /// The driver, called on the root by begin(), ++it and next(): resumes the innermost generator
+    /// until one yields or the root finishes. Rethrows the root's exception.
+    void resume() {
+        read_ = false;
+        do {
+            transfer_ = false;
+            top_.resume();
+        } while (transfer_);
+        if (exception_) {
+            std::rethrow_exception(std::exchange(exception_, nullptr));
+        }
+    }
+
+    /// The root's current element (valid after a yield, until the next resume()), now counted as
+    /// read: begin() and next() move past a read element, not past an unread one.
+    [[nodiscard]] pointer take() noexcept {
+        read_ = true;
+        return value_;
+    }
+    /// False while the root stands on an element nobody has read yet; true before the first
+    /// resume() too, when there is no element at all.
+    [[nodiscard]] bool read() const noexcept { return read_; }
+
+    /// Destroys the nested generators of a suspended root from the innermost outwards, one frame at
+    /// a time, so an abandoned chain of any depth is freed without recursion. Each frame runs its
+    /// locals' destructors as if its generator object had been destroyed; the caller then destroys
+    /// the root frame.
+    void destroy_nested() noexcept {
+        while (top_promise_ != this) {
+            nest_link<Yielded>* link = top_promise_->nest_;
+            top_ = link->parent;
+            top_promise_ = link->parent_promise;
+            link->owner->reset();
+        }
+    }
+
+    /// Makes `self` (whose handle is `h`) a root: called once from get_return_object.
+    void set_self(std::coroutine_handle<> h) noexcept { top_ = h; }
+
+    /// Nests the generator `child` (with promise `cp`) under the suspended generator `pp`, whose
+    /// handle is `parent`; `link` lives in pp's frame. When the child was already started and its
+    /// current element was not read, that element is yielded first (Python's `yield from`
+    /// continues a started generator where it stands).
+    static void nest(generator_promise_base& pp, std::coroutine_handle<> parent,
+                     generator_promise_base& cp, unique_frame& child,
+                     nest_link<Yielded>& link) noexcept {
+        generator_promise_base& root = *pp.root_;
+        link.parent = parent;
+        link.parent_promise = &pp;
+        link.owner = &child;
+        // A child started as a root may have nested generators of its own: they now report to our
+        // root. Only such a child has a chain to walk; a fresh one has top_promise_ == &cp.
+        generator_promise_base* leaf = cp.top_promise_;
+        for (generator_promise_base* n = leaf; n != &cp; n = n->nest_->parent_promise) {
+            n->root_ = &root;
+        }
+        cp.root_ = &root;
+        cp.nest_ = &link;
+        root.top_ = cp.top_;
+        root.top_promise_ = leaf;
+        if (!cp.read_) {
+            root.value_ = cp.value_; // back to the consumer with the child's unread element
+        } else {
+            root.transfer_ = true; // the driver resumes the child next
+        }
+    }
+
+private:
+    pointer value_ = nullptr;                    // root: the current element
+    generator_promise_base* root_ = this;        // the generator the consumer iterates
+    nest_link<Yielded>* nest_ = nullptr;         // nested only: the way back to the parent
+    std::coroutine_handle<> top_;                // root: the innermost active generator
+    generator_promise_base* top_promise_ = this; // root: its promise
+    std::exception_ptr exception_;               // root: thrown by the root's body
+    bool transfer_ = false;                      // root: resume top_ again before returning
+    bool read_ = true;                           // root: value_ was read (or there is none yet)
+};
+
+/// The awaiter of `co_yield elements_of(generator)`: owns the nested generator's frame for the
+/// duration of the co_yield, pushes it on the root's stack, and rethrows what it threw.
+template <class Yielded> class nest_awaiter {
+public:
+    nest_awaiter(unique_frame child, generator_promise_base<Yielded>* child_promise) noexcept
+        : child_(std::move(child)), child_promise_(child_promise) {}
+    nest_awaiter(const nest_awaiter&) = delete;
+    nest_awaiter& operator=(const nest_awaiter&) = delete;
+    ~nest_awaiter() = default;
+
+    // An empty or finished generator has nothing to yield: no suspension.
+    bool await_ready() const noexcept { return !child_ || child_.done(); }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+        generator_promise_base<Yielded>::nest(parent.promise(), parent, *child_promise_, child_,
+                                              link_);
+    }
+    void await_resume() {
+        if (link_.exception) {
+            std::rethrow_exception(std::exchange(link_.exception, nullptr));
+        }
+    }
+
+private:
+    unique_frame child_;
+    generator_promise_base<Yielded>* child_promise_;
+    nest_link<Yielded> link_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/generator.hpp)
+
+#include <concepts>
+
+namespace asyncio {
+
+/// `co_yield asyncio::elements_of(r)` yields every element of the range `r` in turn: Python's
+/// `yield from r` (C++23's std::ranges::elements_of). For a generator passed as an rvalue
+/// (`elements_of(walk(node->left))` or `elements_of(std::move(g))`) the nested generator is
+/// resumed directly by the consumer, so a recursion N generators deep costs O(1) per element, not
+/// O(N), and the stack stays flat at any depth. A started generator continues where it stands
+/// (its unread element comes first). Any other input range (a container, a view, a generator
+/// lvalue) is iterated element by element; lvalue elements of a generator<T> with a value `T` are
+/// copied, never moved from. The range lives until the co_yield finishes, so a temporary is fine,
+/// except that g++ 11 and 12 reject a braced list inside any co_yield or co_await expression
+/// ("array used as initializer", a GCC bug): name `std::vector<int>{1, 2}` before the co_yield.
+template <class R> struct elements_of {
+    R range;
+
+    explicit constexpr elements_of(R&& r) noexcept(std::is_nothrow_constructible_v<R, R&&>)
+        : range(std::forward<R>(r)) {}
+};
+template <class R> elements_of(R&&) -> elements_of<R&&>;
+
+template <class T> class generator;
+
+namespace detail {
+
+template <class G> inline constexpr bool is_generator_v = false;
+template <class T> inline constexpr bool is_generator_v<generator<T>> = true;
+
+/// `elements_of(R)` takes the O(1) nesting path: R is a non-const generator rvalue (or a
+/// generator held by value) with the same yielded reference type.
+template <class R, class Yielded>
+concept nestable_generator =
+    is_generator_v<std::remove_reference_t<R>> && !std::is_lvalue_reference_v<R> &&
+    std::same_as<typename std::remove_reference_t<R>::yielded, Yielded>;
+
+/// `co_yield *it` compiles in a generator yielding `Yielded`: directly or through a copy.
+template <class Ref, class Yielded>
+concept yieldable_as = std::convertible_to<Ref, Yielded> ||
+                       (std::is_rvalue_reference_v<Yielded> &&
+                        std::convertible_to<Ref, const std::remove_reference_t<Yielded>&>);
+
+template <class Yielded, class It, class Sent> generator<Yielded> each_element(It first, Sent last);
+
+/// Reaches into a generator for its frame (nesting) and its promise (next).
+struct generator_access {
+    template <class Yielded, class G> static nest_awaiter<Yielded> nest(G& g) noexcept {
+        generator_promise_base<Yielded>* cp = g.frame_ ? &g.promise() : nullptr;
+        return nest_awaiter<Yielded>(std::move(g.frame_), cp);
+    }
+
+    template <class T>
+    static std::optional<typename generator<T>::value_type> next(generator<T>& g) {
+        auto& p = g.promise();
+        if (p.read() && !g.frame_.done()) {
+            p.resume();
+        }
+        if (g.frame_.done()) {
+            return std::nullopt;
+        }
+        using reference = typename generator<T>::reference;
+        return std::optional<typename generator<T>::value_type>(std::in_place,
+                                                                static_cast<reference>(*p.take()));
+    }
+};
+
+} // namespace detail
+
+/// A generator function (Python's `def odds(a, b): yield ...`): `co_yield` hands out values one at
+/// a time, lazily; the body runs only inside begin(), `++it` and next(), up to its next co_yield.
+/// A C++20 input range and view: range-for, std::ranges algorithms (`std::ranges::copy(g,
+/// std::back_inserter(v))` is Python's `list(g)`) and views (`g | std::views::take(3)`) all work.
+/// Move-only; `co_await` is not allowed inside (use async_generator for that).
+///
+/// `T` is what the consumer sees, as in C++23's std::generator: for a value type `*it` is `T&&`
+/// (so a move-only `T` can be moved out: `auto p = *it;`), for a reference type `*it` is that
+/// reference (`generator<int&>` lets the consumer modify the yielded objects). `co_yield lvalue`
+/// in a generator of values copies the lvalue; `co_yield std::move(x)` or a temporary does not.
+///
+/// An exception thrown by the body propagates to the consumer out of the begin(), `++it` or
+/// next() that resumed it; the generator is then finished. Destroying a generator that has not
+/// finished destroys its frame (and those of its nested generators, innermost first, without
+/// recursion) and runs the body's destructors, as Python's close() does; Python's send() and
+/// throw() have no counterpart.
+///
+/// Iteration continues where the generator stands, as with Python's `iter(g) is g`: an element
+/// counts as consumed once it is read (`*it` or next()), and begin() on a started generator
+/// resumes it only past a consumed element. So a range-for after `next(g)`, or after a `break`,
+/// continues with the following element, as in Python; an element produced but never read (the
+/// one `std::views::take(n)` steps onto after its n-th) is the next one begin() or next() gives.
+template <class T> class [[nodiscard]] generator : public std::ranges::view_base {
+    static_assert(!std::is_void_v<T>, "generator<void>: yield a value (or use asyncio::none)");
+
+public:
+    /// What the consumer may keep: `std::remove_cvref_t<T>`; next() returns it.
+    using value_type = std::remove_cvref_t<T>;
+    /// The type of `*it`: `T` for a reference, `T&&` for a value.
+    using reference = std::conditional_t<std::is_reference_v<T>, T, T&&>;
+    /// What `co_yield` binds to. Generators with the same yielded type nest in O(1).
+    using yielded = reference;
+
+    class promise_type;
+    class iterator;
+
+    generator(generator&& o) noexcept = default;
+    generator& operator=(generator&& o) noexcept {
+        if (this != &o) {
+            destroy();
+            frame_ = std::move(o.frame_);
+        }
+        return *this;
+    }
+    generator(const generator&) = delete;
+    generator& operator=(const generator&) = delete;
+    ~generator() { destroy(); }
+
+    /// Starts the body (on the first call) and runs it to its first co_yield; on a started
+    /// generator, resumes it only if its current element was read (see the class comment).
+    /// Rethrows what the body throws. Precondition: the generator was not moved from.
+    [[nodiscard]] iterator begin() {
+        if (promise().read() && !frame_.done()) {
+            promise().resume();
+        }
+        return iterator(frame_.get());
+    }
+    /// The end of the range: an iterator equals it once the body has returned (or thrown).
+    [[nodiscard]] std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    friend struct detail::generator_access;
+
+    using base_promise = detail::generator_promise_base<yielded>;
+
+    explicit generator(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
+
+    promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
+
+    void destroy() noexcept {
+        if (frame_ && !frame_.done()) {
+            promise().destroy_nested();
+        }
+        frame_.reset();
+    }
+
+    detail::unique_frame frame_;
+};
+
+template <class T>
+class generator<T>::promise_type : public detail::generator_promise_base<yielded> {
+public:
+    generator get_return_object() noexcept {
+        auto h = std::coroutine_handle<promise_type>::from_promise(*this);
+        this->set_self(h);
+        return generator(h);
+    }
+
+    using base_promise::yield_value;
+
+    /// `co_yield elements_of(std::move(g))`: g's frame moves into the awaiter, in this frame.
+    template <class R>
+        requires detail::nestable_generator<R, yielded>
+    detail::nest_awaiter<yielded> yield_value(elements_of<R> e) noexcept {
+        auto& g = static_cast<std::remove_reference_t<R>&>(e.range);
+        return detail::generator_access::nest<yielded>(g);
+    }
+
+    /// `co_yield elements_of(range)` for any other input range: a nested generator walks it.
+    template <class R>
+        requires(!detail::nestable_generator<R, yielded>) && std::ranges::input_range<R> &&
+                detail::yieldable_as<std::ranges::range_reference_t<R>, yielded>
+    detail::nest_awaiter<yielded> yield_value(elements_of<R> e) {
+        auto& r = e.range;
+        auto walker = detail::each_element<yielded>(std::ranges::begin(r), std::ranges::end(r));
+        return detail::generator_access::nest<yielded>(walker);
+    }
+};
+
+/// The iterator of a generator: move-only, single pass (std::input_iterator). `*it` reads the
+/// current element (no copy, any number of times); `++it` resumes the body up to its next
+/// co_yield and rethrows what the body throws. Valid while its generator lives, moves included.
+template <class T> class generator<T>::iterator {
+public:
+    using value_type = generator::value_type;
+    using difference_type = std::ptrdiff_t;
+
+    iterator(iterator&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    iterator& operator=(iterator&& o) noexcept {
+        h_ = std::exchange(o.h_, nullptr);
+        return *this;
+    }
+    iterator(const iterator&) = delete;
+    iterator& operator=(const iterator&) = delete;
+    ~iterator() = default;
+
+    [[nodiscard]] reference operator*() const noexcept {
+        return static_cast<reference>(*h_.promise().take());
+    }
+    iterator& operator++() {
+        h_.promise().resume();
+        return *this;
+    }
+    void operator++(int) { ++*this; }
+
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
+        return it.h_.done();
+    }
+
+private:
+    friend class generator;
+    explicit iterator(std::coroutine_handle<> h) noexcept
+        : h_(std::coroutine_handle<promise_type>::from_address(h.address())) {}
+
+    std::coroutine_handle<promise_type> h_;
+};
+
+namespace detail {
+
+template <class Yielded, class It, class Sent>
+generator<Yielded> each_element(It first, Sent last) {
+    for (; first != last; ++first) {
+        co_yield *first;
+    }
+}
+
+} // namespace detail
+
+/// Python's `next(g)`: resumes the generator up to its next co_yield and returns that element,
+/// copied or moved into the optional (from a `generator<int&>` too: iterate to get references).
+/// Returns std::nullopt once the generator has finished, every time after: the C++ twin of
+/// StopIteration, since `while (auto x = asyncio::next(g))` reads better than a try block. An
+/// element produced but not read yet (see generator's class comment) is returned without resuming.
+/// Rethrows what the body throws. Found by ADL too: `next(g)`.
+template <class T> std::optional<typename generator<T>::value_type> next(generator<T>& g) {
+    return detail::generator_access::next(g);
+}
+
+/// Python's `next(g, default)`: the next element, or `default_value` converted to the value type
+/// once the generator has finished.
+template <class T, class U>
+    requires std::convertible_to<U&&, typename generator<T>::value_type>
+typename generator<T>::value_type next(generator<T>& g, U&& default_value) {
+    if (auto v = detail::generator_access::next(g)) {
+        return std::move(*v);
+    }
+    return static_cast<typename generator<T>::value_type>(std::forward<U>(default_value));
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/queue.hpp ---------------------------------------------------------------------------
+// queue, priority_queue and lifo_queue: asyncio.Queue, PriorityQueue and LifoQueue.
+
+
+
+// ---- asyncio/detail/queue_core.hpp ---------------------------------------------------------------
+// The untyped part of asyncio's queues: waiter lists, unfinished count, joiners, shutdown flag.
+
+
+
+#include <initializer_list>
+
+namespace asyncio::detail {
+
+struct waiter_tag;
+
+/// A task suspended in put, get or join; lives in the awaiting frame.
+struct queue_waiter : list_hook<waiter_tag> {
+    task_core* root = nullptr;
+    std::coroutine_handle<> handle;
+    bool woken = false;
+    /// The queue was destroyed while this waiter referred to it.
+    bool gone = false;
+
+    /// After resuming from a wait: rethrows a delivered cancellation, or reports a queue that
+    /// died under a waiter. Returns true when the queue may be touched.
+    [[nodiscard]] bool resume_checks() {
+        unlink();
+        if (gone) {
+            root->throw_if_cancel_delivered();
+            throw std::runtime_error("the queue was destroyed while a task was waiting on it");
+        }
+        return true;
+    }
+
+    queue_waiter() noexcept = default;
+    queue_waiter(const queue_waiter&) noexcept : list_hook<waiter_tag>() {}
+    queue_waiter& operator=(const queue_waiter&) = delete;
+    ~queue_waiter() { unlink(); }
+};
+
+using waiter_list = intrusive_list<queue_waiter, waiter_tag>;
+
+/// Getters, putters and joiners, the count of unfinished items and the shutdown flag.
+class queue_core {
+public:
+    queue_core() = default;
+    queue_core(const queue_core&) = delete;
+    queue_core& operator=(const queue_core&) = delete;
+
+    /// A queue that dies under waiting tasks (a local queue of a task that returned while its
+    /// consumers were being cancelled, the seed program's shape) must not be touched by them
+    /// again: each waiter learns the queue is gone, and one still blocked is woken to fail.
+    ~queue_core() {
+        for (waiter_list* l : {&getters_, &putters_, &joiners_}) {
+            while (!l->empty()) {
+                queue_waiter& w = l->pop_front();
+                w.gone = true;
+                w.root->wake();
+            }
+        }
+        while (!woken_.empty()) {
+            woken_.pop_front().gone = true;
+        }
+    }
+
+    /// asyncio's _wakeup_next: the first waiter's task runs in the next iteration and re-checks
+    /// (no hand-off: a task that runs first may take the item).
+    void wakeup_next(waiter_list& waiters) {
+        if (!waiters.empty()) {
+            queue_waiter& w = waiters.pop_front();
+            w.woken = true;
+            woken_.push_back(w);
+            w.root->wake();
+        }
+    }
+    void wakeup_all(waiter_list& waiters) {
+        while (!waiters.empty()) {
+            wakeup_next(waiters);
+        }
+    }
+
+    /// Queue.task_done().
+    void task_done() {
+        if (unfinished_ == 0) {
+            throw std::invalid_argument("task_done() called too many times");
+        }
+        if (--unfinished_ == 0) {
+            wakeup_all(joiners_);
+        }
+    }
+
+    /// Suspends `h` on `list` with a cancel hook that withdraws the waiter.
+    template <class Promise>
+    void wait_on(waiter_list& list, queue_waiter& w, std::coroutine_handle<Promise> h,
+                 cancel_hook recheck) {
+        w.root = root_of(h);
+        w.handle = h;
+        w.woken = false;
+        list.push_back(w);
+        w.root->suspend(h, cancel_hook{&withdraw, &w}, recheck);
+    }
+
+    /// Waits again at the back after a lost race (the re-check of asyncio's `while` loop).
+    static void wait_again(waiter_list& list, queue_waiter& w, cancel_hook recheck) {
+        w.unlink();
+        w.woken = false;
+        list.push_back(w);
+        w.root->suspend(w.handle, cancel_hook{&withdraw, &w}, recheck);
+    }
+
+    waiter_list getters_;
+    waiter_list putters_;
+    waiter_list joiners_;
+    waiter_list woken_; // woken, their step not run yet
+    std::size_t unfinished_ = 0;
+    bool shut_down_ = false;
+
+private:
+    // Cancelled while waiting: leave the list; the await throws cancelled_error next iteration.
+    static bool withdraw(void* ctx, task_core& t) {
+        auto* w = static_cast<queue_waiter*>(ctx);
+        w->unlink();
+        t.deliver_cancel();
+        t.wake();
+        return true;
+    }
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/queue.hpp)
+
+#include <algorithm>
+#include <deque>
+
+namespace asyncio {
+
+namespace detail {
+
+/// FIFO storage (asyncio.Queue).
+template <class T> class fifo_store {
+public:
+    void push(T&& v) { items_.push_back(std::move(v)); }
+    T pop() {
+        T v = std::move(items_.front());
+        items_.pop_front();
+        return v;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    void clear() noexcept { items_.clear(); }
+
+private:
+    std::deque<T> items_;
+};
+
+/// Stack storage (asyncio.LifoQueue).
+template <class T> class lifo_store {
+public:
+    void push(T&& v) { items_.push_back(std::move(v)); }
+    T pop() {
+        T v = std::move(items_.back());
+        items_.pop_back();
+        return v;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    void clear() noexcept { items_.clear(); }
+
+private:
+    std::vector<T> items_;
+};
+
+/// Min-heap storage (asyncio.PriorityQueue); equal priorities leave in insertion order.
+template <class T, class Compare> class priority_store {
+public:
+    void push(T&& v) {
+        heap_.push_back(entry{std::move(v), seq_++});
+        std::push_heap(heap_.begin(), heap_.end(), later{&comp_});
+    }
+    T pop() {
+        std::pop_heap(heap_.begin(), heap_.end(), later{&comp_});
+        T v = std::move(heap_.back().value);
+        heap_.pop_back();
+        return v;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
+    void clear() noexcept { heap_.clear(); }
+
+private:
+    struct entry {
+        T value;
+        std::uint64_t seq;
+    };
+    // std heap algorithms build a max-heap: "a comes out after b".
+    struct later {
+        Compare* comp;
+        bool operator()(const entry& a, const entry& b) const {
+            if ((*comp)(b.value, a.value)) {
+                return true;
+            }
+            if ((*comp)(a.value, b.value)) {
+                return false;
+            }
+            return a.seq > b.seq;
+        }
+    };
+    std::vector<entry> heap_;
+    std::uint64_t seq_ = 0;
+    [[no_unique_address]] Compare comp_{};
+};
+
+/// The queue algorithm over a storage policy; see `queue` for the documentation.
+template <class T, class Store> class basic_queue : private queue_core {
+public:
+    explicit basic_queue(std::ptrdiff_t maxsize = 0) noexcept : maxsize_(maxsize) {}
+
+    [[nodiscard]] std::size_t qsize() const noexcept { return store_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return store_.size() == 0; }
+    [[nodiscard]] bool full() const noexcept {
+        return maxsize_ > 0 && store_.size() >= static_cast<std::size_t>(maxsize_);
+    }
+    [[nodiscard]] std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
+    [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
+
+    void put_nowait(T item) {
+        if (shut_down_) {
+            throw queue_shut_down();
+        }
+        if (full()) {
+            throw queue_full();
+        }
+        store_.push(std::move(item));
+        ++unfinished_;
+        wakeup_next(getters_);
+    }
+
+    T get_nowait() {
+        if (empty()) {
+            if (shut_down_) {
+                throw queue_shut_down();
+            }
+            throw queue_empty();
+        }
+        T item = store_.pop();
+        wakeup_next(putters_);
+        return item;
+    }
+
+    using queue_core::task_done;
+
+    void shutdown(bool immediate = false) {
+        shut_down_ = true;
+        if (immediate) {
+            while (!empty()) {
+                (void)store_.pop();
+                if (unfinished_ > 0) {
+                    --unfinished_;
+                }
+            }
+            if (unfinished_ == 0) {
+                wakeup_all(joiners_);
+            }
+        }
+        wakeup_all(getters_);
+        wakeup_all(putters_);
+    }
+
+    class put_awaiter;
+    class get_awaiter;
+    class join_awaiter;
+
+    [[nodiscard("co_await the put")]] put_awaiter put(T item) {
+        return put_awaiter(this, std::move(item));
+    }
+    [[nodiscard("co_await the get")]] get_awaiter get() noexcept { return get_awaiter(this); }
+    [[nodiscard("co_await the join")]] join_awaiter join() noexcept { return join_awaiter(this); }
+
+    /// `co_await q.put(x)`: the item waits in the caller's frame, not in the queue, until there
+    /// is room, so a cancelled put never inserts it.
+    class put_awaiter : private queue_waiter {
+    public:
+        put_awaiter(basic_queue* q, T&& item) : q_(q), item_(std::move(item)) {}
+        [[nodiscard]] bool await_ready() const noexcept { return !q_->full() || q_->shut_down_; }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            q_->wait_on(q_->putters_, *this, h, cancel_hook{&recheck, this});
+        }
+        void await_resume() {
+            if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
+                if (woken && !q_->full()) {
+                    q_->wakeup_next(q_->putters_);
+                }
+                root->throw_if_cancel_delivered();
+            }
+            q_->put_nowait(std::move(item_));
+        }
+
+    private:
+        static bool recheck(void* ctx, task_core&) {
+            auto* self = static_cast<put_awaiter*>(ctx);
+            if (!self->gone && self->q_->full() && !self->q_->shut_down_) {
+                wait_again(self->q_->putters_, *self, cancel_hook{&recheck, self});
+                return false;
+            }
+            return true;
+        }
+        basic_queue* q_;
+        T item_;
+    };
+
+    /// `co_await q.get()`: the item.
+    class get_awaiter : private queue_waiter {
+    public:
+        explicit get_awaiter(basic_queue* q) noexcept : q_(q) {}
+        [[nodiscard]] bool await_ready() const noexcept { return !q_->empty() || q_->shut_down_; }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            q_->wait_on(q_->getters_, *this, h, cancel_hook{&recheck, this});
+        }
+        T await_resume() {
+            if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
+                // Woken, then cancelled before running: pass the wake-up on (asyncio's except).
+                if (woken && !q_->empty()) {
+                    q_->wakeup_next(q_->getters_);
+                }
+                root->throw_if_cancel_delivered();
+            }
+            return q_->get_nowait();
+        }
+
+    private:
+        static bool recheck(void* ctx, task_core&) {
+            auto* self = static_cast<get_awaiter*>(ctx);
+            if (!self->gone && self->q_->empty() && !self->q_->shut_down_) {
+                wait_again(self->q_->getters_, *self, cancel_hook{&recheck, self});
+                return false;
+            }
+            return true;
+        }
+        basic_queue* q_;
+    };
+
+    /// `co_await q.join()`: until every item put has been marked done.
+    class join_awaiter : private queue_waiter {
+    public:
+        explicit join_awaiter(basic_queue* q) noexcept : q_(q) {}
+        [[nodiscard]] bool await_ready() const noexcept { return q_->unfinished_ == 0; }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            q_->wait_on(q_->joiners_, *this, h, cancel_hook{});
+        }
+        void await_resume() {
+            if (root != nullptr && resume_checks()) {
+                root->throw_if_cancel_delivered();
+            }
+        }
+
+    private:
+        basic_queue* q_;
+    };
+
+protected:
+    ~basic_queue() = default;
+
+private:
+    Store store_;
+    std::ptrdiff_t maxsize_;
+};
+
+} // namespace detail
+
+/// asyncio.Queue: a FIFO queue for tasks of one loop. `maxsize` <= 0 means unbounded.
+/// `co_await q.put(x)` waits while the queue is full, `co_await q.get()` while it is empty; both
+/// proceed at once, without suspending, when they can, even with others waiting. A wake-up is not
+/// a hand-off: the woken task re-checks when it runs, and a task that runs first may take the item
+/// (the loser waits again at the back), as in asyncio. A cancelled getter takes no item and passes
+/// on a wake-up it received; a cancelled put never inserts its item. `task_done()` counts puts;
+/// `co_await q.join()` waits until every item put was marked done. `shutdown(immediate)` follows
+/// Python 3.13. Waiters resume in the iteration after the event that frees them. put/get/join are
+/// plain awaiters in the caller's frame: no allocation per operation. The queue must outlive the
+/// tasks waiting on it. Errors: queue_full, queue_empty, queue_shut_down, and
+/// std::invalid_argument("task_done() called too many times").
+template <class T> class queue : public detail::basic_queue<T, detail::fifo_store<T>> {
+public:
+    using detail::basic_queue<T, detail::fifo_store<T>>::basic_queue;
+};
+
+/// asyncio.PriorityQueue: smallest first by `Compare`. Deliberate improvement on asyncio's heapq:
+/// items of equal priority come out in insertion order (heapq would compare the items further).
+template <class T, class Compare = std::less<T>>
+class priority_queue : public detail::basic_queue<T, detail::priority_store<T, Compare>> {
+public:
+    using detail::basic_queue<T, detail::priority_store<T, Compare>>::basic_queue;
+};
+
+/// asyncio.LifoQueue: the last item put is the first got.
+template <class T> class lifo_queue : public detail::basic_queue<T, detail::lifo_store<T>> {
+public:
+    using detail::basic_queue<T, detail::lifo_store<T>>::basic_queue;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/run.hpp -----------------------------------------------------------------------------
+// run(): asyncio.run — a fresh loop, the main task, then an orderly shutdown of what is left.
+
+
+
+
+namespace asyncio {
+
+/// Options of `asyncio::run` (Python's keyword arguments).
+struct run_options {
+    /// `clock_kind::virtual_time` runs every sleep instantly, with exact loop times.
+    clock_kind clock = clock_kind::monotonic;
+    /// Replaces the loop's default exception handler (which writes to stderr).
+    exception_handler handler = {};
+};
+
+namespace detail {
+
+/// Runs the loop until every task in `tasks` is done.
+inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
+    if (tasks.empty()) {
+        return;
+    }
+    future<void> all_done = loop.create_future<void>();
+    auto remaining = std::make_shared<std::size_t>(tasks.size());
+    for (task_ref& t : tasks) {
+        (void)t.add_done_callback([remaining, all_done]() mutable {
+            if (--*remaining == 0) {
+                all_done.set_result();
+            }
+        });
+    }
+    loop.run_until_complete(all_done);
+}
+
+/// asyncio's loop.shutdown_asyncgens(): closes every async generator that started and is still
+/// suspended, each in its own task, so their cleanup runs before the loop closes.
+inline void shutdown_asyncgens(event_loop& loop) {
+    // Closing a generator may drop (orphan) nested ones: repeat until none is left to close.
+    for (;;) {
+        std::vector<asyncgen_link*> gens;
+        loop.core().asyncgens.for_each([&](asyncgen_link& g) {
+            if (g.needs_close(&g)) {
+                gens.push_back(&g);
+            }
+        });
+        if (gens.empty()) {
+            return;
+        }
+        for (asyncgen_link* g : gens) {
+            g->spawn_close(g);
+        }
+        std::vector<task_ref> closers = state_access::tasks_of(loop);
+        wait_all(loop, closers);
+        for (task_ref& t : closers) {
+            if (!t.cancelled()) {
+                if (std::exception_ptr e = t.exception()) {
+                    loop.call_exception_handler(
+                        {"an error occurred during closing of asynchronous generator", e,
+                         t.get_name()});
+                }
+            }
+        }
+    }
+}
+
+/// asyncio.runners._cancel_all_tasks: cancel the tasks pending now, run until they are done (tasks
+/// they spawn meanwhile run too), report exceptions other than cancellation.
+inline void cancel_all_tasks(event_loop& loop) {
+    std::vector<task_ref> pending = state_access::tasks_of(loop);
+    if (pending.empty()) {
+        return;
+    }
+    for (task_ref& t : pending) {
+        t.cancel();
+    }
+    wait_all(loop, pending);
+    for (task_ref& t : pending) {
+        if (!t.cancelled()) {
+            if (std::exception_ptr e = t.exception()) {
+                loop.call_exception_handler(
+                    {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
+            }
+        }
+    }
+}
+
+/// What asyncio.run does after the main task: cancel the rest, then close async generators. Where
+/// CPython would then destroy tasks still pending (cleanup code may have spawned some), asyncio-cpp
+/// cancels and runs them too, round after round, so that no frame is destroyed mid-flight.
+inline void shutdown(event_loop& loop) {
+    loop.core().shutting_down_ = true;
+    cancel_all_tasks(loop);
+    shutdown_asyncgens(loop);
+    while (!loop.core().tasks.empty()) {
+        cancel_all_tasks(loop);
+    }
+}
+
+} // namespace detail
+
+/// asyncio.run(main): creates a loop, runs `main` as a task until it finishes, then cancels every
+/// task still pending and runs them until they finish (their cleanup runs), and returns main's
+/// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
+/// run from returning. Async generators still suspended are then closed (their cleanup runs).
+/// Throws std::runtime_error when called while a loop is running.
+template <class T> T run(task<T> main, run_options opts = {}) {
+    if (detail::running_loop() != nullptr) {
+        throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
+    }
+    event_loop loop(opts.clock);
+    if (opts.handler) {
+        loop.set_exception_handler(std::move(opts.handler));
+    }
+    task_handle<T> main_task = loop.create_task(std::move(main));
+    bool shut_down = false;
+    try {
+        if constexpr (std::is_void_v<T>) {
+            loop.run_until_complete(main_task);
+            shut_down = true;
+            detail::shutdown(loop);
+        } else {
+            T result = loop.run_until_complete(main_task);
+            shut_down = true;
+            detail::shutdown(loop);
+            return result;
+        }
+    } catch (...) {
+        if (!shut_down) {
+            detail::shutdown(loop);
+        }
+        throw;
+    }
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/sleep.hpp ---------------------------------------------------------------------------
+// sleep(duration): asyncio.sleep as a plain awaiter on the loop's timer heap, no frame allocated.
+
+
+
+
+namespace asyncio {
+
+namespace detail {
+
+/// Lives in the awaiting frame; its timer entry links into the loop's heap while it sleeps.
+class sleep_awaiter : private timer_entry {
+public:
+    explicit sleep_awaiter(std::int64_t delay_ns) noexcept : delay_(delay_ns) { run = &expired; }
+    /// Copied only before it is awaited (while its timer entry is idle).
+    sleep_awaiter(const sleep_awaiter&) noexcept = default;
+    sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+    ~sleep_awaiter() {
+        if (loop_ != nullptr) {
+            // The frame is destroyed while asleep (its loop is closing): unlink the timer.
+            loop_->cancel_timer(*this);
+        }
+    }
+
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        root_ = root_of(h);
+        if (delay_ <= 0) {
+            // asyncio.sleep(0): one bare yield, to the back of the ready queue; no timer.
+            root_->suspend(h);
+            root_->wake();
+            return;
+        }
+        loop_ = &root_->loop().core();
+        loop_->add_timer(*this, saturating_add(loop_->now(), delay_));
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+    void await_resume() { root_->throw_if_cancel_delivered(); }
+
+private:
+    // The timer expired and ran from the ready queue: wake the task for the next iteration,
+    // which is CPython's two stages (timer callback resolves the future, the task runs later).
+    static void expired(void* p, bool run) {
+        auto* self = static_cast<sleep_awaiter*>(static_cast<timer_entry*>(p));
+        self->state = timer_state::fired;
+        if (run) {
+            self->root_->wake();
+        }
+    }
+
+    // Cancel while asleep: the timer goes (from the heap, or from the ready queue if it already
+    // expired) and the task resumes next iteration with cancelled_error.
+    static bool on_cancel(void* ctx, task_core& t) {
+        auto* self = static_cast<sleep_awaiter*>(ctx);
+        if (!self->loop_->cancel_timer(*self)) {
+            return false;
+        }
+        t.deliver_cancel();
+        t.wake();
+        return true;
+    }
+
+    std::int64_t delay_;
+    task_core* root_ = nullptr;
+    loop_core* loop_ = nullptr;
+};
+
+} // namespace detail
+
+/// asyncio.sleep(delay): suspends the calling task for `delay` (any std::chrono duration). Zero or
+/// negative delays yield exactly once (the task goes to the back of the ready queue); positive
+/// ones resume one iteration after the timer expires, as in CPython. The deadline is taken when
+/// the sleep is awaited. Cancelling the task removes its timer. A NaN delay throws
+/// std::invalid_argument("Invalid delay: NaN (not a number)") at the call. No allocation.
+template <class Rep, class Period>
+[[nodiscard("co_await the sleep")]] detail::sleep_awaiter
+sleep(std::chrono::duration<Rep, Period> delay) {
+    return detail::sleep_awaiter(detail::to_nanoseconds(delay));
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
