@@ -42,15 +42,7 @@ std::string at(const std::string& what) {
     return what + "@" + std::to_string(static_cast<long>(now_seconds()));
 }
 
-std::string what_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "?";
-    }
-}
+using asyncio::testing::what_of;
 
 /// An item as text: its value, or "nullopt".
 std::string show(const std::optional<int>& item) {

@@ -42,18 +42,7 @@ void run_one_iteration(event_loop& loop) {
     loop.run_forever();
 }
 
-std::string what_of(const std::exception_ptr& e) {
-    if (!e) {
-        return "<null exception_ptr>";
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "<not a std::exception>";
-    }
-}
+using asyncio::testing::what_of;
 
 /// The message of the cancelled_error `f` throws, or a marker when it throws nothing.
 template <class F> std::string cancel_message_of(F&& f) {

@@ -48,18 +48,7 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-std::string what_of(const std::exception_ptr& e) {
-    if (!e) {
-        return "<null exception_ptr>";
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "<not a std::exception>";
-    }
-}
+using asyncio::testing::what_of;
 
 template <class F> std::string runtime_error_message(F&& f) {
     try {

@@ -32,18 +32,7 @@ using asyncio::testing::lifetime_scope;
 using asyncio::testing::run_virtual;
 using asyncio::testing::tracked;
 
-std::string what_of(const std::exception_ptr& e) {
-    if (!e) {
-        return "<null exception_ptr>";
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "<not a std::exception>";
-    }
-}
+using asyncio::testing::what_of;
 
 std::size_t count_reports(const captured_reports& reports, const std::string& message) {
     std::size_t n = 0;

@@ -5,6 +5,7 @@
 
 #include <asyncio/asyncio.hpp>
 
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +68,20 @@ template <class T> T run_virtual(task<T> main, captured_reports* reports = nullp
         };
     }
     return asyncio::run(std::move(main), std::move(opts));
+}
+
+/// The what() of a stored exception, or a marker for a null or non-std exception (for messages).
+inline std::string what_of(const std::exception_ptr& e) {
+    if (!e) {
+        return "<null exception_ptr>";
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "<not a std::exception>";
+    }
 }
 
 /// Seconds on the running loop's clock as a double (virtual time starts at 0).
