@@ -147,16 +147,14 @@ template <bool ReturnExceptions, class... Children>
 class gather_awaitable final : public gather_core {
 public:
     template <class... Args>
-    explicit gather_awaitable(event_loop& loop, Args&&... args)
-        : gather_core(ReturnExceptions),
-          // Braced: the children become tasks in argument order.
-          states_{Children::make(std::forward<Args>(args), loop)...} {
-        init(loop, std::index_sequence_for<Children...>{});
+    explicit gather_awaitable(event_loop& loop, Args&&... args) : gather_core(ReturnExceptions) {
+        spawn(loop, std::index_sequence_for<Children...>{}, std::forward<Args>(args)...);
+        attach(slots_.data(), sizeof...(Children), loop);
     }
 
     gather_awaitable(const gather_awaitable&) = delete;
     gather_awaitable& operator=(const gather_awaitable&) = delete;
-    // Unlink from the children before `states_` drops the references.
+    // Unlink from the children before the slots drop the references.
     ~gather_awaitable() { detach(); }
 
     auto await_resume() {
@@ -165,46 +163,50 @@ public:
     }
 
 private:
-    template <std::size_t... I> void init(event_loop& loop, std::index_sequence<I...>) noexcept {
-        ((slots_[I].child = std::get<I>(states_).get(),
+    template <std::size_t... I, class... Args>
+    void spawn(event_loop& loop, std::index_sequence<I...>, Args&&... args) {
+        // A comma fold runs left to right: the children become tasks in argument order.
+        ((slots_[I].child = Children::make(std::forward<Args>(args), loop),
           slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
          ...);
-        attach(slots_.data(), sizeof...(Children), loop);
     }
 
     template <std::size_t... I> auto collect(std::index_sequence<I...>) {
         return std::tuple<decltype(extract<Children, ReturnExceptions>(
             std::declval<typename Children::state_type&>()))...>{
-            extract<Children, ReturnExceptions>(*std::get<I>(states_))...};
+            extract<Children, ReturnExceptions>(
+                static_cast<typename Children::state_type&>(*slots_[I].child))...};
     }
 
-    std::tuple<ref_ptr<typename Children::state_type>...> states_;
     std::array<slot, sizeof...(Children)> slots_{};
 };
 
 template <bool ReturnExceptions, class Child>
 class gather_range_awaitable final : public gather_core {
+    using state_type = typename Child::state_type;
+
 public:
     template <class Range>
         requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
     explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
         event_loop& loop = get_running_loop();
+        std::vector<ref_ptr<state_type>> children;
         if constexpr (std::ranges::sized_range<Range>) {
-            states_.reserve(std::ranges::size(r));
+            children.reserve(std::ranges::size(r));
         }
         for (auto&& a : r) {
             if constexpr (Child::owned) {
-                states_.push_back(Child::make(std::move(a), loop));
+                children.push_back(Child::make(std::move(a), loop));
             } else {
-                states_.push_back(Child::make(a, loop));
+                children.push_back(Child::make(a, loop));
             }
         }
-        slots_ = std::make_unique<slot[]>(states_.size());
-        for (std::size_t i = 0; i < states_.size(); ++i) {
-            slots_[i].child = states_[i].get();
-            slots_[i].cancel_child = &cancel_state<typename Child::state_type>;
+        slots_ = std::make_unique<slot[]>(children.size());
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            slots_[i].child = std::move(children[i]);
+            slots_[i].cancel_child = &cancel_state<state_type>;
         }
-        attach(slots_.get(), states_.size(), loop);
+        attach(slots_.get(), children.size(), loop);
     }
     gather_range_awaitable(const gather_range_awaitable&) = delete;
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
@@ -212,18 +214,17 @@ public:
 
     auto await_resume() {
         rethrow_if_failed();
-        using E =
-            decltype(extract<Child, ReturnExceptions>(std::declval<typename Child::state_type&>()));
+        using E = decltype(extract<Child, ReturnExceptions>(std::declval<state_type&>()));
         std::vector<E> out;
-        out.reserve(states_.size());
-        for (auto& s : states_) {
-            out.push_back(extract<Child, ReturnExceptions>(*s));
+        out.reserve(child_count());
+        for (std::size_t i = 0; i < child_count(); ++i) {
+            out.push_back(
+                extract<Child, ReturnExceptions>(static_cast<state_type&>(*slots_[i].child)));
         }
         return out;
     }
 
 private:
-    std::vector<ref_ptr<typename Child::state_type>> states_;
     std::unique_ptr<slot[]> slots_;
 };
 

@@ -28,8 +28,9 @@ struct run_options {
 
 namespace detail {
 
-/// Runs the loop until every task in `tasks` is done.
-inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
+/// Runs the loop until every task in `tasks` is done, then reports to the exception handler, under
+/// `message`, each task that ended with an exception other than cancellation.
+inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks, const char* message) {
     if (tasks.empty()) {
         return;
     }
@@ -43,6 +44,13 @@ inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
         });
     }
     loop.run_until_complete(all_done);
+    for (task_ref& t : tasks) {
+        if (!t.cancelled()) {
+            if (std::exception_ptr e = t.exception()) {
+                loop.call_exception_handler({message, e, t.get_name()});
+            }
+        }
+    }
 }
 
 /// asyncio's loop.shutdown_asyncgens(): closes every async generator that started and is still
@@ -63,16 +71,7 @@ inline void shutdown_asyncgens(event_loop& loop) {
             g->spawn_close(g);
         }
         std::vector<task_ref> closers = state_access::tasks_of(loop);
-        wait_all(loop, closers);
-        for (task_ref& t : closers) {
-            if (!t.cancelled()) {
-                if (std::exception_ptr e = t.exception()) {
-                    loop.call_exception_handler(
-                        {"an error occurred during closing of asynchronous generator", e,
-                         t.get_name()});
-                }
-            }
-        }
+        wait_all(loop, closers, "an error occurred during closing of asynchronous generator");
     }
 }
 
@@ -86,15 +85,7 @@ inline void cancel_all_tasks(event_loop& loop) {
     for (task_ref& t : pending) {
         t.cancel();
     }
-    wait_all(loop, pending);
-    for (task_ref& t : pending) {
-        if (!t.cancelled()) {
-            if (std::exception_ptr e = t.exception()) {
-                loop.call_exception_handler(
-                    {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
-            }
-        }
-    }
+    wait_all(loop, pending, "unhandled exception during asyncio.run() shutdown");
 }
 
 /// What asyncio.run does after the main task: cancel the rest, then close async generators. Where

@@ -1522,6 +1522,10 @@ public:
     }
     ref_ptr(const ref_ptr& o) noexcept : ref_ptr(o.p_) {}
     ref_ptr(ref_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    /// From a reference to a derived state (a task or future state to its base).
+    template <class U>
+        requires(!std::is_same_v<U, S> && std::is_convertible_v<U*, S*>)
+    ref_ptr(ref_ptr<U>&& o) noexcept : p_(o.release()) {}
     ref_ptr& operator=(ref_ptr o) noexcept {
         std::swap(p_, o.p_);
         return *this;
@@ -1533,6 +1537,8 @@ public:
             p->release();
         }
     }
+    /// Gives up the reference without releasing it.
+    [[nodiscard]] S* release() noexcept { return std::exchange(p_, nullptr); }
     [[nodiscard]] S* get() const noexcept { return p_; }
     S* operator->() const noexcept { return p_; }
     S& operator*() const noexcept { return *p_; }
@@ -2638,7 +2644,7 @@ class gather_core {
 public:
     struct slot : done_node {
         gather_core* owner = nullptr;
-        future_state_base* child = nullptr;
+        ref_ptr<future_state_base> child; // the gather holds the child until it is destroyed
         bool (*cancel_child)(future_state_base*, const std::string&) = nullptr;
         std::uint64_t ready_pos = 0;
         bool scheduled = false;
@@ -2688,7 +2694,9 @@ protected:
         }
     }
 
-    /// Unlinks every slot; derived classes call it before their child references go.
+    [[nodiscard]] std::size_t child_count() const noexcept { return n_; }
+
+    /// Unlinks every slot; derived classes call it before their slots (and references) go.
     void detach() noexcept { detach_impl(); }
 
     bool return_exceptions_;
@@ -2752,7 +2760,7 @@ private:
         bool accepted = false;
         for (std::size_t i = 0; i < g->n_; ++i) {
             slot& s = g->slots_[i];
-            if (!s.child->done() && s.cancel_child(s.child, t.cancel_message())) {
+            if (!s.child->done() && s.cancel_child(s.child.get(), t.cancel_message())) {
                 accepted = true;
             }
         }
@@ -2917,16 +2925,14 @@ template <bool ReturnExceptions, class... Children>
 class gather_awaitable final : public gather_core {
 public:
     template <class... Args>
-    explicit gather_awaitable(event_loop& loop, Args&&... args)
-        : gather_core(ReturnExceptions),
-          // Braced: the children become tasks in argument order.
-          states_{Children::make(std::forward<Args>(args), loop)...} {
-        init(loop, std::index_sequence_for<Children...>{});
+    explicit gather_awaitable(event_loop& loop, Args&&... args) : gather_core(ReturnExceptions) {
+        spawn(loop, std::index_sequence_for<Children...>{}, std::forward<Args>(args)...);
+        attach(slots_.data(), sizeof...(Children), loop);
     }
 
     gather_awaitable(const gather_awaitable&) = delete;
     gather_awaitable& operator=(const gather_awaitable&) = delete;
-    // Unlink from the children before `states_` drops the references.
+    // Unlink from the children before the slots drop the references.
     ~gather_awaitable() { detach(); }
 
     auto await_resume() {
@@ -2935,46 +2941,50 @@ public:
     }
 
 private:
-    template <std::size_t... I> void init(event_loop& loop, std::index_sequence<I...>) noexcept {
-        ((slots_[I].child = std::get<I>(states_).get(),
+    template <std::size_t... I, class... Args>
+    void spawn(event_loop& loop, std::index_sequence<I...>, Args&&... args) {
+        // A comma fold runs left to right: the children become tasks in argument order.
+        ((slots_[I].child = Children::make(std::forward<Args>(args), loop),
           slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
          ...);
-        attach(slots_.data(), sizeof...(Children), loop);
     }
 
     template <std::size_t... I> auto collect(std::index_sequence<I...>) {
         return std::tuple<decltype(extract<Children, ReturnExceptions>(
             std::declval<typename Children::state_type&>()))...>{
-            extract<Children, ReturnExceptions>(*std::get<I>(states_))...};
+            extract<Children, ReturnExceptions>(
+                static_cast<typename Children::state_type&>(*slots_[I].child))...};
     }
 
-    std::tuple<ref_ptr<typename Children::state_type>...> states_;
     std::array<slot, sizeof...(Children)> slots_{};
 };
 
 template <bool ReturnExceptions, class Child>
 class gather_range_awaitable final : public gather_core {
+    using state_type = typename Child::state_type;
+
 public:
     template <class Range>
         requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
     explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
         event_loop& loop = get_running_loop();
+        std::vector<ref_ptr<state_type>> children;
         if constexpr (std::ranges::sized_range<Range>) {
-            states_.reserve(std::ranges::size(r));
+            children.reserve(std::ranges::size(r));
         }
         for (auto&& a : r) {
             if constexpr (Child::owned) {
-                states_.push_back(Child::make(std::move(a), loop));
+                children.push_back(Child::make(std::move(a), loop));
             } else {
-                states_.push_back(Child::make(a, loop));
+                children.push_back(Child::make(a, loop));
             }
         }
-        slots_ = std::make_unique<slot[]>(states_.size());
-        for (std::size_t i = 0; i < states_.size(); ++i) {
-            slots_[i].child = states_[i].get();
-            slots_[i].cancel_child = &cancel_state<typename Child::state_type>;
+        slots_ = std::make_unique<slot[]>(children.size());
+        for (std::size_t i = 0; i < children.size(); ++i) {
+            slots_[i].child = std::move(children[i]);
+            slots_[i].cancel_child = &cancel_state<state_type>;
         }
-        attach(slots_.get(), states_.size(), loop);
+        attach(slots_.get(), children.size(), loop);
     }
     gather_range_awaitable(const gather_range_awaitable&) = delete;
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
@@ -2982,18 +2992,17 @@ public:
 
     auto await_resume() {
         rethrow_if_failed();
-        using E =
-            decltype(extract<Child, ReturnExceptions>(std::declval<typename Child::state_type&>()));
+        using E = decltype(extract<Child, ReturnExceptions>(std::declval<state_type&>()));
         std::vector<E> out;
-        out.reserve(states_.size());
-        for (auto& s : states_) {
-            out.push_back(extract<Child, ReturnExceptions>(*s));
+        out.reserve(child_count());
+        for (std::size_t i = 0; i < child_count(); ++i) {
+            out.push_back(
+                extract<Child, ReturnExceptions>(static_cast<state_type&>(*slots_[i].child)));
         }
         return out;
     }
 
 private:
-    std::vector<ref_ptr<typename Child::state_type>> states_;
     std::unique_ptr<slot[]> slots_;
 };
 
@@ -3937,8 +3946,9 @@ struct run_options {
 
 namespace detail {
 
-/// Runs the loop until every task in `tasks` is done.
-inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
+/// Runs the loop until every task in `tasks` is done, then reports to the exception handler, under
+/// `message`, each task that ended with an exception other than cancellation.
+inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks, const char* message) {
     if (tasks.empty()) {
         return;
     }
@@ -3952,6 +3962,13 @@ inline void wait_all(event_loop& loop, std::vector<task_ref>& tasks) {
         });
     }
     loop.run_until_complete(all_done);
+    for (task_ref& t : tasks) {
+        if (!t.cancelled()) {
+            if (std::exception_ptr e = t.exception()) {
+                loop.call_exception_handler({message, e, t.get_name()});
+            }
+        }
+    }
 }
 
 /// asyncio's loop.shutdown_asyncgens(): closes every async generator that started and is still
@@ -3972,16 +3989,7 @@ inline void shutdown_asyncgens(event_loop& loop) {
             g->spawn_close(g);
         }
         std::vector<task_ref> closers = state_access::tasks_of(loop);
-        wait_all(loop, closers);
-        for (task_ref& t : closers) {
-            if (!t.cancelled()) {
-                if (std::exception_ptr e = t.exception()) {
-                    loop.call_exception_handler(
-                        {"an error occurred during closing of asynchronous generator", e,
-                         t.get_name()});
-                }
-            }
-        }
+        wait_all(loop, closers, "an error occurred during closing of asynchronous generator");
     }
 }
 
@@ -3995,15 +4003,7 @@ inline void cancel_all_tasks(event_loop& loop) {
     for (task_ref& t : pending) {
         t.cancel();
     }
-    wait_all(loop, pending);
-    for (task_ref& t : pending) {
-        if (!t.cancelled()) {
-            if (std::exception_ptr e = t.exception()) {
-                loop.call_exception_handler(
-                    {"unhandled exception during asyncio.run() shutdown", e, t.get_name()});
-            }
-        }
-    }
+    wait_all(loop, pending, "unhandled exception during asyncio.run() shutdown");
 }
 
 /// What asyncio.run does after the main task: cancel the rest, then close async generators. Where

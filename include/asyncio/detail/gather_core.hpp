@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 
 #include <asyncio/detail/future_state.hpp>
+#include <asyncio/detail/ref_ptr.hpp>
 #include <asyncio/detail/task_core.hpp>
 
 #include <coroutine>
@@ -23,7 +24,7 @@ class gather_core {
 public:
     struct slot : done_node {
         gather_core* owner = nullptr;
-        future_state_base* child = nullptr;
+        ref_ptr<future_state_base> child; // the gather holds the child until it is destroyed
         bool (*cancel_child)(future_state_base*, const std::string&) = nullptr;
         std::uint64_t ready_pos = 0;
         bool scheduled = false;
@@ -73,7 +74,9 @@ protected:
         }
     }
 
-    /// Unlinks every slot; derived classes call it before their child references go.
+    [[nodiscard]] std::size_t child_count() const noexcept { return n_; }
+
+    /// Unlinks every slot; derived classes call it before their slots (and references) go.
     void detach() noexcept { detach_impl(); }
 
     bool return_exceptions_;
@@ -137,7 +140,7 @@ private:
         bool accepted = false;
         for (std::size_t i = 0; i < g->n_; ++i) {
             slot& s = g->slots_[i];
-            if (!s.child->done() && s.cancel_child(s.child, t.cancel_message())) {
+            if (!s.child->done() && s.cancel_child(s.child.get(), t.cancel_message())) {
                 accepted = true;
             }
         }

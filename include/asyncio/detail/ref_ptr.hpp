@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 namespace asyncio::detail {
@@ -25,6 +26,10 @@ public:
     }
     ref_ptr(const ref_ptr& o) noexcept : ref_ptr(o.p_) {}
     ref_ptr(ref_ptr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    /// From a reference to a derived state (a task or future state to its base).
+    template <class U>
+        requires(!std::is_same_v<U, S> && std::is_convertible_v<U*, S*>)
+    ref_ptr(ref_ptr<U>&& o) noexcept : p_(o.release()) {}
     ref_ptr& operator=(ref_ptr o) noexcept {
         std::swap(p_, o.p_);
         return *this;
@@ -36,6 +41,8 @@ public:
             p->release();
         }
     }
+    /// Gives up the reference without releasing it.
+    [[nodiscard]] S* release() noexcept { return std::exchange(p_, nullptr); }
     [[nodiscard]] S* get() const noexcept { return p_; }
     S* operator->() const noexcept { return p_; }
     S& operator*() const noexcept { return *p_; }
