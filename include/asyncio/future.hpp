@@ -21,10 +21,11 @@ namespace asyncio {
 
 namespace detail {
 
-template <class T> class future_state final : public future_state_base {
+template <class T> class future_state final : public future_state_base, public pooled {
 public:
-    explicit future_state(event_loop& loop) noexcept
-        : future_state_base(loop, &destroy_self, false) {}
+    explicit future_state(event_loop& loop) noexcept : future_state_base(loop, &ops_table, false) {}
+    future_state(const future_state&) = delete;
+    future_state& operator=(const future_state&) = delete;
 
     value_slot<T>& slot() noexcept { return slot_; }
 
@@ -40,9 +41,18 @@ public:
     }
 
 private:
-    static void destroy_self(future_state_base* b) noexcept {
-        delete static_cast<future_state*>(b);
+    ~future_state() = default;
+
+    static future_state* self(state_link* l) noexcept {
+        return static_cast<future_state*>(static_cast<future_state_base*>(l));
     }
+    static void destroy(state_link* l) noexcept { delete self(l); }
+    static bool cancel_entry(state_link* l, const std::string& msg) { return self(l)->cancel(msg); }
+
+    static constexpr state_ops ops_table{&future_state::loop_closed, nullptr,
+                                         &future_state::destroy, nullptr,
+                                         &future_state::cancel_entry};
+
     value_slot<T> slot_;
 };
 

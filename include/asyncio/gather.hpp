@@ -84,7 +84,8 @@ template <class A> struct gather_child {
     using state_type = task_state<value_type>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(A&& a, event_loop& loop) {
-        return state_access::get(loop.create_task(await_as_task(std::move(a))));
+        task<value_type> t = await_as_task(std::move(a));
+        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
 template <class T> struct gather_child<task<T>> {
@@ -92,7 +93,7 @@ template <class T> struct gather_child<task<T>> {
     using state_type = task_state<T>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
-        return state_access::get(loop.create_task(std::move(t)));
+        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
 template <class T> struct gather_child<task_handle<T>> {
@@ -111,10 +112,6 @@ template <class T> struct gather_child<future<T>> {
         return state_access::get(f);
     }
 };
-
-template <class State> bool cancel_state(future_state_base* s, const std::string& msg) {
-    return static_cast<State*>(s)->cancel(msg);
-}
 
 /// One child's contribution to the result: its value (none for void) or, with
 /// return_exceptions, an outcome.
@@ -166,9 +163,7 @@ private:
     template <std::size_t... I, class... Args>
     void spawn(event_loop& loop, std::index_sequence<I...>, Args&&... args) {
         // A comma fold runs left to right: the children become tasks in argument order.
-        ((slots_[I].child = Children::make(std::forward<Args>(args), loop),
-          slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
-         ...);
+        ((slots_[I].child = Children::make(std::forward<Args>(args), loop)), ...);
     }
 
     template <std::size_t... I> auto collect(std::index_sequence<I...>) {
@@ -204,7 +199,6 @@ public:
         slots_ = std::make_unique<slot[]>(children.size());
         for (std::size_t i = 0; i < children.size(); ++i) {
             slots_[i].child = std::move(children[i]);
-            slots_[i].cancel_child = &cancel_state<state_type>;
         }
         attach(slots_.get(), children.size(), loop);
     }

@@ -241,7 +241,9 @@ public:
     /// loop.create_future (defined in <asyncio/future.hpp>).
     template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {});
+    template <class T> task_handle<T> create_task(task<T> t);
+    /// The same, named (an empty name gives the default "Task-<n>").
+    template <class T> task_handle<T> create_task(task<T> t, std::string name);
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
@@ -414,8 +416,8 @@ inline event_loop::~event_loop() {
     core_.closing_ = true;
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
-        detail::task_link& t = core_.tasks.pop_front();
-        t.abandon(&t);
+        detail::state_link& t = core_.tasks.pop_front();
+        t.ops->abandon(&t);
     }
     while (!core_.ready_.empty()) {
         const detail::ready_entry e = core_.ready_.pop();
@@ -427,7 +429,7 @@ inline event_loop::~event_loop() {
     }
     while (!core_.states.empty()) {
         detail::state_link& s = core_.states.pop_front();
-        s.on_loop_closed(&s);
+        s.ops->loop_closed(&s);
     }
     while (!core_.asyncgens.empty()) {
         detail::asyncgen_link& g = core_.asyncgens.pop_front();

@@ -165,7 +165,7 @@ public:
         put_awaiter(basic_queue* q, T&& item) : q_(q), item_(std::move(item)) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->full() || q_->shut_down_; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->putters_, *this, h, cancel_hook{&recheck, this});
+            q_->wait_on(q_->putters_, *this, h, &recheck);
         }
         void await_resume() {
             if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
@@ -179,9 +179,9 @@ public:
 
     private:
         static bool recheck(void* ctx, task_core&) {
-            auto* self = static_cast<put_awaiter*>(ctx);
+            auto* self = static_cast<put_awaiter*>(static_cast<queue_waiter*>(ctx));
             if (!self->gone && self->q_->full() && !self->q_->shut_down_) {
-                wait_again(self->q_->putters_, *self, cancel_hook{&recheck, self});
+                wait_again(self->q_->putters_, *self, &recheck);
                 return false;
             }
             return true;
@@ -196,7 +196,7 @@ public:
         explicit get_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->empty() || q_->shut_down_; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->getters_, *this, h, cancel_hook{&recheck, this});
+            q_->wait_on(q_->getters_, *this, h, &recheck);
         }
         T await_resume() {
             if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
@@ -211,9 +211,9 @@ public:
 
     private:
         static bool recheck(void* ctx, task_core&) {
-            auto* self = static_cast<get_awaiter*>(ctx);
+            auto* self = static_cast<get_awaiter*>(static_cast<queue_waiter*>(ctx));
             if (!self->gone && self->q_->empty() && !self->q_->shut_down_) {
-                wait_again(self->q_->getters_, *self, cancel_hook{&recheck, self});
+                wait_again(self->q_->getters_, *self, &recheck);
                 return false;
             }
             return true;
@@ -227,7 +227,7 @@ public:
         explicit join_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return q_->unfinished_ == 0; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->joiners_, *this, h, cancel_hook{});
+            q_->wait_on(q_->joiners_, *this, h, nullptr);
         }
         void await_resume() {
             if (root != nullptr && resume_checks()) {

@@ -15,6 +15,8 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -48,6 +50,7 @@ public:
 private:
     friend promise_type;
     friend class event_loop;
+    friend struct detail::state_access;
 
     explicit task(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
 
@@ -102,19 +105,29 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 }
 
 /// The state of a spawned task: the core plus the typed result, moved out of the frame when the
-/// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
+/// coroutine finishes (the frame is destroyed right then; the state lives while handles do). It
+/// is built in place in front of the frame, in the block task_block allocated for both.
 template <class T> class task_state final : public task_core {
 public:
-    task_state(event_loop& loop, unique_frame frame, std::string name)
-        : task_core(loop, std::move(frame), std::move(name), &finish, &destroy_self) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered)
+        : task_core(loop, std::move(frame), &ops_table, numbered) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
+    task_state(const task_state&) = delete;
+    task_state& operator=(const task_state&) = delete;
 
     value_slot<T>& slot() noexcept { return slot_; }
 
+    /// The frame was destroyed; its part of the block goes with the state.
+    void frame_freed(std::size_t frame_bytes) noexcept {
+        frame_bytes_ = static_cast<std::uint32_t>(frame_bytes);
+    }
+
 private:
-    static void finish(task_core* c) noexcept {
-        auto* self = static_cast<task_state*>(c);
+    ~task_state() = default;
+
+    static void finish(state_link* l) noexcept {
+        auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
         auto& p = self->frame_.template promise<task_promise<T>>();
         std::exception_ptr ex = p.exception_;
         if (!ex && !self->must_cancel_) {
@@ -133,10 +146,67 @@ private:
         self->frame_.reset();
         self->conclude(std::move(ex));
     }
-    static void destroy_self(future_state_base* b) noexcept { delete static_cast<task_state*>(b); }
+
+    static void destroy(state_link* l) noexcept;
+
+    static constexpr state_ops ops_table{&task_state::loop_closed, &task_state::abandon_pending,
+                                         &task_state::destroy, &task_state::finish,
+                                         &task_state::cancel_entry};
 
     value_slot<T> slot_;
+    std::uint32_t frame_bytes_ = 0;
 };
+
+/// The memory of a task<T> coroutine: [ task_state<T> | marker ][ frame ]. Every task<T> frame
+/// gets the room in front; create_task builds the state there and sets the marker, and from then
+/// on destroying the frame leaves the block to the state, which frees it with its last reference.
+/// A frame never spawned (awaited inline, or dropped) frees the whole block itself.
+template <class T> struct task_block {
+    static_assert(alignof(task_state<T>) <= block_pool::granule,
+                  "over-aligned task results are not supported");
+    static constexpr std::size_t prefix = block_pool::rounded(sizeof(task_state<T>) + 1);
+
+    static char* base_of(void* frame) noexcept { return static_cast<char*>(frame) - prefix; }
+
+    static void* allocate(std::size_t n) {
+        auto* b = static_cast<char*>(allocate_block(prefix + n));
+        b[prefix - 1] = 0;
+        return b + prefix;
+    }
+
+    static void deallocate(void* frame, std::size_t n) noexcept {
+        char* b = base_of(frame);
+        if (b[prefix - 1] != 0) {
+            std::launder(reinterpret_cast<task_state<T>*>(b))->frame_freed(n);
+            return;
+        }
+        deallocate_block(b, prefix + n);
+    }
+
+    /// Builds the state of a spawned task in front of its frame.
+    static task_state<T>* spawn(event_loop& loop, unique_frame frame, bool numbered) {
+        char* b = base_of(frame.get().address());
+        auto* s = ::new (static_cast<void*>(b)) task_state<T>(loop, std::move(frame), numbered);
+        b[prefix - 1] = 1;
+        return s;
+    }
+};
+
+template <class T> void task_state<T>::destroy(state_link* l) noexcept {
+    auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
+    ASYNCIO_ASSERT(!self->frame_);
+    const std::size_t bytes = task_block<T>::prefix + self->frame_bytes_;
+    void* const base = self;
+    self->~task_state();
+    deallocate_block(base, bytes);
+}
+
+template <class T> void* task_frame_alloc<T>::operator new(std::size_t n) {
+    return task_block<T>::allocate(n);
+}
+template <class T> void task_frame_alloc<T>::operator delete(void* p, std::size_t n) noexcept {
+    task_block<T>::deallocate(p, n);
+}
 
 } // namespace detail
 
@@ -232,33 +302,17 @@ private:
     }
 };
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    if (!t.frame_) {
-        throw std::runtime_error("cannot reuse already awaited coroutine");
-    }
-    auto* s = new detail::task_state<T>(*this, std::move(t.frame_), std::move(name));
-    return task_handle<T>(s);
-}
-
-/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
-/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
-/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
-    return get_running_loop().create_task(std::move(t), std::move(name));
-}
-
-/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
-template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
-    return loop.create_task(std::move(t));
-}
-template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
-    return h;
-}
-
 namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
+    /// Spawns `t` on `loop`: the state, holding only the loop's reference.
+    template <class T> static task_state<T>* spawn(event_loop& loop, task<T>& t, bool numbered) {
+        if (!t.frame_) {
+            throw std::runtime_error("cannot reuse already awaited coroutine");
+        }
+        return task_block<T>::spawn(loop, std::move(t.frame_), numbered);
+    }
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
         return ref_ptr<task_state<T>>(h.state());
     }
@@ -269,12 +323,43 @@ struct state_access {
     static std::vector<task_ref> tasks_of(event_loop& loop) {
         std::vector<task_ref> out;
         loop.core().tasks.for_each(
-            [&](task_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
+            [&](state_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
         return out;
     }
 };
 
 } // namespace detail
+
+template <class T> task_handle<T> event_loop::create_task(task<T> t) {
+    return task_handle<T>(detail::state_access::spawn(*this, t, true));
+}
+template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+    detail::task_state<T>* s = detail::state_access::spawn(*this, t, name.empty());
+    task_handle<T> h(s);
+    if (!name.empty()) {
+        s->set_name(std::move(name));
+    }
+    return h;
+}
+
+/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
+/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
+/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
+template <class T> task_handle<T> create_task(task<T> t) {
+    return get_running_loop().create_task(std::move(t));
+}
+/// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
+template <class T> task_handle<T> create_task(task<T> t, std::string name) {
+    return get_running_loop().create_task(std::move(t), std::move(name));
+}
+
+/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
+template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
+    return loop.create_task(std::move(t));
+}
+template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
+    return h;
+}
 
 /// asyncio.current_task(): the running task, or an empty task_ref inside a plain callback.
 /// Throws std::runtime_error when no loop is running.

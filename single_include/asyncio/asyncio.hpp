@@ -541,18 +541,29 @@ enum class clock_kind { monotonic, virtual_time };
 namespace asyncio::detail {
 
 struct state_tag;
-struct task_tag;
+struct state_link;
 
-/// Every future or task state links itself into its loop while it lives, so that a loop that is
-/// destroyed first can detach it (and report an exception nobody retrieved).
-struct state_link : list_hook<state_tag> {
-    void (*on_loop_closed)(state_link*) noexcept = nullptr;
+/// What the loop and the combinators call on a future or task state without knowing its type:
+/// one static table per state type, so a state carries one pointer instead of four.
+struct state_ops {
+    /// The loop is destroyed while the state is linked in its registry.
+    void (*loop_closed)(state_link*) noexcept;
+    /// Tasks only: the loop is destroyed while the task is pending (null for futures).
+    void (*abandon)(state_link*) noexcept;
+    /// The last reference went: destroy the state and free its memory.
+    void (*destroy)(state_link*) noexcept;
+    /// Tasks only: the coroutine returned; move the result out and complete (null for futures).
+    void (*finish)(state_link*) noexcept;
+    /// Future.cancel / Task.cancel with a message (gather cancels its children through it).
+    bool (*cancel)(state_link*, const std::string&);
 };
 
-/// Every pending task links itself into its loop: `all_tasks()`, shutdown, and destruction of
-/// frames still pending when the loop dies.
-struct task_link : list_hook<task_tag> {
-    void (*abandon)(task_link*) noexcept = nullptr;
+/// Every future or task state links itself into its loop while it lives: a pending task into
+/// `tasks` (all_tasks(), shutdown, destruction of frames still pending when the loop dies), a
+/// future or finished task into `states`, so that a loop that is destroyed first can detach it
+/// (and report an exception nobody retrieved).
+struct state_link : list_hook<state_tag> {
+    const state_ops* ops = nullptr;
 };
 
 struct asyncgen_tag;
@@ -624,8 +635,10 @@ public:
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
+    /// Counter behind callback ids (add_done_callback), unique per loop.
+    std::uint64_t callback_ids = 0;
     intrusive_list<state_link, state_tag> states;
-    intrusive_list<task_link, task_tag> tasks;
+    intrusive_list<state_link, state_tag> tasks;
     intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
     /// Set while the loop is being destroyed: nothing new may be scheduled for later.
     bool closing_ = false;
@@ -945,7 +958,9 @@ public:
     /// loop.create_future (defined in <asyncio/future.hpp>).
     template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {});
+    template <class T> task_handle<T> create_task(task<T> t);
+    /// The same, named (an empty name gives the default "Task-<n>").
+    template <class T> task_handle<T> create_task(task<T> t, std::string name);
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
@@ -1118,8 +1133,8 @@ inline event_loop::~event_loop() {
     core_.closing_ = true;
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
-        detail::task_link& t = core_.tasks.pop_front();
-        t.abandon(&t);
+        detail::state_link& t = core_.tasks.pop_front();
+        t.ops->abandon(&t);
     }
     while (!core_.ready_.empty()) {
         const detail::ready_entry e = core_.ready_.pop();
@@ -1131,7 +1146,7 @@ inline event_loop::~event_loop() {
     }
     while (!core_.states.empty()) {
         detail::state_link& s = core_.states.pop_front();
-        s.on_loop_closed(&s);
+        s.ops->loop_closed(&s);
     }
     while (!core_.asyncgens.empty()) {
         detail::asyncgen_link& g = core_.asyncgens.pop_front();
@@ -1220,6 +1235,7 @@ template <class T> using result_or_none_t = std::conditional_t<std::is_void_v<T>
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/future_state.hpp)
 
+#include <algorithm>
 
 namespace asyncio {
 
@@ -1240,7 +1256,6 @@ struct done_tag;
 /// callback and wake-up goes through the ready queue, in registration order).
 struct done_node : list_hook<done_tag> {
     void (*on_done)(done_node*) noexcept = nullptr;
-    callback_id id = 0; // non-zero for user callbacks only
 };
 
 class future_state_base;
@@ -1249,18 +1264,23 @@ class future_state_base;
 /// the state only while scheduled (so a never-completed future does not keep itself alive).
 struct user_callback : done_node {
     future_state_base* state = nullptr;
+    callback_id id = 0;
     void (*invoke)(user_callback*) = nullptr;
     void (*destroy)(user_callback*) noexcept = nullptr;
 };
 
-/// Status, exception, cancel message, refcount and done list, shared by futures and tasks.
-class future_state_base : public state_link, public pooled {
+/// Status, exception, refcount and done list, shared by futures and tasks; the name and the
+/// cancel message live out of line (most states never need them). About 72 bytes.
+class future_state_base : public state_link {
 public:
-    future_state_base(event_loop& loop, void (*destroy)(future_state_base*) noexcept,
-                      bool is_task) noexcept
-        : loop_(&loop), destroy_(destroy), is_task_(is_task) {
-        on_loop_closed = &loop_closed;
-        loop.core().states.push_back(*this);
+    /// A future links itself into the loop's `states`; a task (`is_task`) is linked into `tasks`
+    /// by task_core while it is pending, and into `states` once it finishes.
+    future_state_base(event_loop& loop, const state_ops* table, bool is_task) noexcept
+        : loop_(&loop) {
+        ops = table;
+        if (!is_task) {
+            loop.core().states.push_back(*this);
+        }
     }
     future_state_base(const future_state_base&) = delete;
     future_state_base& operator=(const future_state_base&) = delete;
@@ -1275,27 +1295,30 @@ public:
     [[nodiscard]] bool done() const noexcept { return status_ != future_status::pending; }
     [[nodiscard]] bool cancelled() const noexcept { return status_ == future_status::cancelled; }
     [[nodiscard]] future_status status() const noexcept { return status_; }
+    [[nodiscard]] bool is_task() const noexcept { return ops->finish != nullptr; }
     [[nodiscard]] const std::string& cancel_message() const noexcept {
-        return cancel_msg_ ? *cancel_msg_ : empty_string();
+        return extras_ ? extras_->cancel_msg : empty_string();
     }
-    /// Kept out of line (allocated only when non-empty): most states never see a message.
     void set_cancel_message(std::string msg) {
-        if (msg.empty()) {
-            cancel_msg_.reset();
-        } else {
-            cancel_msg_ = std::make_unique<std::string>(std::move(msg));
+        if (!msg.empty() || extras_) {
+            extra().cancel_msg = std::move(msg);
         }
     }
 
     /// The name used in reports and by Task.get_name(): "Task-<n>" is only formatted when asked.
     [[nodiscard]] const std::string& name() const {
-        if (!name_) {
-            name_ = std::make_unique<std::string>(
-                task_number_ != 0 ? "Task-" + std::to_string(task_number_) : std::string());
+        extras& x = extra();
+        if (!x.named) {
+            x.named = true;
+            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
         }
-        return *name_;
+        return x.name;
     }
-    void set_name(std::string n) { name_ = std::make_unique<std::string>(std::move(n)); }
+    void set_name(std::string n) {
+        extras& x = extra();
+        x.name = std::move(n);
+        x.named = true;
+    }
 
     /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
     [[nodiscard]] event_loop& loop() const {
@@ -1329,9 +1352,12 @@ public:
             explicit node(F&& fn) : f(std::move(fn)) {}
             std::decay_t<F> f;
         };
+        if (done()) {
+            (void)loop(); // scheduling needs the loop: "Event loop is closed" once it is gone
+        }
         auto* n = new node(std::forward<F>(f));
         n->state = this;
-        n->id = ++next_callback_id_;
+        n->id = next_callback_id();
         n->on_done = &schedule_callback;
         n->invoke = [](user_callback* u) { static_cast<node*>(u)->f(u->state); };
         n->destroy = [](user_callback* u) noexcept { delete static_cast<node*>(u); };
@@ -1347,7 +1373,7 @@ public:
     std::size_t remove_callback(callback_id id) noexcept {
         std::size_t removed = 0;
         done_list_.for_each([&](done_node& n) {
-            if (n.id == id) {
+            if (n.on_done == &schedule_callback && static_cast<user_callback&>(n).id == id) {
                 n.unlink();
                 auto& u = static_cast<user_callback&>(n);
                 u.destroy(&u);
@@ -1392,18 +1418,49 @@ public:
         return empty;
     }
 
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t task_number_ = 0;
-
 protected:
     ~future_state_base() = default;
 
+    /// The loop is going away: report an exception nobody retrieved, forget the loop.
+    static void loop_closed(state_link* l) noexcept {
+        auto* s = static_cast<future_state_base*>(l);
+        s->report_unretrieved();
+        s->loop_ = nullptr;
+    }
+
     event_loop* loop_;
-    std::unique_ptr<std::string> cancel_msg_;
-    mutable std::unique_ptr<std::string> name_;
     std::exception_ptr exc_;
+    /// The default name's number (0: a plain future, or a task given a name).
+    std::uint64_t number_ = 0;
 
 private:
+    struct extras {
+        std::string name;
+        std::string cancel_msg;
+        bool named = false;
+    };
+    extras& extra() const {
+        if (!extras_) {
+            extras_ = std::make_unique<extras>();
+        }
+        return *extras_;
+    }
+
+    // Ids are counted per loop; a future whose loop is gone (its callbacks can never run) numbers
+    // them after the largest one it holds.
+    callback_id next_callback_id() noexcept {
+        if (loop_ != nullptr) {
+            return ++loop_->core().callback_ids;
+        }
+        callback_id last = 0;
+        done_list_.for_each([&](done_node& n) {
+            if (n.on_done == &schedule_callback) {
+                last = std::max(last, static_cast<user_callback&>(n).id);
+            }
+        });
+        return last + 1;
+    }
+
     void complete(future_status s) noexcept {
         ASYNCIO_ASSERT(status_ == future_status::pending);
         status_ = s;
@@ -1437,16 +1494,10 @@ private:
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
             retrieved_ = true;
-            loop_->call_exception_handler({is_task_ ? "Task exception was never retrieved"
-                                                    : "Future exception was never retrieved",
+            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
+                                                     : "Future exception was never retrieved",
                                            exc_, name()});
         }
-    }
-
-    static void loop_closed(state_link* l) noexcept {
-        auto* s = static_cast<future_state_base*>(l);
-        s->report_unretrieved();
-        s->loop_ = nullptr;
     }
 
     void dispose() noexcept {
@@ -1454,21 +1505,19 @@ private:
         static_cast<state_link*>(this)->unlink();
         while (!done_list_.empty()) {
             done_node& n = done_list_.pop_front();
-            if (n.id != 0) {
+            if (n.on_done == &schedule_callback) {
                 auto& u = static_cast<user_callback&>(n);
                 u.destroy(&u);
             }
         }
-        destroy_(this);
+        ops->destroy(this);
     }
 
-    void (*destroy_)(future_state_base*) noexcept;
     intrusive_list<done_node, done_tag> done_list_;
-    callback_id next_callback_id_ = 0;
-    int refs_ = 0;
+    mutable std::unique_ptr<extras> extras_;
+    std::uint32_t refs_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
-    bool is_task_;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).
@@ -1638,31 +1687,33 @@ template <class Promise>
     return h.promise().root_;
 }
 
+/// Run at the start of a task's next step, with the cancel hook's context: a queue waiter
+/// re-checks its condition there and returns false to wait again without resuming.
+using recheck_fn = bool (*)(void* ctx, task_core& task);
+
 /// A spawned task (asyncio.Task minus the typed result). The loop holds one reference until the
-/// task finishes; task handles hold the others.
-class task_core : public future_state_base, public task_link {
+/// task finishes; task handles hold the others. It lives in the same memory block as its
+/// coroutine frame (see task_block in task.hpp): one allocation per task.
+class task_core : public future_state_base {
 public:
-    task_core(event_loop& loop, unique_frame frame, std::string name,
-              void (*finish)(task_core*) noexcept, void (*destroy)(future_state_base*) noexcept)
-        : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
-        abandon = &abandon_pending;
+    /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
+    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
+        : future_state_base(loop, table, true), frame_(std::move(frame)) {
         auto& core = loop.core();
-        if (name.empty()) {
-            task_number_ = ++core.task_counter;
-        } else {
-            set_name(std::move(name));
+        if (numbered) {
+            number_ = ++core.task_counter;
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
+        wake();    // may throw (bad_alloc): nothing is linked yet
         core.tasks.push_back(*this);
-        wake();
     }
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
         ASYNCIO_ASSERT(!scheduled_);
         scheduled_ = true;
-        hook_ = {};
+        hook_.fn = nullptr; // woken: a cancel now is delivered at the step; the recheck keeps ctx
         loop_->core().schedule(&step_entry, this);
     }
 
@@ -1671,7 +1722,7 @@ public:
     /// condition there and, if another task took the item first, waits again without resuming
     /// (asyncio's `while q.empty(): await getter`, without a coroutine frame).
     void suspend(std::coroutine_handle<> h, cancel_hook hook = {},
-                 cancel_hook recheck = {}) noexcept {
+                 recheck_fn recheck = nullptr) noexcept {
         resume_point_ = h;
         hook_ = hook;
         recheck_ = recheck;
@@ -1720,9 +1771,13 @@ public:
     std::coroutine_handle<> next_;
 
 protected:
+    ~task_core() = default;
+
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
-        static_cast<task_link*>(this)->unlink();
+        // From the pending tasks to the states the loop detaches if it dies first.
+        static_cast<state_link*>(this)->unlink();
+        loop_->core().states.push_back(*this);
         if (ex) {
             // A coroutine that ends with cancelled_error ends cancelled (with its message).
             try {
@@ -1742,6 +1797,21 @@ protected:
         release(); // the loop's reference
     }
 
+    /// The loop dies while the task is pending: its frame goes (nothing resumes it again).
+    static void abandon_pending(state_link* l) noexcept {
+        auto& t = static_cast<task_core&>(*l);
+        t.hook_ = {};
+        t.frame_.reset();
+        t.loop_->call_exception_handler(
+            {"Task was destroyed but it is pending!", nullptr, t.name()});
+        t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
+        t.release();
+    }
+
+    static bool cancel_entry(state_link* l, const std::string& msg) {
+        return static_cast<task_core*>(l)->cancel(msg);
+    }
+
     unique_frame frame_;
     bool must_cancel_ = false;
 
@@ -1754,13 +1824,13 @@ private:
 
     void step() noexcept {
         scheduled_ = false;
-        hook_ = {};
+        const cancel_hook hook = std::exchange(hook_, cancel_hook{});
         if (must_cancel_) {
             must_cancel_ = false;
             deliver_cancel_ = true;
         }
-        if (const cancel_hook check = std::exchange(recheck_, cancel_hook{}); check.fn != nullptr) {
-            if (!deliver_cancel_ && !check.fn(check.ctx, *this)) {
+        if (const recheck_fn check = std::exchange(recheck_, nullptr); check != nullptr) {
+            if (!deliver_cancel_ && !check(hook.ctx, *this)) {
                 return; // the awaiter waits again (and registered itself anew)
             }
         }
@@ -1783,7 +1853,7 @@ private:
         }
         core.current_task = outer;
         if (frame_.done()) {
-            finish_(this);
+            ops->finish(this);
             return;
         }
         if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
@@ -1792,19 +1862,9 @@ private:
         }
     }
 
-    static void abandon_pending(task_link* l) noexcept {
-        auto& t = static_cast<task_core&>(*l);
-        t.hook_ = {};
-        t.frame_.reset();
-        t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
-        t.release();
-    }
-
-    void (*finish_)(task_core*) noexcept;
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
-    cancel_hook recheck_;
+    recheck_fn recheck_ = nullptr;
     int cancelling_ = 0;
     bool deliver_cancel_ = false;
     bool started_ = false;
@@ -1867,10 +1927,11 @@ namespace asyncio {
 
 namespace detail {
 
-template <class T> class future_state final : public future_state_base {
+template <class T> class future_state final : public future_state_base, public pooled {
 public:
-    explicit future_state(event_loop& loop) noexcept
-        : future_state_base(loop, &destroy_self, false) {}
+    explicit future_state(event_loop& loop) noexcept : future_state_base(loop, &ops_table, false) {}
+    future_state(const future_state&) = delete;
+    future_state& operator=(const future_state&) = delete;
 
     value_slot<T>& slot() noexcept { return slot_; }
 
@@ -1886,9 +1947,18 @@ public:
     }
 
 private:
-    static void destroy_self(future_state_base* b) noexcept {
-        delete static_cast<future_state*>(b);
+    ~future_state() = default;
+
+    static future_state* self(state_link* l) noexcept {
+        return static_cast<future_state*>(static_cast<future_state_base*>(l));
     }
+    static void destroy(state_link* l) noexcept { delete self(l); }
+    static bool cancel_entry(state_link* l, const std::string& msg) { return self(l)->cancel(msg); }
+
+    static constexpr state_ops ops_table{&future_state::loop_closed, nullptr,
+                                         &future_state::destroy, nullptr,
+                                         &future_state::cancel_entry};
+
     value_slot<T> slot_;
 };
 
@@ -2002,8 +2072,15 @@ template <class T> future<T> ensure_future(future<T> f, event_loop&) noexcept {
 
 namespace asyncio::detail {
 
+/// The frame of a task<T> coroutine is allocated with room in front for the state it gets if it
+/// is spawned (task_block in task.hpp), so a spawned task costs one allocation.
+template <class T> struct task_frame_alloc {
+    static void* operator new(std::size_t n);
+    static void operator delete(void* p, std::size_t n) noexcept;
+};
+
 /// Common part of task<T> promises.
-struct task_promise_base : promise_base, pooled {
+struct task_promise_base : promise_base {
     std::exception_ptr exception_;
 
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -2023,7 +2100,7 @@ struct task_promise_base : promise_base, pooled {
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 };
 
-template <class T> struct task_promise : task_promise_base {
+template <class T> struct task_promise : task_promise_base, task_frame_alloc<T> {
     value_slot<T> value_;
 
     task<T> get_return_object() noexcept;
@@ -2035,7 +2112,7 @@ template <class T> struct task_promise : task_promise_base {
     }
 };
 
-template <class T> struct task_promise<T&> : task_promise_base {
+template <class T> struct task_promise<T&> : task_promise_base, task_frame_alloc<T&> {
     value_slot<T&> value_;
 
     task<T&> get_return_object() noexcept;
@@ -2043,7 +2120,7 @@ template <class T> struct task_promise<T&> : task_promise_base {
     void return_value(T& v) noexcept { value_.emplace(v); }
 };
 
-template <> struct task_promise<void> : task_promise_base {
+template <> struct task_promise<void> : task_promise_base, task_frame_alloc<void> {
     value_slot<void> value_;
 
     task<void> get_return_object() noexcept;
@@ -2082,6 +2159,7 @@ public:
 private:
     friend promise_type;
     friend class event_loop;
+    friend struct detail::state_access;
 
     explicit task(std::coroutine_handle<promise_type> h) noexcept : frame_(h) {}
 
@@ -2136,19 +2214,29 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 }
 
 /// The state of a spawned task: the core plus the typed result, moved out of the frame when the
-/// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
+/// coroutine finishes (the frame is destroyed right then; the state lives while handles do). It
+/// is built in place in front of the frame, in the block task_block allocated for both.
 template <class T> class task_state final : public task_core {
 public:
-    task_state(event_loop& loop, unique_frame frame, std::string name)
-        : task_core(loop, std::move(frame), std::move(name), &finish, &destroy_self) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered)
+        : task_core(loop, std::move(frame), &ops_table, numbered) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
+    task_state(const task_state&) = delete;
+    task_state& operator=(const task_state&) = delete;
 
     value_slot<T>& slot() noexcept { return slot_; }
 
+    /// The frame was destroyed; its part of the block goes with the state.
+    void frame_freed(std::size_t frame_bytes) noexcept {
+        frame_bytes_ = static_cast<std::uint32_t>(frame_bytes);
+    }
+
 private:
-    static void finish(task_core* c) noexcept {
-        auto* self = static_cast<task_state*>(c);
+    ~task_state() = default;
+
+    static void finish(state_link* l) noexcept {
+        auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
         auto& p = self->frame_.template promise<task_promise<T>>();
         std::exception_ptr ex = p.exception_;
         if (!ex && !self->must_cancel_) {
@@ -2167,10 +2255,67 @@ private:
         self->frame_.reset();
         self->conclude(std::move(ex));
     }
-    static void destroy_self(future_state_base* b) noexcept { delete static_cast<task_state*>(b); }
+
+    static void destroy(state_link* l) noexcept;
+
+    static constexpr state_ops ops_table{&task_state::loop_closed, &task_state::abandon_pending,
+                                         &task_state::destroy, &task_state::finish,
+                                         &task_state::cancel_entry};
 
     value_slot<T> slot_;
+    std::uint32_t frame_bytes_ = 0;
 };
+
+/// The memory of a task<T> coroutine: [ task_state<T> | marker ][ frame ]. Every task<T> frame
+/// gets the room in front; create_task builds the state there and sets the marker, and from then
+/// on destroying the frame leaves the block to the state, which frees it with its last reference.
+/// A frame never spawned (awaited inline, or dropped) frees the whole block itself.
+template <class T> struct task_block {
+    static_assert(alignof(task_state<T>) <= block_pool::granule,
+                  "over-aligned task results are not supported");
+    static constexpr std::size_t prefix = block_pool::rounded(sizeof(task_state<T>) + 1);
+
+    static char* base_of(void* frame) noexcept { return static_cast<char*>(frame) - prefix; }
+
+    static void* allocate(std::size_t n) {
+        auto* b = static_cast<char*>(allocate_block(prefix + n));
+        b[prefix - 1] = 0;
+        return b + prefix;
+    }
+
+    static void deallocate(void* frame, std::size_t n) noexcept {
+        char* b = base_of(frame);
+        if (b[prefix - 1] != 0) {
+            std::launder(reinterpret_cast<task_state<T>*>(b))->frame_freed(n);
+            return;
+        }
+        deallocate_block(b, prefix + n);
+    }
+
+    /// Builds the state of a spawned task in front of its frame.
+    static task_state<T>* spawn(event_loop& loop, unique_frame frame, bool numbered) {
+        char* b = base_of(frame.get().address());
+        auto* s = ::new (static_cast<void*>(b)) task_state<T>(loop, std::move(frame), numbered);
+        b[prefix - 1] = 1;
+        return s;
+    }
+};
+
+template <class T> void task_state<T>::destroy(state_link* l) noexcept {
+    auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
+    ASYNCIO_ASSERT(!self->frame_);
+    const std::size_t bytes = task_block<T>::prefix + self->frame_bytes_;
+    void* const base = self;
+    self->~task_state();
+    deallocate_block(base, bytes);
+}
+
+template <class T> void* task_frame_alloc<T>::operator new(std::size_t n) {
+    return task_block<T>::allocate(n);
+}
+template <class T> void task_frame_alloc<T>::operator delete(void* p, std::size_t n) noexcept {
+    task_block<T>::deallocate(p, n);
+}
 
 } // namespace detail
 
@@ -2266,33 +2411,17 @@ private:
     }
 };
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    if (!t.frame_) {
-        throw std::runtime_error("cannot reuse already awaited coroutine");
-    }
-    auto* s = new detail::task_state<T>(*this, std::move(t.frame_), std::move(name));
-    return task_handle<T>(s);
-}
-
-/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
-/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
-/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
-    return get_running_loop().create_task(std::move(t), std::move(name));
-}
-
-/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
-template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
-    return loop.create_task(std::move(t));
-}
-template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
-    return h;
-}
-
 namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
+    /// Spawns `t` on `loop`: the state, holding only the loop's reference.
+    template <class T> static task_state<T>* spawn(event_loop& loop, task<T>& t, bool numbered) {
+        if (!t.frame_) {
+            throw std::runtime_error("cannot reuse already awaited coroutine");
+        }
+        return task_block<T>::spawn(loop, std::move(t.frame_), numbered);
+    }
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
         return ref_ptr<task_state<T>>(h.state());
     }
@@ -2303,12 +2432,43 @@ struct state_access {
     static std::vector<task_ref> tasks_of(event_loop& loop) {
         std::vector<task_ref> out;
         loop.core().tasks.for_each(
-            [&](task_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
+            [&](state_link& l) { out.push_back(task_ref(static_cast<task_core*>(&l))); });
         return out;
     }
 };
 
 } // namespace detail
+
+template <class T> task_handle<T> event_loop::create_task(task<T> t) {
+    return task_handle<T>(detail::state_access::spawn(*this, t, true));
+}
+template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
+    detail::task_state<T>* s = detail::state_access::spawn(*this, t, name.empty());
+    task_handle<T> h(s);
+    if (!name.empty()) {
+        s->set_name(std::move(name));
+    }
+    return h;
+}
+
+/// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
+/// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
+/// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
+template <class T> task_handle<T> create_task(task<T> t) {
+    return get_running_loop().create_task(std::move(t));
+}
+/// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
+template <class T> task_handle<T> create_task(task<T> t, std::string name) {
+    return get_running_loop().create_task(std::move(t), std::move(name));
+}
+
+/// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
+template <class T> task_handle<T> ensure_future(task<T> t, event_loop& loop) {
+    return loop.create_task(std::move(t));
+}
+template <class T> task_handle<T> ensure_future(task_handle<T> h, event_loop&) noexcept {
+    return h;
+}
 
 /// asyncio.current_task(): the running task, or an empty task_ref inside a plain callback.
 /// Throws std::runtime_error when no loop is running.
@@ -2642,12 +2802,12 @@ namespace asyncio::detail {
 /// awaiting task resumes one iteration after that: the N+2 of asyncio-semantics.md 1.8.
 class gather_core {
 public:
+    /// 48 bytes per child.
     struct slot : done_node {
         gather_core* owner = nullptr;
         ref_ptr<future_state_base> child; // the gather holds the child until it is destroyed
-        bool (*cancel_child)(future_state_base*, const std::string&) = nullptr;
-        std::uint64_t ready_pos = 0;
-        bool scheduled = false;
+        /// Its ready-queue position plus one while its completion is scheduled, else 0.
+        std::uint64_t scheduled_at = 0;
     };
 
     gather_core(const gather_core&) = delete;
@@ -2704,13 +2864,12 @@ protected:
 private:
     static void slot_fired(done_node* d) noexcept {
         auto* s = static_cast<slot*>(d);
-        s->scheduled = true;
-        s->ready_pos = s->owner->loop_->schedule(&slot_run, s);
+        s->scheduled_at = s->owner->loop_->schedule(&slot_run, s) + 1;
     }
 
     static void slot_run(void* p, bool run) {
         auto* s = static_cast<slot*>(p);
-        s->scheduled = false;
+        s->scheduled_at = 0;
         if (run) {
             s->owner->child_done(*s);
         }
@@ -2760,7 +2919,7 @@ private:
         bool accepted = false;
         for (std::size_t i = 0; i < g->n_; ++i) {
             slot& s = g->slots_[i];
-            if (!s.child->done() && s.cancel_child(s.child.get(), t.cancel_message())) {
+            if (!s.child->done() && s.child->ops->cancel(s.child.get(), t.cancel_message())) {
                 accepted = true;
             }
         }
@@ -2774,9 +2933,9 @@ private:
         for (std::size_t i = 0; i < n_; ++i) {
             slot& s = slots_[i];
             s.unlink();
-            if (s.scheduled) {
-                loop_->unschedule(s.ready_pos);
-                s.scheduled = false;
+            if (s.scheduled_at != 0) {
+                loop_->unschedule(s.scheduled_at - 1);
+                s.scheduled_at = 0;
             }
             // asyncio's gather marks every child exception retrieved, even late ones.
             s.child->mark_retrieved();
@@ -2862,7 +3021,8 @@ template <class A> struct gather_child {
     using state_type = task_state<value_type>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(A&& a, event_loop& loop) {
-        return state_access::get(loop.create_task(await_as_task(std::move(a))));
+        task<value_type> t = await_as_task(std::move(a));
+        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
 template <class T> struct gather_child<task<T>> {
@@ -2870,7 +3030,7 @@ template <class T> struct gather_child<task<T>> {
     using state_type = task_state<T>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
-        return state_access::get(loop.create_task(std::move(t)));
+        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
 template <class T> struct gather_child<task_handle<T>> {
@@ -2889,10 +3049,6 @@ template <class T> struct gather_child<future<T>> {
         return state_access::get(f);
     }
 };
-
-template <class State> bool cancel_state(future_state_base* s, const std::string& msg) {
-    return static_cast<State*>(s)->cancel(msg);
-}
 
 /// One child's contribution to the result: its value (none for void) or, with
 /// return_exceptions, an outcome.
@@ -2944,9 +3100,7 @@ private:
     template <std::size_t... I, class... Args>
     void spawn(event_loop& loop, std::index_sequence<I...>, Args&&... args) {
         // A comma fold runs left to right: the children become tasks in argument order.
-        ((slots_[I].child = Children::make(std::forward<Args>(args), loop),
-          slots_[I].cancel_child = &cancel_state<typename Children::state_type>),
-         ...);
+        ((slots_[I].child = Children::make(std::forward<Args>(args), loop)), ...);
     }
 
     template <std::size_t... I> auto collect(std::index_sequence<I...>) {
@@ -2982,7 +3136,6 @@ public:
         slots_ = std::make_unique<slot[]>(children.size());
         for (std::size_t i = 0; i < children.size(); ++i) {
             slots_[i].child = std::move(children[i]);
-            slots_[i].cancel_child = &cancel_state<state_type>;
         }
         attach(slots_.get(), children.size(), loop);
     }
@@ -3623,7 +3776,7 @@ public:
     /// Suspends `h` on `list` with a cancel hook that withdraws the waiter.
     template <class Promise>
     void wait_on(waiter_list& list, queue_waiter& w, std::coroutine_handle<Promise> h,
-                 cancel_hook recheck) {
+                 recheck_fn recheck) {
         w.root = root_of(h);
         w.handle = h;
         w.woken = false;
@@ -3632,7 +3785,7 @@ public:
     }
 
     /// Waits again at the back after a lost race (the re-check of asyncio's `while` loop).
-    static void wait_again(waiter_list& list, queue_waiter& w, cancel_hook recheck) {
+    static void wait_again(waiter_list& list, queue_waiter& w, recheck_fn recheck) {
         w.unlink();
         w.woken = false;
         list.push_back(w);
@@ -3660,7 +3813,6 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/queue.hpp)
 
-#include <algorithm>
 #include <deque>
 
 namespace asyncio {
@@ -3811,7 +3963,7 @@ public:
         put_awaiter(basic_queue* q, T&& item) : q_(q), item_(std::move(item)) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->full() || q_->shut_down_; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->putters_, *this, h, cancel_hook{&recheck, this});
+            q_->wait_on(q_->putters_, *this, h, &recheck);
         }
         void await_resume() {
             if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
@@ -3825,9 +3977,9 @@ public:
 
     private:
         static bool recheck(void* ctx, task_core&) {
-            auto* self = static_cast<put_awaiter*>(ctx);
+            auto* self = static_cast<put_awaiter*>(static_cast<queue_waiter*>(ctx));
             if (!self->gone && self->q_->full() && !self->q_->shut_down_) {
-                wait_again(self->q_->putters_, *self, cancel_hook{&recheck, self});
+                wait_again(self->q_->putters_, *self, &recheck);
                 return false;
             }
             return true;
@@ -3842,7 +3994,7 @@ public:
         explicit get_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return !q_->empty() || q_->shut_down_; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->getters_, *this, h, cancel_hook{&recheck, this});
+            q_->wait_on(q_->getters_, *this, h, &recheck);
         }
         T await_resume() {
             if (root != nullptr && resume_checks() && root->cancel_delivery_pending()) {
@@ -3857,9 +4009,9 @@ public:
 
     private:
         static bool recheck(void* ctx, task_core&) {
-            auto* self = static_cast<get_awaiter*>(ctx);
+            auto* self = static_cast<get_awaiter*>(static_cast<queue_waiter*>(ctx));
             if (!self->gone && self->q_->empty() && !self->q_->shut_down_) {
-                wait_again(self->q_->getters_, *self, cancel_hook{&recheck, self});
+                wait_again(self->q_->getters_, *self, &recheck);
                 return false;
             }
             return true;
@@ -3873,7 +4025,7 @@ public:
         explicit join_awaiter(basic_queue* q) noexcept : q_(q) {}
         [[nodiscard]] bool await_ready() const noexcept { return q_->unfinished_ == 0; }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            q_->wait_on(q_->joiners_, *this, h, cancel_hook{});
+            q_->wait_on(q_->joiners_, *this, h, nullptr);
         }
         void await_resume() {
             if (root != nullptr && resume_checks()) {

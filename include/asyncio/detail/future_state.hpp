@@ -9,6 +9,7 @@
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/value_slot.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -36,7 +37,6 @@ struct done_tag;
 /// callback and wake-up goes through the ready queue, in registration order).
 struct done_node : list_hook<done_tag> {
     void (*on_done)(done_node*) noexcept = nullptr;
-    callback_id id = 0; // non-zero for user callbacks only
 };
 
 class future_state_base;
@@ -45,18 +45,23 @@ class future_state_base;
 /// the state only while scheduled (so a never-completed future does not keep itself alive).
 struct user_callback : done_node {
     future_state_base* state = nullptr;
+    callback_id id = 0;
     void (*invoke)(user_callback*) = nullptr;
     void (*destroy)(user_callback*) noexcept = nullptr;
 };
 
-/// Status, exception, cancel message, refcount and done list, shared by futures and tasks.
-class future_state_base : public state_link, public pooled {
+/// Status, exception, refcount and done list, shared by futures and tasks; the name and the
+/// cancel message live out of line (most states never need them). About 72 bytes.
+class future_state_base : public state_link {
 public:
-    future_state_base(event_loop& loop, void (*destroy)(future_state_base*) noexcept,
-                      bool is_task) noexcept
-        : loop_(&loop), destroy_(destroy), is_task_(is_task) {
-        on_loop_closed = &loop_closed;
-        loop.core().states.push_back(*this);
+    /// A future links itself into the loop's `states`; a task (`is_task`) is linked into `tasks`
+    /// by task_core while it is pending, and into `states` once it finishes.
+    future_state_base(event_loop& loop, const state_ops* table, bool is_task) noexcept
+        : loop_(&loop) {
+        ops = table;
+        if (!is_task) {
+            loop.core().states.push_back(*this);
+        }
     }
     future_state_base(const future_state_base&) = delete;
     future_state_base& operator=(const future_state_base&) = delete;
@@ -71,27 +76,30 @@ public:
     [[nodiscard]] bool done() const noexcept { return status_ != future_status::pending; }
     [[nodiscard]] bool cancelled() const noexcept { return status_ == future_status::cancelled; }
     [[nodiscard]] future_status status() const noexcept { return status_; }
+    [[nodiscard]] bool is_task() const noexcept { return ops->finish != nullptr; }
     [[nodiscard]] const std::string& cancel_message() const noexcept {
-        return cancel_msg_ ? *cancel_msg_ : empty_string();
+        return extras_ ? extras_->cancel_msg : empty_string();
     }
-    /// Kept out of line (allocated only when non-empty): most states never see a message.
     void set_cancel_message(std::string msg) {
-        if (msg.empty()) {
-            cancel_msg_.reset();
-        } else {
-            cancel_msg_ = std::make_unique<std::string>(std::move(msg));
+        if (!msg.empty() || extras_) {
+            extra().cancel_msg = std::move(msg);
         }
     }
 
     /// The name used in reports and by Task.get_name(): "Task-<n>" is only formatted when asked.
     [[nodiscard]] const std::string& name() const {
-        if (!name_) {
-            name_ = std::make_unique<std::string>(
-                task_number_ != 0 ? "Task-" + std::to_string(task_number_) : std::string());
+        extras& x = extra();
+        if (!x.named) {
+            x.named = true;
+            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
         }
-        return *name_;
+        return x.name;
     }
-    void set_name(std::string n) { name_ = std::make_unique<std::string>(std::move(n)); }
+    void set_name(std::string n) {
+        extras& x = extra();
+        x.name = std::move(n);
+        x.named = true;
+    }
 
     /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
     [[nodiscard]] event_loop& loop() const {
@@ -125,9 +133,12 @@ public:
             explicit node(F&& fn) : f(std::move(fn)) {}
             std::decay_t<F> f;
         };
+        if (done()) {
+            (void)loop(); // scheduling needs the loop: "Event loop is closed" once it is gone
+        }
         auto* n = new node(std::forward<F>(f));
         n->state = this;
-        n->id = ++next_callback_id_;
+        n->id = next_callback_id();
         n->on_done = &schedule_callback;
         n->invoke = [](user_callback* u) { static_cast<node*>(u)->f(u->state); };
         n->destroy = [](user_callback* u) noexcept { delete static_cast<node*>(u); };
@@ -143,7 +154,7 @@ public:
     std::size_t remove_callback(callback_id id) noexcept {
         std::size_t removed = 0;
         done_list_.for_each([&](done_node& n) {
-            if (n.id == id) {
+            if (n.on_done == &schedule_callback && static_cast<user_callback&>(n).id == id) {
                 n.unlink();
                 auto& u = static_cast<user_callback&>(n);
                 u.destroy(&u);
@@ -188,18 +199,49 @@ public:
         return empty;
     }
 
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t task_number_ = 0;
-
 protected:
     ~future_state_base() = default;
 
+    /// The loop is going away: report an exception nobody retrieved, forget the loop.
+    static void loop_closed(state_link* l) noexcept {
+        auto* s = static_cast<future_state_base*>(l);
+        s->report_unretrieved();
+        s->loop_ = nullptr;
+    }
+
     event_loop* loop_;
-    std::unique_ptr<std::string> cancel_msg_;
-    mutable std::unique_ptr<std::string> name_;
     std::exception_ptr exc_;
+    /// The default name's number (0: a plain future, or a task given a name).
+    std::uint64_t number_ = 0;
 
 private:
+    struct extras {
+        std::string name;
+        std::string cancel_msg;
+        bool named = false;
+    };
+    extras& extra() const {
+        if (!extras_) {
+            extras_ = std::make_unique<extras>();
+        }
+        return *extras_;
+    }
+
+    // Ids are counted per loop; a future whose loop is gone (its callbacks can never run) numbers
+    // them after the largest one it holds.
+    callback_id next_callback_id() noexcept {
+        if (loop_ != nullptr) {
+            return ++loop_->core().callback_ids;
+        }
+        callback_id last = 0;
+        done_list_.for_each([&](done_node& n) {
+            if (n.on_done == &schedule_callback) {
+                last = std::max(last, static_cast<user_callback&>(n).id);
+            }
+        });
+        return last + 1;
+    }
+
     void complete(future_status s) noexcept {
         ASYNCIO_ASSERT(status_ == future_status::pending);
         status_ = s;
@@ -233,16 +275,10 @@ private:
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
             retrieved_ = true;
-            loop_->call_exception_handler({is_task_ ? "Task exception was never retrieved"
-                                                    : "Future exception was never retrieved",
+            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
+                                                     : "Future exception was never retrieved",
                                            exc_, name()});
         }
-    }
-
-    static void loop_closed(state_link* l) noexcept {
-        auto* s = static_cast<future_state_base*>(l);
-        s->report_unretrieved();
-        s->loop_ = nullptr;
     }
 
     void dispose() noexcept {
@@ -250,21 +286,19 @@ private:
         static_cast<state_link*>(this)->unlink();
         while (!done_list_.empty()) {
             done_node& n = done_list_.pop_front();
-            if (n.id != 0) {
+            if (n.on_done == &schedule_callback) {
                 auto& u = static_cast<user_callback&>(n);
                 u.destroy(&u);
             }
         }
-        destroy_(this);
+        ops->destroy(this);
     }
 
-    void (*destroy_)(future_state_base*) noexcept;
     intrusive_list<done_node, done_tag> done_list_;
-    callback_id next_callback_id_ = 0;
-    int refs_ = 0;
+    mutable std::unique_ptr<extras> extras_;
+    std::uint32_t refs_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
-    bool is_task_;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace asyncio {
 
@@ -26,18 +27,29 @@ enum class clock_kind { monotonic, virtual_time };
 namespace asyncio::detail {
 
 struct state_tag;
-struct task_tag;
+struct state_link;
 
-/// Every future or task state links itself into its loop while it lives, so that a loop that is
-/// destroyed first can detach it (and report an exception nobody retrieved).
-struct state_link : list_hook<state_tag> {
-    void (*on_loop_closed)(state_link*) noexcept = nullptr;
+/// What the loop and the combinators call on a future or task state without knowing its type:
+/// one static table per state type, so a state carries one pointer instead of four.
+struct state_ops {
+    /// The loop is destroyed while the state is linked in its registry.
+    void (*loop_closed)(state_link*) noexcept;
+    /// Tasks only: the loop is destroyed while the task is pending (null for futures).
+    void (*abandon)(state_link*) noexcept;
+    /// The last reference went: destroy the state and free its memory.
+    void (*destroy)(state_link*) noexcept;
+    /// Tasks only: the coroutine returned; move the result out and complete (null for futures).
+    void (*finish)(state_link*) noexcept;
+    /// Future.cancel / Task.cancel with a message (gather cancels its children through it).
+    bool (*cancel)(state_link*, const std::string&);
 };
 
-/// Every pending task links itself into its loop: `all_tasks()`, shutdown, and destruction of
-/// frames still pending when the loop dies.
-struct task_link : list_hook<task_tag> {
-    void (*abandon)(task_link*) noexcept = nullptr;
+/// Every future or task state links itself into its loop while it lives: a pending task into
+/// `tasks` (all_tasks(), shutdown, destruction of frames still pending when the loop dies), a
+/// future or finished task into `states`, so that a loop that is destroyed first can detach it
+/// (and report an exception nobody retrieved).
+struct state_link : list_hook<state_tag> {
+    const state_ops* ops = nullptr;
 };
 
 struct asyncgen_tag;
@@ -109,8 +121,10 @@ public:
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
+    /// Counter behind callback ids (add_done_callback), unique per loop.
+    std::uint64_t callback_ids = 0;
     intrusive_list<state_link, state_tag> states;
-    intrusive_list<task_link, task_tag> tasks;
+    intrusive_list<state_link, state_tag> tasks;
     intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
     /// Set while the loop is being destroyed: nothing new may be scheduled for later.
     bool closing_ = false;

@@ -95,7 +95,7 @@ public:
     /// Suspends `h` on `list` with a cancel hook that withdraws the waiter.
     template <class Promise>
     void wait_on(waiter_list& list, queue_waiter& w, std::coroutine_handle<Promise> h,
-                 cancel_hook recheck) {
+                 recheck_fn recheck) {
         w.root = root_of(h);
         w.handle = h;
         w.woken = false;
@@ -104,7 +104,7 @@ public:
     }
 
     /// Waits again at the back after a lost race (the re-check of asyncio's `while` loop).
-    static void wait_again(waiter_list& list, queue_waiter& w, cancel_hook recheck) {
+    static void wait_again(waiter_list& list, queue_waiter& w, recheck_fn recheck) {
         w.unlink();
         w.woken = false;
         list.push_back(w);

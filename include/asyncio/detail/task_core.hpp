@@ -43,31 +43,33 @@ template <class Promise>
     return h.promise().root_;
 }
 
+/// Run at the start of a task's next step, with the cancel hook's context: a queue waiter
+/// re-checks its condition there and returns false to wait again without resuming.
+using recheck_fn = bool (*)(void* ctx, task_core& task);
+
 /// A spawned task (asyncio.Task minus the typed result). The loop holds one reference until the
-/// task finishes; task handles hold the others.
-class task_core : public future_state_base, public task_link {
+/// task finishes; task handles hold the others. It lives in the same memory block as its
+/// coroutine frame (see task_block in task.hpp): one allocation per task.
+class task_core : public future_state_base {
 public:
-    task_core(event_loop& loop, unique_frame frame, std::string name,
-              void (*finish)(task_core*) noexcept, void (*destroy)(future_state_base*) noexcept)
-        : future_state_base(loop, destroy, true), frame_(std::move(frame)), finish_(finish) {
-        abandon = &abandon_pending;
+    /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
+    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
+        : future_state_base(loop, table, true), frame_(std::move(frame)) {
         auto& core = loop.core();
-        if (name.empty()) {
-            task_number_ = ++core.task_counter;
-        } else {
-            set_name(std::move(name));
+        if (numbered) {
+            number_ = ++core.task_counter;
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
+        wake();    // may throw (bad_alloc): nothing is linked yet
         core.tasks.push_back(*this);
-        wake();
     }
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
         ASYNCIO_ASSERT(!scheduled_);
         scheduled_ = true;
-        hook_ = {};
+        hook_.fn = nullptr; // woken: a cancel now is delivered at the step; the recheck keeps ctx
         loop_->core().schedule(&step_entry, this);
     }
 
@@ -76,7 +78,7 @@ public:
     /// condition there and, if another task took the item first, waits again without resuming
     /// (asyncio's `while q.empty(): await getter`, without a coroutine frame).
     void suspend(std::coroutine_handle<> h, cancel_hook hook = {},
-                 cancel_hook recheck = {}) noexcept {
+                 recheck_fn recheck = nullptr) noexcept {
         resume_point_ = h;
         hook_ = hook;
         recheck_ = recheck;
@@ -125,9 +127,13 @@ public:
     std::coroutine_handle<> next_;
 
 protected:
+    ~task_core() = default;
+
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
-        static_cast<task_link*>(this)->unlink();
+        // From the pending tasks to the states the loop detaches if it dies first.
+        static_cast<state_link*>(this)->unlink();
+        loop_->core().states.push_back(*this);
         if (ex) {
             // A coroutine that ends with cancelled_error ends cancelled (with its message).
             try {
@@ -147,6 +153,21 @@ protected:
         release(); // the loop's reference
     }
 
+    /// The loop dies while the task is pending: its frame goes (nothing resumes it again).
+    static void abandon_pending(state_link* l) noexcept {
+        auto& t = static_cast<task_core&>(*l);
+        t.hook_ = {};
+        t.frame_.reset();
+        t.loop_->call_exception_handler(
+            {"Task was destroyed but it is pending!", nullptr, t.name()});
+        t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
+        t.release();
+    }
+
+    static bool cancel_entry(state_link* l, const std::string& msg) {
+        return static_cast<task_core*>(l)->cancel(msg);
+    }
+
     unique_frame frame_;
     bool must_cancel_ = false;
 
@@ -159,13 +180,13 @@ private:
 
     void step() noexcept {
         scheduled_ = false;
-        hook_ = {};
+        const cancel_hook hook = std::exchange(hook_, cancel_hook{});
         if (must_cancel_) {
             must_cancel_ = false;
             deliver_cancel_ = true;
         }
-        if (const cancel_hook check = std::exchange(recheck_, cancel_hook{}); check.fn != nullptr) {
-            if (!deliver_cancel_ && !check.fn(check.ctx, *this)) {
+        if (const recheck_fn check = std::exchange(recheck_, nullptr); check != nullptr) {
+            if (!deliver_cancel_ && !check(hook.ctx, *this)) {
                 return; // the awaiter waits again (and registered itself anew)
             }
         }
@@ -188,7 +209,7 @@ private:
         }
         core.current_task = outer;
         if (frame_.done()) {
-            finish_(this);
+            ops->finish(this);
             return;
         }
         if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
@@ -197,19 +218,9 @@ private:
         }
     }
 
-    static void abandon_pending(task_link* l) noexcept {
-        auto& t = static_cast<task_core&>(*l);
-        t.hook_ = {};
-        t.frame_.reset();
-        t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
-        t.release();
-    }
-
-    void (*finish_)(task_core*) noexcept;
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
-    cancel_hook recheck_;
+    recheck_fn recheck_ = nullptr;
     int cancelling_ = 0;
     bool deliver_cancel_ = false;
     bool started_ = false;
