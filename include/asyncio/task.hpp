@@ -118,11 +118,6 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// The frame was destroyed; its part of the block goes with the state.
-    void frame_freed(std::size_t frame_bytes) noexcept {
-        frame_bytes_ = static_cast<std::uint32_t>(frame_bytes);
-    }
-
 private:
     ~task_state() = default;
 
@@ -154,7 +149,6 @@ private:
                                          &task_state::cancel_entry};
 
     value_slot<T> slot_;
-    std::uint32_t frame_bytes_ = 0;
 };
 
 /// The memory of a task<T> coroutine: [ task_state<T> | marker ][ frame ]. Every task<T> frame
@@ -177,9 +171,18 @@ template <class T> struct task_block {
     static void deallocate(void* frame, std::size_t n) noexcept {
         char* b = base_of(frame);
         if (b[prefix - 1] != 0) {
-            std::launder(reinterpret_cast<task_state<T>*>(b))->frame_freed(n);
+            // The state in front lives on and frees the block; the frame's size, which it will
+            // need, is kept in the frame's now unused memory.
+            ::new (frame) std::size_t(n);
             return;
         }
+        deallocate_block(b, prefix + n);
+    }
+
+    /// The whole block of a spawned task whose frame is gone.
+    static void release(task_state<T>* s) noexcept {
+        char* b = reinterpret_cast<char*>(s);
+        const std::size_t n = *std::launder(reinterpret_cast<std::size_t*>(b + prefix));
         deallocate_block(b, prefix + n);
     }
 
@@ -195,10 +198,8 @@ template <class T> struct task_block {
 template <class T> void task_state<T>::destroy(state_link* l) noexcept {
     auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
     ASYNCIO_ASSERT(!self->frame_);
-    const std::size_t bytes = task_block<T>::prefix + self->frame_bytes_;
-    void* const base = self;
     self->~task_state();
-    deallocate_block(base, bytes);
+    task_block<T>::release(self);
 }
 
 template <class T> void* task_frame_alloc<T>::operator new(std::size_t n) {

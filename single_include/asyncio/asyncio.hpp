@@ -1695,6 +1695,17 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It lives in the same memory block as its
 /// coroutine frame (see task_block in task.hpp): one allocation per task.
 class task_core : public future_state_base {
+    // The flags come first, so that they fill the tail padding of future_state_base.
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+    bool scheduled_ = false;
+
+protected:
+    bool must_cancel_ = false;
+
+private:
+    int cancelling_ = 0;
+
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
@@ -1813,7 +1824,6 @@ protected:
     }
 
     unique_frame frame_;
-    bool must_cancel_ = false;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -1865,10 +1875,6 @@ private:
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
-    int cancelling_ = 0;
-    bool deliver_cancel_ = false;
-    bool started_ = false;
-    bool scheduled_ = false;
 };
 
 } // namespace asyncio::detail
@@ -2227,11 +2233,6 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// The frame was destroyed; its part of the block goes with the state.
-    void frame_freed(std::size_t frame_bytes) noexcept {
-        frame_bytes_ = static_cast<std::uint32_t>(frame_bytes);
-    }
-
 private:
     ~task_state() = default;
 
@@ -2263,7 +2264,6 @@ private:
                                          &task_state::cancel_entry};
 
     value_slot<T> slot_;
-    std::uint32_t frame_bytes_ = 0;
 };
 
 /// The memory of a task<T> coroutine: [ task_state<T> | marker ][ frame ]. Every task<T> frame
@@ -2286,9 +2286,18 @@ template <class T> struct task_block {
     static void deallocate(void* frame, std::size_t n) noexcept {
         char* b = base_of(frame);
         if (b[prefix - 1] != 0) {
-            std::launder(reinterpret_cast<task_state<T>*>(b))->frame_freed(n);
+            // The state in front lives on and frees the block; the frame's size, which it will
+            // need, is kept in the frame's now unused memory.
+            ::new (frame) std::size_t(n);
             return;
         }
+        deallocate_block(b, prefix + n);
+    }
+
+    /// The whole block of a spawned task whose frame is gone.
+    static void release(task_state<T>* s) noexcept {
+        char* b = reinterpret_cast<char*>(s);
+        const std::size_t n = *std::launder(reinterpret_cast<std::size_t*>(b + prefix));
         deallocate_block(b, prefix + n);
     }
 
@@ -2304,10 +2313,8 @@ template <class T> struct task_block {
 template <class T> void task_state<T>::destroy(state_link* l) noexcept {
     auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
     ASYNCIO_ASSERT(!self->frame_);
-    const std::size_t bytes = task_block<T>::prefix + self->frame_bytes_;
-    void* const base = self;
     self->~task_state();
-    deallocate_block(base, bytes);
+    task_block<T>::release(self);
 }
 
 template <class T> void* task_frame_alloc<T>::operator new(std::size_t n) {

@@ -51,6 +51,17 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It lives in the same memory block as its
 /// coroutine frame (see task_block in task.hpp): one allocation per task.
 class task_core : public future_state_base {
+    // The flags come first, so that they fill the tail padding of future_state_base.
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+    bool scheduled_ = false;
+
+protected:
+    bool must_cancel_ = false;
+
+private:
+    int cancelling_ = 0;
+
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
@@ -169,7 +180,6 @@ protected:
     }
 
     unique_frame frame_;
-    bool must_cancel_ = false;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -221,10 +231,6 @@ private:
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
-    int cancelling_ = 0;
-    bool deliver_cancel_ = false;
-    bool started_ = false;
-    bool scheduled_ = false;
 };
 
 } // namespace asyncio::detail
