@@ -22,16 +22,19 @@
     ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
 #endif
 
-/// Set to disable the per-loop cache of frame and task-state memory (detail/block_pool.hpp);
-/// defined automatically under AddressSanitizer so that it sees every block freed.
-#if !defined(ASYNCIO_NO_BLOCK_POOL)
+/// Defined when compiling with AddressSanitizer (GCC's __SANITIZE_ADDRESS__, Clang's feature).
 #if defined(__SANITIZE_ADDRESS__)
-#define ASYNCIO_NO_BLOCK_POOL 1
+#define ASYNCIO_HAS_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define ASYNCIO_HAS_ASAN 1
+#endif
+#endif
+
+/// Set to disable the per-loop arena of frame and task-state memory (detail/block_pool.hpp);
+/// defined automatically under AddressSanitizer so that it sees every block freed.
+#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN)
 #define ASYNCIO_NO_BLOCK_POOL 1
-#endif
-#endif
 #endif
 
 namespace asyncio::detail {

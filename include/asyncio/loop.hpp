@@ -284,27 +284,25 @@ inline loop_clock::time_point loop_clock::now() {
 
 namespace detail {
 
-/// Memory for coroutine frames and task states: the running loop's pool, else the global heap.
+/// Memory for coroutine frames and task states: the running loop's arena, else the global heap.
 [[nodiscard]] inline void* allocate_block(std::size_t n) {
 #if !defined(ASYNCIO_NO_BLOCK_POOL)
     if (event_loop* l = running_loop()) {
         return l->core().pool.allocate(n);
     }
 #endif
-    return ::operator new(block_pool::rounded(n));
+    return block_pool::allocate_global(n);
 }
 
+/// Returns a block from `allocate_block(n)`, on any loop or none: the block itself says where it
+/// came from (an arena block goes back to its own loop's pool, even when another loop runs).
 inline void deallocate_block(void* p, std::size_t n) noexcept {
-#if !defined(ASYNCIO_NO_BLOCK_POOL)
-    if (event_loop* l = running_loop()) {
-        l->core().pool.deallocate(p, n);
-        return;
-    }
-#endif
-    block_pool::free_raw(p, block_pool::rounded(n));
+    block_pool::deallocate(p, n);
 }
 
-/// Gives a class (a promise or a state) the pooled allocation.
+/// Gives a class (a promise or a state) the pooled allocation. The sized operator delete must get
+/// the size that operator new got (the block's tag byte sits just past it): delete through the
+/// most-derived type, as coroutine frames and the library's states do.
 struct pooled {
     static void* operator new(std::size_t n) { return allocate_block(n); }
     static void operator delete(void* p, std::size_t n) noexcept { deallocate_block(p, n); }

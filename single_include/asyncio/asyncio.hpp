@@ -36,16 +36,19 @@
     ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
 #endif
 
-/// Set to disable the per-loop cache of frame and task-state memory (detail/block_pool.hpp);
-/// defined automatically under AddressSanitizer so that it sees every block freed.
-#if !defined(ASYNCIO_NO_BLOCK_POOL)
+/// Defined when compiling with AddressSanitizer (GCC's __SANITIZE_ADDRESS__, Clang's feature).
 #if defined(__SANITIZE_ADDRESS__)
-#define ASYNCIO_NO_BLOCK_POOL 1
+#define ASYNCIO_HAS_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define ASYNCIO_HAS_ASAN 1
+#endif
+#endif
+
+/// Set to disable the per-loop arena of frame and task-state memory (detail/block_pool.hpp);
+/// defined automatically under AddressSanitizer so that it sees every block freed.
+#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN)
 #define ASYNCIO_NO_BLOCK_POOL 1
-#endif
-#endif
 #endif
 
 namespace asyncio::detail {
@@ -160,78 +163,223 @@ struct state_access;
 
 
 // ---- asyncio/detail/block_pool.hpp ---------------------------------------------------------------
-// A per-loop cache of small memory blocks by size class, for coroutine frames and task states.
+// A per-loop arena of small memory blocks by size class, for coroutine frames and task states.
 
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <new>
+
+#if defined(ASYNCIO_HAS_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace asyncio::detail {
 
-/// Keeps freed blocks of up to `max_pooled` bytes in free lists by 16-byte size class, so that a
-/// task's frame and state reuse memory instead of calling the global allocator each time. Every
-/// block, pooled or not, is allocated with its size rounded up to the class size, so a block can
-/// go to any pool or back to the global allocator. A loop owns one pool; cached blocks are
-/// released when the loop is destroyed. Disabled under AddressSanitizer (ASYNCIO_NO_BLOCK_POOL),
-/// which must see every frame freed to report a use after free.
+/// Memory for coroutine frames and task states. A spawned task costs two blocks (frame and state)
+/// and a program may hold a million of them at once, so a loop's pool carves blocks of up to
+/// `max_pooled` bytes out of large chunks with a bump pointer and keeps freed blocks in free lists
+/// by 16-byte size class; the chunks go back to the global heap whole.
+///
+/// A block of an `n`-byte object is `block_size(n)` bytes: byte `n`, just past the object, is a
+/// tag saying where the block came from, so `deallocate` (given the same `n`) needs no header:
+/// a global-heap block goes back to `::operator delete`; an arena block goes back to the free list
+/// of the pool that owns its chunk (the chunk is the block's address rounded down to
+/// `chunk_bytes`), whichever loop runs at the time. Blocks may outlive their pool (a finished
+/// task's state kept by a handle, a lazy task<T> returned out of asyncio::run): a pool destroyed
+/// with live blocks frees its idle chunks and orphans the others, each of which the last
+/// deallocation of its blocks frees.
+///
+/// Single-threaded: a block is freed on its pool's thread, or once that pool is gone, on one
+/// thread at a time per orphaned chunk (the loop's rules for frames). The library bypasses the
+/// pool under ASYNCIO_NO_BLOCK_POOL (AddressSanitizer must see every frame freed); the class
+/// itself still works there, and poisons the memory it does not hand out.
 class block_pool {
 public:
     static constexpr std::size_t granule = 16;
+    /// The largest block the arena serves; bigger ones come from the global heap.
     static constexpr std::size_t max_pooled = 1024;
+    /// Size and alignment of a chunk. A request that does not fit the rest of the current chunk
+    /// starts a new one and the rest is left unused: under `max_pooled` bytes (1.6%) per chunk.
+    static constexpr std::size_t chunk_bytes = std::size_t{64} * 1024;
 
-    [[nodiscard]] static constexpr std::size_t rounded(std::size_t n) noexcept {
-        return (n + granule - 1) & ~(granule - 1);
+    /// The size of the block that holds an `n`-byte object and its tag byte.
+    [[nodiscard]] static constexpr std::size_t block_size(std::size_t n) noexcept {
+        return (n + 1 + granule - 1) & ~(granule - 1);
     }
 
     block_pool() noexcept = default;
     block_pool(const block_pool&) = delete;
     block_pool& operator=(const block_pool&) = delete;
+
+    /// Frees every chunk none of whose blocks is alive; orphans the others.
     ~block_pool() {
-        for (std::size_t i = 0; i < heads_.size(); ++i) {
-            while (free_block* b = heads_[i]) {
-                heads_[i] = b->next;
-                free_raw(b, (i + 1) * granule);
+        for (chunk_header* c = chunks_; c != nullptr; c = c->next) {
+            c->live = c->carved;
+        }
+        for (free_block* head : heads_) {
+            for (free_block* b = head; b != nullptr;) {
+                unpoison(b, sizeof(free_block));
+                free_block* next = b->next;
+                poison(b, sizeof(free_block));
+                --chunk_of(b)->live;
+                b = next;
             }
+        }
+        for (chunk_header* c = chunks_; c != nullptr;) {
+            chunk_header* next = c->next;
+            if (c->live == 0) {
+                free_chunk(c);
+            } else {
+                c->owner = nullptr;
+                c->next = nullptr;
+            }
+            c = next;
         }
     }
 
+    /// Memory for an `n`-byte object: from the arena, or the global heap above `max_pooled`.
+    /// Throws std::bad_alloc.
     [[nodiscard]] void* allocate(std::size_t n) {
-        n = rounded(n);
-        if (n <= max_pooled) {
-            free_block*& head = heads_[n / granule - 1];
-            if (free_block* b = head) {
-                head = b->next;
-                return b;
-            }
+        const std::size_t size = block_size(n);
+        if (size > max_pooled) {
+            return allocate_global(n);
         }
-        return ::operator new(n);
+        auto* p = static_cast<std::byte*>(pop(size));
+        if (p == nullptr) {
+            p = carve(size);
+        }
+        unpoison(p, n + 1);
+        p[n] = arena_tag;
+        return p;
     }
 
-    void deallocate(void* p, std::size_t n) noexcept {
-        n = rounded(n);
-        if (n <= max_pooled) {
-            free_block*& head = heads_[n / granule - 1];
-            head = ::new (p) free_block{head};
+    /// Memory for an `n`-byte object from the global heap, tagged so that `deallocate` returns it
+    /// there. Throws std::bad_alloc.
+    [[nodiscard]] static void* allocate_global(std::size_t n) {
+        auto* p = static_cast<std::byte*>(::operator new(block_size(n)));
+        p[n] = global_tag;
+        return p;
+    }
+
+    /// Returns a block from `allocate` or `allocate_global` of any pool, given the same `n`.
+    static void deallocate(void* p, std::size_t n) noexcept {
+        const std::size_t size = block_size(n);
+        const std::byte tag = static_cast<const std::byte*>(p)[n];
+        // Another value means `n` is not the size the block was allocated for.
+        ASYNCIO_ASSERT(tag == arena_tag || tag == global_tag);
+        if (tag == global_tag) {
+#if defined(__cpp_sized_deallocation)
+            ::operator delete(p, size);
+#else
+            ::operator delete(p);
+#endif
             return;
         }
-        free_raw(p, n);
+        chunk_header* c = chunk_of(p);
+        if (c->owner != nullptr) {
+            c->owner->push(p, size);
+            return;
+        }
+        // An orphaned chunk: its blocks are never reused, and the last one frees it.
+        poison(p, size);
+        if (--c->live == 0) {
+            free_chunk(c);
+        }
     }
 
-    /// The global deallocation for a block of (rounded) size `n`.
-    static void free_raw(void* p, [[maybe_unused]] std::size_t n) noexcept {
-#if defined(__cpp_sized_deallocation)
-        ::operator delete(p, n);
-#else
-        ::operator delete(p);
-#endif
-    }
+    /// The chunks this pool owns (they stay allocated until the pool is destroyed).
+    [[nodiscard]] std::size_t chunk_count() const noexcept { return chunk_count_; }
 
 private:
+    static constexpr std::byte global_tag{0};
+    static constexpr std::byte arena_tag{1};
+
     struct free_block {
         free_block* next;
     };
+
+    /// The start of every chunk. `live` is only meaningful once the chunk is orphaned.
+    struct chunk_header {
+        block_pool* owner;
+        chunk_header* next;
+        std::size_t carved;
+        std::size_t live;
+    };
+    static constexpr std::size_t header_bytes =
+        (sizeof(chunk_header) + granule - 1) & ~(granule - 1);
+    static_assert((chunk_bytes & (chunk_bytes - 1)) == 0, "chunks are aligned to their size");
+    static_assert(header_bytes + max_pooled <= chunk_bytes, "a chunk holds the largest block");
+    static_assert(sizeof(free_block) <= granule && granule % alignof(std::max_align_t) == 0);
+
+    [[nodiscard]] static chunk_header* chunk_of(void* p) noexcept {
+        const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) & (chunk_bytes - 1);
+        return std::launder(reinterpret_cast<chunk_header*>(static_cast<std::byte*>(p) - offset));
+    }
+
+    [[nodiscard]] void* pop(std::size_t size) noexcept {
+        free_block*& head = heads_[size / granule - 1];
+        free_block* b = head;
+        if (b != nullptr) {
+            unpoison(b, sizeof(free_block));
+            head = b->next;
+            poison(b, size);
+        }
+        return b;
+    }
+
+    void push(void* p, std::size_t size) noexcept {
+        free_block*& head = heads_[size / granule - 1];
+        unpoison(p, sizeof(free_block));
+        head = ::new (p) free_block{head};
+        poison(p, size);
+    }
+
+    [[nodiscard]] std::byte* carve(std::size_t size) {
+        if (static_cast<std::size_t>(end_ - bump_) < size) {
+            auto* raw =
+                static_cast<std::byte*>(::operator new(chunk_bytes, std::align_val_t{chunk_bytes}));
+            chunks_ = ::new (raw) chunk_header{this, chunks_, 0, 0};
+            ++chunk_count_;
+            bump_ = raw + header_bytes;
+            end_ = raw + chunk_bytes;
+            poison(bump_, chunk_bytes - header_bytes);
+        }
+        std::byte* p = bump_;
+        bump_ += size;
+        ++chunks_->carved;
+        return p;
+    }
+
+    static void free_chunk(chunk_header* c) noexcept {
+        unpoison(c, chunk_bytes);
+#if defined(__cpp_sized_deallocation)
+        ::operator delete(c, chunk_bytes, std::align_val_t{chunk_bytes});
+#else
+        ::operator delete(c, std::align_val_t{chunk_bytes});
+#endif
+    }
+
+    // Under AddressSanitizer, memory the pool holds but has not handed out is poisoned, so that a
+    // use of a freed block (until its reuse) or of the uncarved rest of a chunk is reported.
+    static void poison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if defined(ASYNCIO_HAS_ASAN)
+        ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+    }
+    static void unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if defined(ASYNCIO_HAS_ASAN)
+        ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+    }
+
     std::array<free_block*, max_pooled / granule> heads_{};
+    /// Every chunk this pool owns, the one being carved first.
+    chunk_header* chunks_ = nullptr;
+    std::byte* bump_ = nullptr;
+    std::byte* end_ = nullptr;
+    std::size_t chunk_count_ = 0;
 };
 
 } // namespace asyncio::detail
@@ -324,7 +472,6 @@ private:
 // The loop's FIFO ready queue: a growable ring buffer of (function, argument) entries.
 
 
-#include <cstdint>
 #include <memory>
 
 namespace asyncio::detail {
@@ -1034,27 +1181,25 @@ inline loop_clock::time_point loop_clock::now() {
 
 namespace detail {
 
-/// Memory for coroutine frames and task states: the running loop's pool, else the global heap.
+/// Memory for coroutine frames and task states: the running loop's arena, else the global heap.
 [[nodiscard]] inline void* allocate_block(std::size_t n) {
 #if !defined(ASYNCIO_NO_BLOCK_POOL)
     if (event_loop* l = running_loop()) {
         return l->core().pool.allocate(n);
     }
 #endif
-    return ::operator new(block_pool::rounded(n));
+    return block_pool::allocate_global(n);
 }
 
+/// Returns a block from `allocate_block(n)`, on any loop or none: the block itself says where it
+/// came from (an arena block goes back to its own loop's pool, even when another loop runs).
 inline void deallocate_block(void* p, std::size_t n) noexcept {
-#if !defined(ASYNCIO_NO_BLOCK_POOL)
-    if (event_loop* l = running_loop()) {
-        l->core().pool.deallocate(p, n);
-        return;
-    }
-#endif
-    block_pool::free_raw(p, block_pool::rounded(n));
+    block_pool::deallocate(p, n);
 }
 
-/// Gives a class (a promise or a state) the pooled allocation.
+/// Gives a class (a promise or a state) the pooled allocation. The sized operator delete must get
+/// the size that operator new got (the block's tag byte sits just past it): delete through the
+/// most-derived type, as coroutine frames and the library's states do.
 struct pooled {
     static void* operator new(std::size_t n) { return allocate_block(n); }
     static void operator delete(void* p, std::size_t n) noexcept { deallocate_block(p, n); }

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+// Tests for detail/block_pool.hpp: free-list reuse, carving chunks for every size class, blocks
+// going back to their own pool, chunks orphaned by a destroyed pool, and blocks that outlive a
+// loop.
+//
+// The pool is tested directly, so these tests also run under AddressSanitizer, where the library
+// itself allocates from the global heap (ASYNCIO_NO_BLOCK_POOL) and the pool poisons what it holds.
+
+#include "support/catch.hpp"
+
+#include <asyncio/asyncio.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <set>
+#include <utility>
+#include <vector>
+
+using asyncio::detail::block_pool;
+
+namespace {
+
+/// Counts the chunks in the whole program (allocations aligned to `chunk_bytes`), through the
+/// replacements of the aligned operator new and delete below.
+struct chunk_counter {
+    static inline std::size_t allocated = 0;
+    static inline std::size_t freed = 0;
+};
+
+bool is_chunk(std::align_val_t al) noexcept {
+    return static_cast<std::size_t>(al) == block_pool::chunk_bytes;
+}
+
+void* aligned_new(std::size_t n, std::align_val_t al) {
+    const auto a = static_cast<std::size_t>(al);
+    void* p = std::aligned_alloc(a, (n + a - 1) / a * a);
+    if (p == nullptr) {
+        throw std::bad_alloc();
+    }
+    if (is_chunk(al)) {
+        ++chunk_counter::allocated;
+    }
+    return p;
+}
+
+void aligned_delete(void* p, std::align_val_t al) noexcept {
+    if (p != nullptr && is_chunk(al)) {
+        ++chunk_counter::freed;
+    }
+    std::free(p); // NOLINT(cppcoreguidelines-no-malloc): pairs with aligned_alloc above
+}
+
+/// The chunks allocated and not yet freed since the census was taken.
+class chunk_census {
+public:
+    [[nodiscard]] std::ptrdiff_t outstanding() const noexcept {
+        return static_cast<std::ptrdiff_t>(chunk_counter::allocated - allocated_) -
+               static_cast<std::ptrdiff_t>(chunk_counter::freed - freed_);
+    }
+
+private:
+    std::size_t allocated_ = chunk_counter::allocated;
+    std::size_t freed_ = chunk_counter::freed;
+};
+
+std::uintptr_t address(const void* p) noexcept {
+    return reinterpret_cast<std::uintptr_t>(p);
+}
+
+std::uintptr_t chunk_of(const void* p) noexcept {
+    return address(p) & ~std::uintptr_t{block_pool::chunk_bytes - 1};
+}
+
+unsigned char pattern(std::size_t block, std::size_t i) noexcept {
+    return static_cast<unsigned char>((block * 31 + i * 7) | 1U);
+}
+
+void fill(void* p, std::size_t n, std::size_t block) noexcept {
+    auto* b = static_cast<unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        b[i] = pattern(block, i);
+    }
+}
+
+bool holds(const void* p, std::size_t n, std::size_t block) noexcept {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (b[i] != pattern(block, i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+// The replaceable aligned allocation functions, counting the pool's chunks. The nothrow and array
+// forms of the standard library call these.
+void* operator new(std::size_t n, std::align_val_t al) {
+    return aligned_new(n, al);
+}
+void operator delete(void* p, std::align_val_t al) noexcept {
+    aligned_delete(p, al);
+}
+void operator delete(void* p, std::size_t /*n*/, std::align_val_t al) noexcept {
+    aligned_delete(p, al);
+}
+
+TEST_CASE("block_pool: a freed block is reused for the same size class") {
+    const chunk_census census;
+    {
+        block_pool pool;
+        void* a = pool.allocate(100);
+        block_pool::deallocate(a, 100);
+        void* b = pool.allocate(100);
+        CHECK(b == a);
+        block_pool::deallocate(b, 100);
+        // 97 and 100 bytes (plus the tag byte) share the 112-byte class.
+        REQUIRE(block_pool::block_size(97) == block_pool::block_size(100));
+        void* c = pool.allocate(97);
+        CHECK(c == a);
+        // Another class does not take it.
+        void* d = pool.allocate(200);
+        CHECK(d != a);
+        block_pool::deallocate(c, 97);
+        block_pool::deallocate(d, 200);
+        CHECK(pool.chunk_count() == 1);
+        CHECK(census.outstanding() == 1);
+    }
+    CHECK(census.outstanding() == 0);
+}
+
+TEST_CASE("block_pool: the tag byte is part of the block size") {
+    CHECK(block_pool::block_size(1) == 16);
+    CHECK(block_pool::block_size(15) == 16);
+    CHECK(block_pool::block_size(16) == 32);
+    CHECK(block_pool::block_size(1023) == 1024);
+    CHECK(block_pool::block_size(1024) == 1040);
+}
+
+TEST_CASE("block_pool: blocks of every size class are carved across chunk boundaries") {
+    const chunk_census census;
+    for (std::size_t size = block_pool::granule; size <= block_pool::max_pooled;
+         size += block_pool::granule) {
+        const std::size_t n = size - 1; // the largest object of the class, with its tag byte
+        REQUIRE(block_pool::block_size(n) == size);
+        const std::size_t count = 2 * block_pool::chunk_bytes / size + 1; // at least 3 chunks
+        std::vector<void*> blocks;
+        blocks.reserve(count);
+        {
+            block_pool pool;
+            for (std::size_t i = 0; i < count; ++i) {
+                void* p = pool.allocate(n);
+                fill(p, n, i);
+                blocks.push_back(p);
+            }
+            std::set<std::uintptr_t> chunks;
+            std::set<std::uintptr_t> starts;
+            bool aligned = true;
+            bool inside_one_chunk = true;
+            for (void* p : blocks) {
+                aligned = aligned && address(p) % alignof(std::max_align_t) == 0;
+                inside_one_chunk = inside_one_chunk && chunk_of(p) != address(p) &&
+                                   chunk_of(static_cast<char*>(p) + size - 1) == chunk_of(p);
+                chunks.insert(chunk_of(p));
+                starts.insert(address(p));
+            }
+            bool intact = true;
+            for (std::size_t i = 0; i < count; ++i) {
+                intact = intact && holds(blocks[i], n, i);
+            }
+            INFO("size class " << size);
+            CHECK(aligned);
+            CHECK(inside_one_chunk);
+            CHECK(intact); // no two blocks overlap, and no block overlaps a chunk header
+            CHECK(starts.size() == count);
+            CHECK(chunks.size() >= 3);
+            CHECK(pool.chunk_count() == chunks.size());
+            CHECK(census.outstanding() == static_cast<std::ptrdiff_t>(chunks.size()));
+            for (std::size_t i = 0; i < count; ++i) {
+                block_pool::deallocate(blocks[i], n);
+            }
+            // Once freed, the blocks come back before any new chunk is carved.
+            const std::size_t chunks_before = pool.chunk_count();
+            for (std::size_t i = 0; i < count; ++i) {
+                blocks[i] = pool.allocate(n);
+            }
+            CHECK(pool.chunk_count() == chunks_before);
+            for (void* p : blocks) {
+                block_pool::deallocate(p, n);
+            }
+        }
+        REQUIRE(census.outstanding() == 0);
+    }
+}
+
+TEST_CASE("block_pool: a request that does not fit the rest of a chunk starts a new chunk") {
+    const chunk_census census;
+    block_pool pool;
+    std::vector<std::pair<void*, std::size_t>> blocks;
+    // 1023-byte objects take 1024-byte blocks: the last of a chunk leaves less than 1024 bytes.
+    while (pool.chunk_count() < 2) {
+        blocks.emplace_back(pool.allocate(1023), 1023);
+    }
+    CHECK(chunk_of(blocks.back().first) != chunk_of(blocks.front().first));
+    // A small object still fits the first chunk's tail, but is carved from the current one.
+    void* small = pool.allocate(10);
+    CHECK(chunk_of(small) == chunk_of(blocks.back().first));
+    block_pool::deallocate(small, 10);
+    for (auto [p, n] : blocks) {
+        block_pool::deallocate(p, n);
+    }
+    CHECK(census.outstanding() == 2);
+}
+
+TEST_CASE("block_pool: objects too large for the arena come from the global heap") {
+    const chunk_census census;
+    block_pool pool;
+    void* big = pool.allocate(block_pool::max_pooled);
+    fill(big, block_pool::max_pooled, 1);
+    CHECK(pool.chunk_count() == 0);
+    CHECK(holds(big, block_pool::max_pooled, 1));
+    block_pool::deallocate(big, block_pool::max_pooled);
+    void* global = block_pool::allocate_global(64);
+    fill(global, 64, 2);
+    CHECK(holds(global, 64, 2));
+    block_pool::deallocate(global, 64);
+    CHECK(census.outstanding() == 0);
+}
+
+TEST_CASE("block_pool: blocks of two pools freed in interleaved order go back to their own pool") {
+    constexpr std::size_t n = 48;
+    constexpr std::size_t count = 8;
+    block_pool a;
+    block_pool b;
+    std::set<void*> from_a;
+    std::set<void*> from_b;
+    std::vector<void*> order;
+    for (std::size_t i = 0; i < count; ++i) {
+        void* pa = a.allocate(n);
+        void* pb = b.allocate(n);
+        from_a.insert(pa);
+        from_b.insert(pb);
+        order.push_back(pa);
+        order.push_back(pb);
+    }
+    for (void* p : order) {
+        block_pool::deallocate(p, n);
+    }
+    std::set<void*> again_a;
+    std::set<void*> again_b;
+    for (std::size_t i = 0; i < count; ++i) {
+        again_b.insert(b.allocate(n));
+        again_a.insert(a.allocate(n));
+    }
+    CHECK(again_a == from_a);
+    CHECK(again_b == from_b);
+    for (void* p : again_a) {
+        block_pool::deallocate(p, n);
+    }
+    for (void* p : again_b) {
+        block_pool::deallocate(p, n);
+    }
+    CHECK(a.chunk_count() == 1);
+    CHECK(b.chunk_count() == 1);
+}
+
+TEST_CASE(
+    "block_pool: blocks that outlive their pool stay usable and the last one frees its chunk") {
+    constexpr std::size_t n = 200; // 208-byte blocks
+    const chunk_census census;
+    auto pool = std::make_unique<block_pool>();
+    std::vector<void*> blocks;
+    while (pool->chunk_count() < 3) {
+        void* p = pool->allocate(n);
+        fill(p, n, blocks.size());
+        blocks.push_back(p);
+    }
+    const std::uintptr_t first = chunk_of(blocks.front());
+    const std::uintptr_t last = chunk_of(blocks.back());
+    // Free every block of the first chunk, and all but two of the second one.
+    std::vector<std::pair<void*, std::size_t>> kept;
+    std::size_t kept_in_middle = 0;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        const std::uintptr_t c = chunk_of(blocks[i]);
+        if (c == first || (c != last && kept_in_middle == 2)) {
+            block_pool::deallocate(blocks[i], n);
+        } else {
+            kept_in_middle += c != last ? 1 : 0;
+            kept.emplace_back(blocks[i], i);
+        }
+    }
+    // Reuse a freed block and free it again: the free list, not the carving, decides what is live.
+    void* reused = pool->allocate(n);
+    CHECK(pool->chunk_count() == 3);
+    block_pool::deallocate(reused, n);
+    REQUIRE(census.outstanding() == 3);
+
+    pool.reset();
+    // The first chunk had no live block: freed. The two others are orphans.
+    CHECK(census.outstanding() == 2);
+    bool intact = true;
+    for (auto [p, i] : kept) {
+        intact = intact && holds(p, n, i);
+        fill(p, n, i + 1000);
+    }
+    for (auto [p, i] : kept) {
+        intact = intact && holds(p, n, i + 1000);
+    }
+    CHECK(intact);
+
+    // The middle chunk's two blocks are kept[0] and kept[1]; its last free releases it.
+    block_pool::deallocate(kept[0].first, n);
+    CHECK(census.outstanding() == 2);
+    block_pool::deallocate(kept[1].first, n);
+    CHECK(census.outstanding() == 1);
+    for (std::size_t i = 2; i < kept.size(); ++i) {
+        CHECK(census.outstanding() == 1);
+        block_pool::deallocate(kept[i].first, n);
+    }
+    CHECK(census.outstanding() == 0);
+}
+
+// ---- blocks of the library that outlive their loop
+// -----------------------------------------------
+
+namespace {
+
+asyncio::task<int> forty_two() {
+    co_return 42;
+}
+
+asyncio::task<asyncio::task_handle<int>> spawn_and_keep() {
+    auto h = asyncio::create_task(forty_two());
+    co_await h;
+    co_return h;
+}
+
+asyncio::task<asyncio::task<int>> make_lazy() {
+    co_return forty_two();
+}
+
+} // namespace
+
+TEST_CASE("block_pool: a task handle kept after asyncio::run returns still gives its result") {
+    const chunk_census census;
+    {
+        asyncio::task_handle<int> h = asyncio::run(spawn_and_keep());
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+        // The task's state lives on in the chunk of the loop that is gone.
+        CHECK(census.outstanding() == 1);
+#endif
+        REQUIRE(h.done());
+        CHECK(h.result() == 42);
+    }
+    CHECK(census.outstanding() == 0);
+}
+
+TEST_CASE("block_pool: a lazy task made in one loop runs in another after the first is gone") {
+    const chunk_census census;
+    asyncio::task<int> t = asyncio::run(make_lazy());
+    const int v = asyncio::run(std::move(t));
+    CHECK(v == 42);
+    CHECK(census.outstanding() == 0);
+}
+
+TEST_CASE(
+    "block_pool: a frame made on one loop and freed while another runs goes back to its own") {
+    const chunk_census census;
+    {
+        asyncio::event_loop first;
+        asyncio::task<int> t = first.run_until_complete(make_lazy());
+        const int v = asyncio::run(std::move(t));
+        CHECK(v == 42);
+        // The frame went back to the first loop's pool, still alive: its chunk is still held.
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
+        CHECK(census.outstanding() == 1);
+        CHECK(first.core().pool.chunk_count() == 1);
+#endif
+    }
+    CHECK(census.outstanding() == 0);
+}
