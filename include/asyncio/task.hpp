@@ -105,9 +105,9 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 }
 
 /// The state of a spawned task: the core plus the typed result, moved out of the frame when the
-/// coroutine finishes (the frame is destroyed right then; the state lives while handles do). It
-/// is built in place in front of the frame, in the block task_block allocated for both.
-template <class T> class task_state final : public task_core {
+/// coroutine finishes (the frame is destroyed right then; the state lives while handles do).
+/// Allocated from the loop's arena right after the frame was, it usually sits next to it.
+template <class T> class task_state final : public task_core, public pooled {
 public:
     task_state(event_loop& loop, unique_frame frame, bool numbered)
         : task_core(loop, std::move(frame), &ops_table, numbered) {
@@ -117,6 +117,11 @@ public:
     task_state& operator=(const task_state&) = delete;
 
     value_slot<T>& slot() noexcept { return slot_; }
+
+    /// Builds the state of a spawned task (the loop holds the only reference).
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered) {
+        return new task_state(loop, std::move(frame), numbered);
+    }
 
 private:
     ~task_state() = default;
@@ -142,7 +147,9 @@ private:
         self->conclude(std::move(ex));
     }
 
-    static void destroy(state_link* l) noexcept;
+    static void destroy(state_link* l) noexcept {
+        delete static_cast<task_state*>(static_cast<future_state_base*>(l));
+    }
 
     static constexpr state_ops ops_table{&task_state::loop_closed, &task_state::abandon_pending,
                                          &task_state::destroy, &task_state::finish,
@@ -150,64 +157,6 @@ private:
 
     value_slot<T> slot_;
 };
-
-/// The memory of a task<T> coroutine: [ task_state<T> | marker ][ frame ]. Every task<T> frame
-/// gets the room in front; create_task builds the state there and sets the marker, and from then
-/// on destroying the frame leaves the block to the state, which frees it with its last reference.
-/// A frame never spawned (awaited inline, or dropped) frees the whole block itself.
-template <class T> struct task_block {
-    static_assert(alignof(task_state<T>) <= block_pool::granule,
-                  "over-aligned task results are not supported");
-    static constexpr std::size_t prefix = block_pool::rounded(sizeof(task_state<T>) + 1);
-
-    static char* base_of(void* frame) noexcept { return static_cast<char*>(frame) - prefix; }
-
-    static void* allocate(std::size_t n) {
-        auto* b = static_cast<char*>(allocate_block(prefix + n));
-        b[prefix - 1] = 0;
-        return b + prefix;
-    }
-
-    static void deallocate(void* frame, std::size_t n) noexcept {
-        char* b = base_of(frame);
-        if (b[prefix - 1] != 0) {
-            // The state in front lives on and frees the block; the frame's size, which it will
-            // need, is kept in the frame's now unused memory.
-            ::new (frame) std::size_t(n);
-            return;
-        }
-        deallocate_block(b, prefix + n);
-    }
-
-    /// The whole block of a spawned task whose frame is gone.
-    static void release(task_state<T>* s) noexcept {
-        char* b = reinterpret_cast<char*>(s);
-        const std::size_t n = *std::launder(reinterpret_cast<std::size_t*>(b + prefix));
-        deallocate_block(b, prefix + n);
-    }
-
-    /// Builds the state of a spawned task in front of its frame.
-    static task_state<T>* spawn(event_loop& loop, unique_frame frame, bool numbered) {
-        char* b = base_of(frame.get().address());
-        auto* s = ::new (static_cast<void*>(b)) task_state<T>(loop, std::move(frame), numbered);
-        b[prefix - 1] = 1;
-        return s;
-    }
-};
-
-template <class T> void task_state<T>::destroy(state_link* l) noexcept {
-    auto* self = static_cast<task_state*>(static_cast<future_state_base*>(l));
-    ASYNCIO_ASSERT(!self->frame_);
-    self->~task_state();
-    task_block<T>::release(self);
-}
-
-template <class T> void* task_frame_alloc<T>::operator new(std::size_t n) {
-    return task_block<T>::allocate(n);
-}
-template <class T> void task_frame_alloc<T>::operator delete(void* p, std::size_t n) noexcept {
-    task_block<T>::deallocate(p, n);
-}
 
 } // namespace detail
 
@@ -312,7 +261,7 @@ struct state_access {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
-        return task_block<T>::spawn(loop, std::move(t.frame_), numbered);
+        return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
     }
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
         return ref_ptr<task_state<T>>(h.state());

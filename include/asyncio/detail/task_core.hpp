@@ -48,8 +48,8 @@ template <class Promise>
 using recheck_fn = bool (*)(void* ctx, task_core& task);
 
 /// A spawned task (asyncio.Task minus the typed result). The loop holds one reference until the
-/// task finishes; task handles hold the others. It lives in the same memory block as its
-/// coroutine frame (see task_block in task.hpp): one allocation per task.
+/// task finishes; task handles hold the others. It and its coroutine frame come from the loop's
+/// arena, usually side by side.
 class task_core : public future_state_base {
     // The flags come first, so that they fill the tail padding of future_state_base.
     bool deliver_cancel_ = false;

@@ -17,15 +17,8 @@
 
 namespace asyncio::detail {
 
-/// The frame of a task<T> coroutine is allocated with room in front for the state it gets if it
-/// is spawned (task_block in task.hpp), so a spawned task costs one allocation.
-template <class T> struct task_frame_alloc {
-    static void* operator new(std::size_t n);
-    static void operator delete(void* p, std::size_t n) noexcept;
-};
-
 /// Common part of task<T> promises.
-struct task_promise_base : promise_base {
+struct task_promise_base : promise_base, pooled {
     std::exception_ptr exception_;
 
     std::suspend_always initial_suspend() noexcept { return {}; }
@@ -45,7 +38,7 @@ struct task_promise_base : promise_base {
     void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 };
 
-template <class T> struct task_promise : task_promise_base, task_frame_alloc<T> {
+template <class T> struct task_promise : task_promise_base {
     value_slot<T> value_;
 
     task<T> get_return_object() noexcept;
@@ -57,7 +50,7 @@ template <class T> struct task_promise : task_promise_base, task_frame_alloc<T> 
     }
 };
 
-template <class T> struct task_promise<T&> : task_promise_base, task_frame_alloc<T&> {
+template <class T> struct task_promise<T&> : task_promise_base {
     value_slot<T&> value_;
 
     task<T&> get_return_object() noexcept;
@@ -65,7 +58,7 @@ template <class T> struct task_promise<T&> : task_promise_base, task_frame_alloc
     void return_value(T& v) noexcept { value_.emplace(v); }
 };
 
-template <> struct task_promise<void> : task_promise_base, task_frame_alloc<void> {
+template <> struct task_promise<void> : task_promise_base {
     value_slot<void> value_;
 
     task<void> get_return_object() noexcept;
