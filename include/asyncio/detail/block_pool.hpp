@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #if defined(ASYNCIO_HAS_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
@@ -41,6 +45,12 @@ public:
     /// Size and alignment of a chunk. A request that does not fit the rest of the current chunk
     /// starts a new one and the rest is left unused: under `max_pooled` bytes (1.6%) per chunk.
     static constexpr std::size_t chunk_bytes = std::size_t{64} * 1024;
+    /// Once a pool holds `standalone_chunks` chunks, further chunks are cut from regions of
+    /// `region_bytes`, aligned to their size and, on Linux, backed by transparent huge pages
+    /// (madvise): a million tasks touch some 300 MB, and with 4 KiB pages the page faults and
+    /// their bookkeeping took a third of the run (one fault per 2 MiB instead of 512).
+    static constexpr std::size_t standalone_chunks = 16;
+    static constexpr std::size_t region_bytes = std::size_t{2} * 1024 * 1024;
 
     /// The size of the block that holds an `n`-byte object and its tag byte.
     [[nodiscard]] static constexpr std::size_t block_size(std::size_t n) noexcept {
@@ -53,6 +63,15 @@ public:
 
     /// Frees every chunk none of whose blocks is alive; orphans the others.
     ~block_pool() {
+        if (region_next_ != nullptr) {
+            // The chunks of the current region never carved count as freed.
+            chunk_header* first = region_first_;
+            first->region_left -=
+                static_cast<std::size_t>(region_end_ - region_next_) / chunk_bytes;
+            if (first->region_left == 0) {
+                free_region(first);
+            }
+        }
         for (chunk_header* c = chunks_; c != nullptr;) {
             chunk_header* next = c->next;
             if (c->live == 0) {
@@ -137,6 +156,10 @@ private:
         block_pool* owner; // null once the pool is gone (an orphan)
         chunk_header* next;
         std::size_t live;
+        /// The first chunk of the region this chunk was cut from, or null for a chunk of its own.
+        chunk_header* region;
+        /// In a region's first chunk only: the region's chunks not yet freed.
+        std::size_t region_left;
     };
     static constexpr std::size_t header_bytes =
         (sizeof(chunk_header) + granule - 1) & ~(granule - 1);
@@ -169,9 +192,27 @@ private:
 
     [[nodiscard]] std::byte* carve(std::size_t size) {
         if (static_cast<std::size_t>(end_ - bump_) < size) {
-            auto* raw =
-                static_cast<std::byte*>(::operator new(chunk_bytes, std::align_val_t{chunk_bytes}));
-            chunks_ = ::new (raw) chunk_header{this, chunks_, 0};
+            chunk_header* region = nullptr;
+            std::size_t region_left = 0;
+            std::byte* raw = nullptr;
+            if (chunk_count_ < standalone_chunks) {
+                raw = static_cast<std::byte*>(
+                    ::operator new(chunk_bytes, std::align_val_t{chunk_bytes}));
+            } else {
+                if (region_next_ == region_end_) {
+                    region_next_ = allocate_region();
+                    region_end_ = region_next_ + region_bytes;
+                    region_left = region_bytes / chunk_bytes; // this chunk is the region's first
+                }
+                raw = region_next_;
+                region_next_ += chunk_bytes;
+                region = region_left != 0 ? reinterpret_cast<chunk_header*>(raw) : region_first_;
+            }
+            chunks_ = ::new (raw) chunk_header{this, chunks_, 0, region, region_left};
+            if (region_left != 0) {
+                region_first_ = chunks_;
+                region_first_->region = region_first_;
+            }
             ++chunk_count_;
             bump_ = raw + header_bytes;
             end_ = raw + chunk_bytes;
@@ -184,11 +225,56 @@ private:
     }
 
     static void free_chunk(chunk_header* c) noexcept {
+        if (chunk_header* first = c->region) {
+            // A region goes back whole, once every chunk cut from it is free.
+            if (--first->region_left == 0) {
+                free_region(first);
+            }
+            return;
+        }
         unpoison(c, chunk_bytes);
 #if defined(__cpp_sized_deallocation)
         ::operator delete(c, chunk_bytes, std::align_val_t{chunk_bytes});
 #else
         ::operator delete(c, std::align_val_t{chunk_bytes});
+#endif
+    }
+
+    /// `region_bytes` aligned to their size; on Linux mapped directly and advised to use huge
+    /// pages (a hint: without transparent huge pages it is ordinary memory).
+    [[nodiscard]] static std::byte* allocate_region() {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        void* m = ::mmap(nullptr, 2 * region_bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            throw std::bad_alloc();
+        }
+        // Keep the aligned middle: unmap the head and the tail around it.
+        auto* const start = static_cast<std::byte*>(m);
+        const std::uintptr_t misalign =
+            reinterpret_cast<std::uintptr_t>(start) & (region_bytes - 1);
+        const std::size_t head = misalign == 0 ? 0 : region_bytes - misalign;
+        if (head != 0) {
+            ::munmap(start, head);
+        }
+        ::munmap(start + head + region_bytes, region_bytes - head);
+        std::byte* const region = start + head;
+        ::madvise(region, region_bytes, MADV_HUGEPAGE);
+        return region;
+#else
+        return static_cast<std::byte*>(
+            ::operator new(region_bytes, std::align_val_t{region_bytes}));
+#endif
+    }
+
+    static void free_region(chunk_header* first) noexcept {
+        unpoison(first, region_bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        ::munmap(first, region_bytes);
+#elif defined(__cpp_sized_deallocation)
+        ::operator delete(first, region_bytes, std::align_val_t{region_bytes});
+#else
+        ::operator delete(first, std::align_val_t{region_bytes});
 #endif
     }
 
@@ -211,6 +297,10 @@ private:
     std::byte* bump_ = nullptr;
     std::byte* end_ = nullptr;
     std::size_t chunk_count_ = 0;
+    /// The region chunks are being cut from: its first chunk, the next chunk, its end.
+    chunk_header* region_first_ = nullptr;
+    std::byte* region_next_ = nullptr;
+    std::byte* region_end_ = nullptr;
 };
 
 } // namespace asyncio::detail
