@@ -19,6 +19,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 using asyncio::detail::block_pool;
 
 namespace {
@@ -383,3 +387,53 @@ TEST_CASE(
     }
     CHECK(census.outstanding() == 0);
 }
+
+#if defined(__linux__)
+namespace {
+
+/// Whether the page holding `p` is mapped (mincore fails with ENOMEM on an unmapped page).
+bool mapped(const void* p) noexcept {
+    const std::uintptr_t page = address(p) & ~std::uintptr_t{4095};
+    unsigned char residency = 0;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the page of a block address, for mincore
+    return ::mincore(reinterpret_cast<void*>(page), 4096, &residency) == 0;
+}
+
+} // namespace
+
+TEST_CASE("block_pool: chunks past the first ones come from regions unmapped once all is freed") {
+    constexpr std::size_t n = 1000;
+    constexpr std::size_t per_chunk = block_pool::chunk_bytes / block_pool::block_size(n);
+    const std::size_t region_chunks = block_pool::region_bytes / block_pool::chunk_bytes;
+    const std::size_t chunks = block_pool::standalone_chunks + 2 * region_chunks + 3;
+    std::vector<void*> blocks;
+    void* kept = nullptr;
+    {
+        block_pool pool;
+        while (pool.chunk_count() < chunks) {
+            blocks.push_back(pool.allocate(n));
+            fill(blocks.back(), n, blocks.size());
+        }
+        CHECK(blocks.size() > (per_chunk - 1) * (chunks - 1));
+        for (std::size_t i = 0; i < blocks.size(); ++i) {
+            REQUIRE(holds(blocks[i], n, i + 1)); // no block overlaps another, in any region
+        }
+        // The last block lives in the third region; it outlives the pool.
+        kept = blocks.back();
+        blocks.pop_back();
+        for (void* b : blocks) {
+            block_pool::deallocate(b, n);
+        }
+        CHECK(mapped(blocks.front()));
+    }
+    // The pool is gone: standalone chunks and the first two regions are unmapped or freed, the
+    // kept block's region stays until the block goes.
+    CHECK_FALSE(mapped(blocks[(per_chunk - 1) * (block_pool::standalone_chunks + 1)]));
+    REQUIRE(mapped(kept));
+    CHECK(holds(kept, n, blocks.size() + 1));
+    fill(kept, n, 7);
+    CHECK(holds(kept, n, 7));
+    block_pool::deallocate(kept, n);
+    CHECK_FALSE(mapped(kept));
+}
+#endif
