@@ -610,3 +610,32 @@ TEST_CASE("gather: tracked results and parameters are destroyed exactly once on 
 }
 
 } // namespace
+
+asyncio::task<void> bad_range_main(log_t* log, std::string* error, bool* last_untouched) {
+    std::vector<asyncio::task<int>> tasks;
+    tasks.push_back(value_after(1ms, 1, log));
+    tasks.push_back(value_after(2ms, 2, log));
+    tasks.push_back(value(3));
+    (void)co_await tasks.back(); // consumed: the gather below cannot spawn it
+    tasks.push_back(value_after(3ms, 4, log));
+    try {
+        auto g = asyncio::gather(tasks);
+        *error = "none";
+    } catch (const std::runtime_error& e) {
+        *error = e.what();
+    }
+    co_await asyncio::sleep(10ms);
+    *last_untouched = tasks[3].valid();
+}
+
+TEST_CASE("gather: a range holding an already awaited task raises, and the children spawned "
+          "before it run on") {
+    log_t log;
+    std::string error;
+    bool last_untouched = false;
+    run_virtual(bad_range_main(&log, &error, &last_untouched));
+    CHECK(error == "cannot reuse already awaited coroutine");
+    // py: the tasks made before the bad argument run; the later coroutine is never started.
+    CHECK(log == log_t{"done 1", "done 2"});
+    CHECK(last_untouched);
+}

@@ -17,6 +17,7 @@
 #include <exception>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <ranges>
 #include <tuple>
 #include <type_traits>
@@ -185,22 +186,32 @@ public:
         requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
     explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
         event_loop& loop = get_running_loop();
-        std::vector<ref_ptr<state_type>> children;
-        if constexpr (std::ranges::sized_range<Range>) {
-            children.reserve(std::ranges::size(r));
-        }
-        for (auto&& a : r) {
-            if constexpr (Child::owned) {
-                children.push_back(Child::make(std::move(a), loop));
+        try {
+            if constexpr (std::ranges::sized_range<Range>) {
+                // One pass: each child is spawned and attached into its slot in turn.
+                storage_.reserve(static_cast<std::size_t>(std::ranges::size(r)));
+                begin_attach(storage_.data(), loop);
+                for (auto&& a : r) {
+                    storage_.emplace_back().child = make(a, loop);
+                    attach_next();
+                }
             } else {
-                children.push_back(Child::make(a, loop));
+                std::vector<ref_ptr<state_type>> children;
+                for (auto&& a : r) {
+                    children.push_back(make(a, loop));
+                }
+                storage_.reserve(children.size());
+                begin_attach(storage_.data(), loop);
+                for (ref_ptr<state_type>& c : children) {
+                    storage_.emplace_back().child = std::move(c);
+                    attach_next();
+                }
             }
+        } catch (...) {
+            detach(); // the children spawned so far run on, unwatched (as in CPython)
+            throw;
         }
-        slots_ = std::make_unique<slot[]>(children.size());
-        for (std::size_t i = 0; i < children.size(); ++i) {
-            slots_[i].child = std::move(children[i]);
-        }
-        attach(slots_.get(), children.size(), loop);
+        end_attach();
     }
     gather_range_awaitable(const gather_range_awaitable&) = delete;
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
@@ -213,13 +224,51 @@ public:
         out.reserve(child_count());
         for (std::size_t i = 0; i < child_count(); ++i) {
             out.push_back(
-                extract<Child, ReturnExceptions>(static_cast<state_type&>(*slots_[i].child)));
+                extract<Child, ReturnExceptions>(static_cast<state_type&>(*storage_[i].child)));
+            release_child(i);
         }
         return out;
     }
 
 private:
-    std::unique_ptr<slot[]> slots_;
+    template <class A> static ref_ptr<state_type> make(A&& a, event_loop& loop) {
+        if constexpr (Child::owned) {
+            return Child::make(std::move(a), loop);
+        } else {
+            return Child::make(a, loop);
+        }
+    }
+
+    /// Slots are linked into their children's done lists, so they never move: room for all of
+    /// them up front, each built in place when its child is known (no zeroing pass first).
+    class slot_array {
+    public:
+        slot_array() noexcept = default;
+        slot_array(const slot_array&) = delete;
+        slot_array& operator=(const slot_array&) = delete;
+        ~slot_array() {
+            for (std::size_t i = 0; i < size_; ++i) {
+                slots_[i].~slot();
+            }
+            std::allocator<slot>().deallocate(slots_, capacity_);
+        }
+        void reserve(std::size_t n) {
+            slots_ = std::allocator<slot>().allocate(n);
+            capacity_ = n;
+        }
+        slot& emplace_back() {
+            ASYNCIO_ASSERT(size_ < capacity_);
+            return *::new (static_cast<void*>(slots_ + size_++)) slot();
+        }
+        slot* data() noexcept { return slots_; }
+        slot& operator[](std::size_t i) noexcept { return slots_[i]; }
+
+    private:
+        slot* slots_ = nullptr;
+        std::size_t capacity_ = 0;
+        std::size_t size_ = 0;
+    };
+    slot_array storage_;
 };
 
 template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;

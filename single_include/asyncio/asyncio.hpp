@@ -3015,9 +3015,18 @@ public:
     /// 48 bytes per child.
     struct slot : done_node {
         gather_core* owner = nullptr;
-        ref_ptr<future_state_base> child; // the gather holds the child until it is destroyed
-        /// Its ready-queue position plus one while its completion is scheduled, else 0.
-        std::uint64_t scheduled_at = 0;
+        ref_ptr<future_state_base> child; // held until the result is taken or the gather dies
+        /// Bit 0: the child ended with a result, seen when it completed, so that counting it
+        /// later need not touch the child again (with a million children, each touch is a cache
+        /// miss). Above: its ready-queue position plus one while its completion is scheduled.
+        std::uint64_t bits = 0;
+
+        [[nodiscard]] bool succeeded() const noexcept { return (bits & 1U) != 0; }
+        void set_succeeded(bool ok) noexcept { bits = (bits & ~std::uint64_t{1}) | (ok ? 1U : 0U); }
+        [[nodiscard]] bool scheduled() const noexcept { return (bits >> 1U) != 0; }
+        [[nodiscard]] std::uint64_t ready_pos() const noexcept { return (bits >> 1U) - 1; }
+        void set_scheduled(std::uint64_t pos) noexcept { bits = ((pos + 1) << 1U) | (bits & 1U); }
+        void clear_scheduled() noexcept { bits &= 1U; }
     };
 
     gather_core(const gather_core&) = delete;
@@ -3037,22 +3046,40 @@ protected:
     /// Links every slot to its child; children already done count at once (3.12+ behaviour),
     /// so gathering only finished children does not suspend.
     void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
-        slots_ = slots;
-        n_ = n;
-        loop_ = &loop.core();
+        begin_attach(slots, loop);
         for (std::size_t i = 0; i < n; ++i) {
-            slots[i].owner = this;
-            slots[i].on_done = &slot_fired;
-            if (slots[i].child->done()) {
-                child_done(slots[i]);
-            } else {
-                slots[i].child->add_waiter(slots[i]);
-            }
+            attach_next();
         }
-        if (n == 0) {
+        end_attach();
+    }
+
+    /// The same one slot at a time, so that a range is read in a single pass: `slots` fills up
+    /// in order, and each slot is attached as soon as its child is set.
+    void begin_attach(slot* slots, event_loop& loop) noexcept {
+        slots_ = slots;
+        n_ = 0;
+        loop_ = &loop.core();
+    }
+    void attach_next() noexcept {
+        slot& s = slots_[n_++];
+        s.owner = this;
+        s.on_done = &slot_fired;
+        if (s.child->done()) {
+            s.set_succeeded(s.child->status() == future_status::result);
+            child_done(s);
+        } else {
+            s.child->add_waiter(s);
+        }
+    }
+    void end_attach() noexcept {
+        if (n_ == 0) {
             outer_done_ = true;
         }
     }
+
+    /// Once slot `i`'s result was taken: what detach would do for it, while its child is in
+    /// cache, and the slot lets go of the child.
+    void release_child(std::size_t i) noexcept { detach_slot(slots_[i]); }
 
     /// After resuming: cancellation delivered to the awaiting task, or the first failure.
     void rethrow_if_failed() {
@@ -3074,12 +3101,13 @@ protected:
 private:
     static void slot_fired(done_node* d) noexcept {
         auto* s = static_cast<slot*>(d);
-        s->scheduled_at = s->owner->loop_->schedule(&slot_run, s) + 1;
+        s->set_succeeded(s->child->status() == future_status::result);
+        s->set_scheduled(s->owner->loop_->schedule(&slot_run, s));
     }
 
     static void slot_run(void* p, bool run) {
         auto* s = static_cast<slot*>(p);
-        s->scheduled_at = 0;
+        s->clear_scheduled();
         if (run) {
             s->owner->child_done(*s);
         }
@@ -3087,6 +3115,12 @@ private:
 
     void child_done(slot& s) noexcept {
         ++finished_;
+        if (s.succeeded()) {
+            if (finished_ == n_ && !outer_done_) {
+                finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error()) : nullptr);
+            }
+            return;
+        }
         future_state_base& c = *s.child;
         if (outer_done_) {
             c.mark_retrieved();
@@ -3141,16 +3175,24 @@ private:
 
     void detach_impl() noexcept {
         for (std::size_t i = 0; i < n_; ++i) {
-            slot& s = slots_[i];
-            s.unlink();
-            if (s.scheduled_at != 0) {
-                loop_->unschedule(s.scheduled_at - 1);
-                s.scheduled_at = 0;
-            }
-            // asyncio's gather marks every child exception retrieved, even late ones.
-            s.child->mark_retrieved();
+            detach_slot(slots_[i]);
         }
         n_ = 0;
+    }
+
+    void detach_slot(slot& s) noexcept {
+        s.unlink();
+        if (s.scheduled()) {
+            loop_->unschedule(s.ready_pos());
+            s.clear_scheduled();
+        }
+        if (s.child) {
+            // asyncio's gather marks every child exception retrieved, even late ones.
+            if (!s.succeeded()) {
+                s.child->mark_retrieved();
+            }
+            s.child.reset();
+        }
     }
 
     slot* slots_ = nullptr;
@@ -3332,22 +3374,32 @@ public:
         requires(!std::is_same_v<std::remove_cvref_t<Range>, gather_range_awaitable>)
     explicit gather_range_awaitable(Range&& r) : gather_core(ReturnExceptions) {
         event_loop& loop = get_running_loop();
-        std::vector<ref_ptr<state_type>> children;
-        if constexpr (std::ranges::sized_range<Range>) {
-            children.reserve(std::ranges::size(r));
-        }
-        for (auto&& a : r) {
-            if constexpr (Child::owned) {
-                children.push_back(Child::make(std::move(a), loop));
+        try {
+            if constexpr (std::ranges::sized_range<Range>) {
+                // One pass: each child is spawned and attached into its slot in turn.
+                storage_.reserve(static_cast<std::size_t>(std::ranges::size(r)));
+                begin_attach(storage_.data(), loop);
+                for (auto&& a : r) {
+                    storage_.emplace_back().child = make(a, loop);
+                    attach_next();
+                }
             } else {
-                children.push_back(Child::make(a, loop));
+                std::vector<ref_ptr<state_type>> children;
+                for (auto&& a : r) {
+                    children.push_back(make(a, loop));
+                }
+                storage_.reserve(children.size());
+                begin_attach(storage_.data(), loop);
+                for (ref_ptr<state_type>& c : children) {
+                    storage_.emplace_back().child = std::move(c);
+                    attach_next();
+                }
             }
+        } catch (...) {
+            detach(); // the children spawned so far run on, unwatched (as in CPython)
+            throw;
         }
-        slots_ = std::make_unique<slot[]>(children.size());
-        for (std::size_t i = 0; i < children.size(); ++i) {
-            slots_[i].child = std::move(children[i]);
-        }
-        attach(slots_.get(), children.size(), loop);
+        end_attach();
     }
     gather_range_awaitable(const gather_range_awaitable&) = delete;
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
@@ -3360,13 +3412,51 @@ public:
         out.reserve(child_count());
         for (std::size_t i = 0; i < child_count(); ++i) {
             out.push_back(
-                extract<Child, ReturnExceptions>(static_cast<state_type&>(*slots_[i].child)));
+                extract<Child, ReturnExceptions>(static_cast<state_type&>(*storage_[i].child)));
+            release_child(i);
         }
         return out;
     }
 
 private:
-    std::unique_ptr<slot[]> slots_;
+    template <class A> static ref_ptr<state_type> make(A&& a, event_loop& loop) {
+        if constexpr (Child::owned) {
+            return Child::make(std::move(a), loop);
+        } else {
+            return Child::make(a, loop);
+        }
+    }
+
+    /// Slots are linked into their children's done lists, so they never move: room for all of
+    /// them up front, each built in place when its child is known (no zeroing pass first).
+    class slot_array {
+    public:
+        slot_array() noexcept = default;
+        slot_array(const slot_array&) = delete;
+        slot_array& operator=(const slot_array&) = delete;
+        ~slot_array() {
+            for (std::size_t i = 0; i < size_; ++i) {
+                slots_[i].~slot();
+            }
+            std::allocator<slot>().deallocate(slots_, capacity_);
+        }
+        void reserve(std::size_t n) {
+            slots_ = std::allocator<slot>().allocate(n);
+            capacity_ = n;
+        }
+        slot& emplace_back() {
+            ASYNCIO_ASSERT(size_ < capacity_);
+            return *::new (static_cast<void*>(slots_ + size_++)) slot();
+        }
+        slot* data() noexcept { return slots_; }
+        slot& operator[](std::size_t i) noexcept { return slots_[i]; }
+
+    private:
+        slot* slots_ = nullptr;
+        std::size_t capacity_ = 0;
+        std::size_t size_ = 0;
+    };
+    slot_array storage_;
 };
 
 template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;

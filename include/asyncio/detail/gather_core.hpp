@@ -25,9 +25,18 @@ public:
     /// 48 bytes per child.
     struct slot : done_node {
         gather_core* owner = nullptr;
-        ref_ptr<future_state_base> child; // the gather holds the child until it is destroyed
-        /// Its ready-queue position plus one while its completion is scheduled, else 0.
-        std::uint64_t scheduled_at = 0;
+        ref_ptr<future_state_base> child; // held until the result is taken or the gather dies
+        /// Bit 0: the child ended with a result, seen when it completed, so that counting it
+        /// later need not touch the child again (with a million children, each touch is a cache
+        /// miss). Above: its ready-queue position plus one while its completion is scheduled.
+        std::uint64_t bits = 0;
+
+        [[nodiscard]] bool succeeded() const noexcept { return (bits & 1U) != 0; }
+        void set_succeeded(bool ok) noexcept { bits = (bits & ~std::uint64_t{1}) | (ok ? 1U : 0U); }
+        [[nodiscard]] bool scheduled() const noexcept { return (bits >> 1U) != 0; }
+        [[nodiscard]] std::uint64_t ready_pos() const noexcept { return (bits >> 1U) - 1; }
+        void set_scheduled(std::uint64_t pos) noexcept { bits = ((pos + 1) << 1U) | (bits & 1U); }
+        void clear_scheduled() noexcept { bits &= 1U; }
     };
 
     gather_core(const gather_core&) = delete;
@@ -47,22 +56,40 @@ protected:
     /// Links every slot to its child; children already done count at once (3.12+ behaviour),
     /// so gathering only finished children does not suspend.
     void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
-        slots_ = slots;
-        n_ = n;
-        loop_ = &loop.core();
+        begin_attach(slots, loop);
         for (std::size_t i = 0; i < n; ++i) {
-            slots[i].owner = this;
-            slots[i].on_done = &slot_fired;
-            if (slots[i].child->done()) {
-                child_done(slots[i]);
-            } else {
-                slots[i].child->add_waiter(slots[i]);
-            }
+            attach_next();
         }
-        if (n == 0) {
+        end_attach();
+    }
+
+    /// The same one slot at a time, so that a range is read in a single pass: `slots` fills up
+    /// in order, and each slot is attached as soon as its child is set.
+    void begin_attach(slot* slots, event_loop& loop) noexcept {
+        slots_ = slots;
+        n_ = 0;
+        loop_ = &loop.core();
+    }
+    void attach_next() noexcept {
+        slot& s = slots_[n_++];
+        s.owner = this;
+        s.on_done = &slot_fired;
+        if (s.child->done()) {
+            s.set_succeeded(s.child->status() == future_status::result);
+            child_done(s);
+        } else {
+            s.child->add_waiter(s);
+        }
+    }
+    void end_attach() noexcept {
+        if (n_ == 0) {
             outer_done_ = true;
         }
     }
+
+    /// Once slot `i`'s result was taken: what detach would do for it, while its child is in
+    /// cache, and the slot lets go of the child.
+    void release_child(std::size_t i) noexcept { detach_slot(slots_[i]); }
 
     /// After resuming: cancellation delivered to the awaiting task, or the first failure.
     void rethrow_if_failed() {
@@ -84,12 +111,13 @@ protected:
 private:
     static void slot_fired(done_node* d) noexcept {
         auto* s = static_cast<slot*>(d);
-        s->scheduled_at = s->owner->loop_->schedule(&slot_run, s) + 1;
+        s->set_succeeded(s->child->status() == future_status::result);
+        s->set_scheduled(s->owner->loop_->schedule(&slot_run, s));
     }
 
     static void slot_run(void* p, bool run) {
         auto* s = static_cast<slot*>(p);
-        s->scheduled_at = 0;
+        s->clear_scheduled();
         if (run) {
             s->owner->child_done(*s);
         }
@@ -97,6 +125,12 @@ private:
 
     void child_done(slot& s) noexcept {
         ++finished_;
+        if (s.succeeded()) {
+            if (finished_ == n_ && !outer_done_) {
+                finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error()) : nullptr);
+            }
+            return;
+        }
         future_state_base& c = *s.child;
         if (outer_done_) {
             c.mark_retrieved();
@@ -151,16 +185,24 @@ private:
 
     void detach_impl() noexcept {
         for (std::size_t i = 0; i < n_; ++i) {
-            slot& s = slots_[i];
-            s.unlink();
-            if (s.scheduled_at != 0) {
-                loop_->unschedule(s.scheduled_at - 1);
-                s.scheduled_at = 0;
-            }
-            // asyncio's gather marks every child exception retrieved, even late ones.
-            s.child->mark_retrieved();
+            detach_slot(slots_[i]);
         }
         n_ = 0;
+    }
+
+    void detach_slot(slot& s) noexcept {
+        s.unlink();
+        if (s.scheduled()) {
+            loop_->unschedule(s.ready_pos());
+            s.clear_scheduled();
+        }
+        if (s.child) {
+            // asyncio's gather marks every child exception retrieved, even late ones.
+            if (!s.succeeded()) {
+                s.child->mark_retrieved();
+            }
+            s.child.reset();
+        }
     }
 
     slot* slots_ = nullptr;
