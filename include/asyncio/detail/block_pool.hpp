@@ -46,9 +46,12 @@ public:
     /// starts a new one and the rest is left unused: under `max_pooled` bytes (1.6%) per chunk.
     static constexpr std::size_t chunk_bytes = std::size_t{64} * 1024;
     /// Once a pool holds `standalone_chunks` chunks, further chunks are cut from regions of
-    /// `region_bytes`, aligned to their size and, on Linux, backed by transparent huge pages
-    /// (madvise): a million tasks touch some 300 MB, and with 4 KiB pages the page faults and
-    /// their bookkeeping took a third of the run (one fault per 2 MiB instead of 512).
+    /// `region_bytes` aligned to their size, so that the kernel can back them with transparent
+    /// huge pages: system-wide when THP is `always`, or when ASYNCIO_HUGE_PAGES is defined (the
+    /// pool then asks for them with madvise). A million tasks touch some 300 MB; with 4 KiB pages
+    /// the page faults took a third of the run. Not the default: on the 2-core virtual machines
+    /// we measure on, fresh huge pages were sometimes slow to zero (the host backs them lazily),
+    /// which made whole runs 2-4x slower at random.
     static constexpr std::size_t standalone_chunks = 16;
     static constexpr std::size_t region_bytes = std::size_t{2} * 1024 * 1024;
 
@@ -240,8 +243,8 @@ private:
 #endif
     }
 
-    /// `region_bytes` aligned to their size; on Linux mapped directly and advised to use huge
-    /// pages (a hint: without transparent huge pages it is ordinary memory).
+    /// `region_bytes` aligned to their size; on Linux mapped directly (and with ASYNCIO_HUGE_PAGES
+    /// advised to use huge pages: a hint, ordinary memory where THP is off).
     [[nodiscard]] static std::byte* allocate_region() {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
         void* m = ::mmap(nullptr, 2 * region_bytes, PROT_READ | PROT_WRITE,
@@ -259,7 +262,9 @@ private:
         }
         ::munmap(start + head + region_bytes, region_bytes - head);
         std::byte* const region = start + head;
+#if defined(ASYNCIO_HUGE_PAGES)
         ::madvise(region, region_bytes, MADV_HUGEPAGE);
+#endif
         return region;
 #else
         return static_cast<std::byte*>(
