@@ -3431,7 +3431,8 @@ public:
     }
 
 private:
-    template <class A> static ref_ptr<state_type> make(A&& a, event_loop& loop) {
+    // `a` is an element of the range: a lazy task is moved from, a handle or future shared.
+    template <class A> static ref_ptr<state_type> make(A& a, event_loop& loop) {
         if constexpr (Child::owned) {
             return Child::make(std::move(a), loop);
         } else {
