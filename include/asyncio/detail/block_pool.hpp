@@ -116,28 +116,15 @@ public:
     /// Returns a block from `allocate` or `allocate_global` of any pool, given the same `n`.
     static void deallocate(void* p, std::size_t n) noexcept {
         const std::size_t size = block_size(n);
-        const std::byte tag = static_cast<const std::byte*>(p)[n];
-        // Another value means `n` is not the size the block was allocated for.
-        ASYNCIO_ASSERT(tag == arena_tag || tag == global_tag);
-        if (tag == global_tag) {
-#if defined(__cpp_sized_deallocation)
-            ::operator delete(p, size);
-#else
-            ::operator delete(p);
-#endif
-            return;
+        if (static_cast<const std::byte*>(p)[n] == arena_tag) {
+            chunk_header* c = chunk_of(p);
+            --c->live;
+            if (c->owner != nullptr) {
+                c->owner->push(p, size);
+                return;
+            }
         }
-        chunk_header* c = chunk_of(p);
-        --c->live;
-        if (c->owner != nullptr) {
-            c->owner->push(p, size);
-            return;
-        }
-        // An orphaned chunk: its blocks are never reused, and the last one frees it.
-        poison(p, size);
-        if (c->live == 0) {
-            free_chunk(c);
-        }
+        release_elsewhere(p, n);
     }
 
     /// The chunks this pool owns (they stay allocated until the pool is destroyed).
@@ -169,6 +156,29 @@ private:
     static_assert((chunk_bytes & (chunk_bytes - 1)) == 0, "chunks are aligned to their size");
     static_assert(header_bytes + max_pooled <= chunk_bytes, "a chunk holds the largest block");
     static_assert(sizeof(free_block) <= granule && granule % alignof(std::max_align_t) == 0);
+
+    /// The cold paths of `deallocate`, kept out of its inlined part: a global-heap block, or a
+    /// block of an orphaned chunk (already taken off the chunk's `live`).
+    static void release_elsewhere(void* p, std::size_t n) noexcept {
+        const std::size_t size = block_size(n);
+        const std::byte tag = static_cast<const std::byte*>(p)[n];
+        // Another value means `n` is not the size the block was allocated for.
+        ASYNCIO_ASSERT(tag == arena_tag || tag == global_tag);
+        if (tag == global_tag) {
+#if defined(__cpp_sized_deallocation)
+            ::operator delete(p, size);
+#else
+            ::operator delete(p);
+#endif
+            return;
+        }
+        // An orphaned chunk: its blocks are never reused, and the last one frees it.
+        chunk_header* c = chunk_of(p);
+        poison(p, size);
+        if (c->live == 0) {
+            free_chunk(c);
+        }
+    }
 
     [[nodiscard]] static chunk_header* chunk_of(void* p) noexcept {
         const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) & (chunk_bytes - 1);
