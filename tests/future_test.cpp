@@ -10,6 +10,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -465,4 +466,31 @@ TEST_CASE("future<int&>: result and co_await refer to the original object", "[fu
     f.set_result(x);
     f.result() = 12;
     CHECK(x == 12);
+}
+
+TEST_CASE("future: add_done_callback on a done future whose loop is gone raises 'Event loop is "
+          "closed'",
+          "[future]") {
+    // py: loop.close(); fut.add_done_callback(cb) on a done future -> RuntimeError
+    //     ("Event loop is closed"); on a pending one the callback is only stored.
+    std::optional<asyncio::future<int>> done;
+    std::optional<asyncio::future<int>> pending;
+    {
+        asyncio::event_loop loop;
+        done = loop.create_future<int>();
+        pending = loop.create_future<int>();
+        done->set_result(1);
+    }
+    int calls = 0;
+    try {
+        (void)done->add_done_callback([&] { ++calls; });
+        FAIL("add_done_callback scheduled on a destroyed loop");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "Event loop is closed");
+    }
+    const asyncio::callback_id a = pending->add_done_callback([&] { ++calls; });
+    const asyncio::callback_id b = pending->add_done_callback([&] { ++calls; });
+    CHECK(a != b);
+    CHECK(pending->remove_done_callback(a) == 1);
+    CHECK(calls == 0);
 }

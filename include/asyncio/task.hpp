@@ -15,8 +15,6 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <cstdint>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <type_traits>

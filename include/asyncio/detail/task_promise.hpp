@@ -10,7 +10,6 @@
 #include <asyncio/detail/value_slot.hpp>
 
 #include <coroutine>
-#include <cstddef>
 #include <exception>
 #include <type_traits>
 #include <utility>
