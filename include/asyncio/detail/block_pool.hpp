@@ -78,6 +78,24 @@ public:
                 free_region(first);
             }
         }
+        if (outstanding_ == 0) {
+            // The usual case: nothing outlives the loop, every chunk goes.
+            for (chunk_header* c = chunks_; c != nullptr; c = c->next) {
+                c->live = 0;
+            }
+        } else {
+            // Some blocks outlive the pool: a chunk's live blocks are those carved from it minus
+            // those on the free lists.
+            for (free_block* head : heads_) {
+                for (free_block* b = head; b != nullptr;) {
+                    unpoison(b, sizeof(free_block));
+                    free_block* next = b->next;
+                    poison(b, sizeof(free_block));
+                    --chunk_of(b)->live;
+                    b = next;
+                }
+            }
+        }
         for (chunk_header* c = chunks_; c != nullptr;) {
             chunk_header* next = c->next;
             if (c->live == 0) {
@@ -98,11 +116,10 @@ public:
             return allocate_global(n);
         }
         auto* p = static_cast<std::byte*>(pop(size));
-        if (p != nullptr) {
-            ++chunk_of(p)->live;
-        } else {
+        if (p == nullptr) {
             p = carve(size);
         }
+        ++outstanding_;
         unpoison(p, n + 1);
         p[n] = arena_tag;
         return p;
@@ -121,7 +138,6 @@ public:
         const std::size_t size = block_size(n);
         if (static_cast<const std::byte*>(p)[n] == arena_tag) {
             chunk_header* c = chunk_of(p);
-            --c->live;
             if (c->owner != nullptr) {
                 c->owner->push(p, size);
                 return;
@@ -141,10 +157,11 @@ private:
         free_block* next;
     };
 
-    /// The start of every chunk. `live` counts the blocks handed out and not yet returned. Kept
-    /// on every allocation and deallocation (the header is in cache: the deallocation reads
-    /// `owner` anyway), so that a dying pool need not walk its free lists to find which chunks it
-    /// can free: with a million tasks that walk chases two million pointers through all of memory.
+    /// The start of every chunk. While its pool lives, `live` counts the blocks carved from it;
+    /// once orphaned, the blocks still handed out. The pool itself counts what it has handed out
+    /// (`outstanding_`), so that a dying pool with nothing outstanding, the usual case, frees its
+    /// chunks without walking its free lists (two million pointers chased through all of memory
+    /// after a million tasks), and allocation from a free list never touches a chunk header.
     struct chunk_header {
         block_pool* owner; // null once the pool is gone (an orphan)
         chunk_header* next;
@@ -161,7 +178,7 @@ private:
     static_assert(sizeof(free_block) <= granule && granule % alignof(std::max_align_t) == 0);
 
     /// The cold paths of `deallocate`, kept out of its inlined part: a global-heap block, or a
-    /// block of an orphaned chunk (already taken off the chunk's `live`).
+    /// block of an orphaned chunk.
     static void release_elsewhere(void* p, std::size_t n) noexcept {
         const std::size_t size = block_size(n);
         const std::byte tag = static_cast<const std::byte*>(p)[n];
@@ -178,7 +195,7 @@ private:
         // An orphaned chunk: its blocks are never reused, and the last one frees it.
         chunk_header* c = chunk_of(p);
         poison(p, size);
-        if (c->live == 0) {
+        if (--c->live == 0) {
             free_chunk(c);
         }
     }
@@ -204,6 +221,7 @@ private:
         unpoison(p, sizeof(free_block));
         head = ::new (p) free_block{head};
         poison(p, size);
+        --outstanding_;
     }
 
     [[nodiscard]] std::byte* carve(std::size_t size) {
@@ -315,6 +333,8 @@ private:
     std::byte* bump_ = nullptr;
     std::byte* end_ = nullptr;
     std::size_t chunk_count_ = 0;
+    /// Blocks handed out and not yet returned.
+    std::size_t outstanding_ = 0;
     /// The region chunks are being cut from: its first chunk, the next chunk, its end.
     chunk_header* region_first_ = nullptr;
     std::byte* region_next_ = nullptr;
