@@ -126,8 +126,8 @@ private:
     void child_done(slot& s) noexcept {
         ++finished_;
         if (s.succeeded()) {
-            if (finished_ == n_ && !outer_done_) {
-                finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error()) : nullptr);
+            if (!outer_done_) {
+                finish_if_last(future_state_base::empty_string());
             }
             return;
         }
@@ -148,9 +148,14 @@ private:
         } else if (c.status() == future_status::exception) {
             c.mark_retrieved();
         }
+        finish_if_last(c.cancelled() ? c.cancel_message() : future_state_base::empty_string());
+    }
+
+    // The last child is in: the gather ends, cancelled if its task asked for it (with the message
+    // of the last child when that one was cancelled too).
+    void finish_if_last(const std::string& cancel_message) noexcept {
         if (finished_ == n_) {
-            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(
-                                           c.cancelled() ? c.cancel_message() : std::string()))
+            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(cancel_message))
                                      : nullptr);
         }
     }
