@@ -35,8 +35,12 @@ public:
         if (done()) {
             return false;
         }
-        (void)loop();
-        complete_cancelled(msg);
+        if (loop().core().cancel_walking) {
+            // Part of a cancellation walking down a chain: applied in the walk's order.
+            task_core::request_cancel(*this, msg);
+        } else {
+            complete_cancelled(msg);
+        }
         return true;
     }
 
@@ -72,7 +76,8 @@ template <class Handle, class F> void invoke_done_callback(F& f, Handle& h) {
 /// asyncio.Future: completed by `set_result` / `set_exception` / `cancel`, typically from callback
 /// code, and awaited by any number of tasks. Copies share one state. Create with
 /// `loop.create_future<T>()`. Awaiters resume in the iteration after completion; awaiting a done
-/// future does not suspend.
+/// future does not suspend. A default-constructed (or moved-from) future is empty: every operation
+/// on it throws invalid_state_error.
 template <class T> class future {
 public:
     using value_type = T;
@@ -80,8 +85,8 @@ public:
     future() noexcept = default;
     explicit future(event_loop& loop) : s_(new detail::future_state<T>(loop)) {}
 
-    [[nodiscard]] bool done() const noexcept { return s_->done(); }
-    [[nodiscard]] bool cancelled() const noexcept { return s_->cancelled(); }
+    [[nodiscard]] bool done() const { return state().done(); }
+    [[nodiscard]] bool cancelled() const { return state().cancelled(); }
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
 
     /// Future.set_result: invalid_state_error when already done.
@@ -99,33 +104,31 @@ public:
         s_->complete_exception(std::move(e));
     }
     /// Future.cancel(msg): true if the future was pending and is now cancelled.
-    bool cancel(std::string msg = {}) { return s_->cancel(msg); }
+    bool cancel(std::string msg = {}) { return state().cancel(msg); }
 
     /// Future.result(): the value (a reference into the shared state; void for void). Pending:
     /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
-    decltype(auto) result() { return detail::result_ref(*s_, s_->slot()); }
+    decltype(auto) result() { return detail::result_ref(state(), state().slot()); }
     /// Future.exception(): the exception or null. Pending: invalid_state_error; cancelled:
     /// cancelled_error.
-    [[nodiscard]] std::exception_ptr exception() { return s_->exception(); }
+    [[nodiscard]] std::exception_ptr exception() { return state().exception(); }
 
     /// Future.add_done_callback: `f(future<T>&)` (or `f()`) runs through call_soon after
     /// completion, in registration order. Returns the id `remove_done_callback` takes.
     template <class F> callback_id add_done_callback(F f) {
-        return s_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+        return state().add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             future h(static_cast<detail::future_state<T>*>(b));
             detail::invoke_done_callback(fn, h);
         });
     }
     /// Future.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept { return s_->remove_callback(id); }
+    std::size_t remove_done_callback(callback_id id) { return state().remove_callback(id); }
 
-    /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out.
-    auto operator co_await() & noexcept {
-        return detail::state_awaiter<state_type, false>(s_.get());
-    }
-    auto operator co_await() && noexcept {
-        return detail::state_awaiter<state_type, true>(s_.get());
-    }
+    /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out. Awaiting
+    /// a pending future of another loop throws std::runtime_error; an empty one,
+    /// invalid_state_error.
+    auto operator co_await() & { return detail::state_awaiter<state_type, false>(&state()); }
+    auto operator co_await() && { return detail::state_awaiter<state_type, true>(&state()); }
 
     friend bool operator==(const future& a, const future& b) noexcept { return a.s_ == b.s_; }
 
@@ -134,8 +137,17 @@ private:
     friend struct detail::state_access;
     explicit future(state_type* s) noexcept : s_(s) {}
 
+    /// The state, or invalid_state_error for an empty future.
+    [[nodiscard]] state_type& state() const {
+        if (!s_) {
+            throw invalid_state_error(
+                "empty future (default-constructed or moved-from): it refers to no future");
+        }
+        return *s_;
+    }
+
     void check_settable() const {
-        if (s_->done()) {
+        if (state().done()) {
             throw invalid_state_error("invalid state: the future is already done");
         }
         (void)s_->loop();

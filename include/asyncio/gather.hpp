@@ -19,6 +19,7 @@
 #include <memory>
 #include <new>
 #include <ranges>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -97,20 +98,33 @@ template <class T> struct gather_child<task<T>> {
         return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
+/// A handle or future given to gather must be set and belong to the gather's loop (CPython raises
+/// ValueError for a future of another loop, even a finished one).
+template <class State> ref_ptr<State> checked_child(ref_ptr<State> s, const event_loop& loop) {
+    if (!s) {
+        throw invalid_state_error(
+            "gather: an empty task_handle or future (default-constructed or moved-from)");
+    }
+    if (!s->belongs_to(loop)) {
+        throw std::invalid_argument(
+            "The future belongs to a different loop than the one specified as the loop argument");
+    }
+    return s;
+}
 template <class T> struct gather_child<task_handle<T>> {
     using value_type = T;
     using state_type = task_state<T>;
     static constexpr bool owned = false;
-    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop&) {
-        return state_access::get(h);
+    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop& loop) {
+        return checked_child(state_access::get(h), loop);
     }
 };
 template <class T> struct gather_child<future<T>> {
     using value_type = T;
     using state_type = future_state<T>;
     static constexpr bool owned = false;
-    static ref_ptr<state_type> make(const future<T>& f, event_loop&) {
-        return state_access::get(f);
+    static ref_ptr<state_type> make(const future<T>& f, event_loop& loop) {
+        return checked_child(state_access::get(f), loop);
     }
 };
 
@@ -189,8 +203,9 @@ public:
         try {
             if constexpr (std::ranges::sized_range<Range>) {
                 // One pass: each child is spawned and attached into its slot in turn.
-                storage_.reserve(static_cast<std::size_t>(std::ranges::size(r)));
-                begin_attach(storage_.data(), loop);
+                const auto n = static_cast<std::size_t>(std::ranges::size(r));
+                storage_.reserve(n);
+                begin_attach(storage_.data(), n, loop);
                 for (auto&& a : r) {
                     storage_.emplace_back().child = make(a, loop);
                     attach_next();
@@ -201,7 +216,7 @@ public:
                     children.push_back(make(a, loop));
                 }
                 storage_.reserve(children.size());
-                begin_attach(storage_.data(), loop);
+                begin_attach(storage_.data(), children.size(), loop);
                 for (ref_ptr<state_type>& c : children) {
                     storage_.emplace_back().child = std::move(c);
                     attach_next();

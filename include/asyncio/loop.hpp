@@ -194,9 +194,7 @@ public:
     /// its exception. Throws std::runtime_error when the loop is already running, or when stop()
     /// ended the run first ("Event loop stopped before Future completed.").
     template <class Awaitable> decltype(auto) run_until_complete(Awaitable&& aw) {
-        if (core_.running_) {
-            throw std::runtime_error("This event loop is already running");
-        }
+        check_can_run(); // before a task is created for `aw`, which would then never run
         auto fut = ensure_future(std::forward<Awaitable>(aw), *this);
         const auto id = fut.add_done_callback([this](auto&) { stop(); });
         struct remover {
@@ -261,6 +259,8 @@ private:
         return h;
     }
 
+    /// Throws unless run_forever may start: not running, and no other loop running here.
+    void check_can_run() const;
     void run_once();
     /// The one place the loop waits: until the next deadline (an I/O poller goes here).
     void wait_for_events(std::int64_t timeout_ns);
@@ -310,13 +310,17 @@ struct pooled {
 
 } // namespace detail
 
-inline void event_loop::run_forever() {
+inline void event_loop::check_can_run() const {
     if (core_.running_) {
         throw std::runtime_error("This event loop is already running");
     }
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("Cannot run the event loop while another loop is running");
     }
+}
+
+inline void event_loop::run_forever() {
+    check_can_run();
     struct running_guard {
         event_loop* self;
         explicit running_guard(event_loop* s) noexcept : self(s) {

@@ -37,7 +37,16 @@ public:
     task() noexcept = default;
     task(task&&) noexcept = default;
     task& operator=(task&&) noexcept = default;
-    ~task() = default;
+    ~task() {
+        // Inside an await chain whose task is being destroyed with its loop, the frame is handed
+        // to that task, which destroys the chain level by level instead of recursively.
+        if (frame_) {
+            if (detail::task_core* root = promise().root_;
+                root != nullptr && root->defer_frame_destruction(frame_.get())) {
+                (void)frame_.release();
+            }
+        }
+    }
 
     /// True until the task is awaited, spawned or moved from.
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
@@ -159,39 +168,41 @@ private:
 } // namespace detail
 
 /// A type-erased, copyable reference to a spawned task (what current_task() and all_tasks()
-/// return). Empty by default.
+/// return). Empty when default-constructed or moved from: every operation on an empty reference
+/// (or task_handle) throws invalid_state_error. A task whose loop was destroyed while it was
+/// pending reads as done and cancelled ("Event loop is closed"); cancel() then returns false.
 class task_ref {
 public:
     task_ref() noexcept = default;
 
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
     /// Task.done(): finished with a result, an exception, or cancelled.
-    [[nodiscard]] bool done() const noexcept { return core_->done(); }
+    [[nodiscard]] bool done() const { return core().done(); }
     /// Task.cancelled(): true only once the task has actually ended cancelled.
-    [[nodiscard]] bool cancelled() const noexcept { return core_->cancelled(); }
+    [[nodiscard]] bool cancelled() const { return core().cancelled(); }
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
-    bool cancel(std::string msg = {}) { return core_->cancel(std::move(msg)); }
+    bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
     /// Task.cancelling(): the number of pending cancel requests.
-    [[nodiscard]] int cancelling() const noexcept { return core_->cancelling(); }
+    [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
-    int uncancel() noexcept { return core_->uncancel(); }
+    int uncancel() { return core().uncancel(); }
     /// Task.get_name(): "Task-<n>" (counted per loop) unless a name was given.
-    [[nodiscard]] const std::string& get_name() const { return core_->name(); }
-    void set_name(std::string name) { core_->set_name(std::move(name)); }
+    [[nodiscard]] const std::string& get_name() const { return core().name(); }
+    void set_name(std::string name) { core().set_name(std::move(name)); }
     /// Task.exception(): the exception or null. Pending: invalid_state_error; cancelled:
     /// cancelled_error.
-    [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }
+    [[nodiscard]] std::exception_ptr exception() { return core().exception(); }
 
     /// Task.add_done_callback on the untyped reference: `f(task_ref&)` (or `f()`).
     template <class F> callback_id add_done_callback(F f) {
-        return core_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+        return core().add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             task_ref r(static_cast<detail::task_core*>(b));
             detail::invoke_done_callback(fn, r);
         });
     }
     /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept { return core_->remove_callback(id); }
+    std::size_t remove_done_callback(callback_id id) { return core().remove_callback(id); }
 
     friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
         return a.core_ == b.core_;
@@ -199,6 +210,14 @@ public:
 
 protected:
     explicit task_ref(detail::task_core* c) noexcept : core_(c) {}
+    /// The task, or invalid_state_error for an empty reference.
+    [[nodiscard]] detail::task_core& core() const {
+        if (!core_) {
+            throw invalid_state_error(
+                "empty task handle (default-constructed or moved-from): it refers to no task");
+        }
+        return *core_;
+    }
     detail::ref_ptr<detail::task_core> core_;
 
     friend task_ref current_task();
@@ -227,17 +246,13 @@ public:
         });
     }
     /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept {
-        return state()->remove_callback(id);
-    }
+    std::size_t remove_done_callback(callback_id id) { return state()->remove_callback(id); }
 
-    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out.
-    auto operator co_await() & noexcept {
-        return detail::state_awaiter<state_type, false>(state());
-    }
-    auto operator co_await() && noexcept {
-        return detail::state_awaiter<state_type, true>(state());
-    }
+    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out. Awaiting a
+    /// pending task of another loop throws std::runtime_error; an empty handle,
+    /// invalid_state_error.
+    auto operator co_await() & { return detail::state_awaiter<state_type, false>(state()); }
+    auto operator co_await() && { return detail::state_awaiter<state_type, true>(state()); }
 
 private:
     using state_type = detail::task_state<T>;
@@ -245,9 +260,7 @@ private:
     friend struct detail::state_access;
 
     explicit task_handle(state_type* s) noexcept : task_ref(s) {}
-    [[nodiscard]] state_type* state() const noexcept {
-        return static_cast<state_type*>(core_.get());
-    }
+    [[nodiscard]] state_type* state() const { return static_cast<state_type*>(&core()); }
 };
 
 namespace detail {
@@ -261,8 +274,9 @@ struct state_access {
         }
         return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
     }
+    /// The state behind `h` (null for an empty handle).
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
-        return ref_ptr<task_state<T>>(h.state());
+        return ref_ptr<task_state<T>>(static_cast<task_state<T>*>(h.core_.get()));
     }
     template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
         return f.s_;

@@ -101,6 +101,9 @@ public:
         x.named = true;
     }
 
+    /// Whether the state was created on `l` (false once its loop was destroyed).
+    [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
+
     /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
     [[nodiscard]] event_loop& loop() const {
         if (loop_ == nullptr) {

@@ -42,6 +42,31 @@ public:
     gather_core(const gather_core&) = delete;
     gather_core& operator=(const gather_core&) = delete;
 
+    /// _GatheringFuture.cancel(msg): cancels every unfinished child; true if at least one
+    /// accepted. The gather then ends with cancelled_error once its children are done, even with
+    /// return_exceptions. False once the gather is done, or when every child is already done.
+    bool cancel(std::string msg = {}) {
+        if (outer_done_) {
+            return false;
+        }
+        bool accepted = false;
+        for (std::size_t i = 0; i < n_; ++i) {
+            slot& s = slots_[i];
+            if (!s.child->done() && s.child->ops->cancel(s.child.get(), msg)) {
+                accepted = true;
+            }
+        }
+        if (accepted) {
+            cancel_requested_ = true;
+        }
+        return accepted;
+    }
+    /// Future.done(): the gather has its results, or its exception.
+    [[nodiscard]] bool done() const noexcept { return outer_done_; }
+    /// Future.cancelled(): always false, as in CPython, whose gather future ends a cancelled
+    /// gather with a CancelledError *exception* rather than in the cancelled state.
+    [[nodiscard]] static constexpr bool cancelled() noexcept { return false; }
+
     [[nodiscard]] bool await_ready() const noexcept { return outer_done_; }
 
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
@@ -56,7 +81,7 @@ protected:
     /// Links every slot to its child; children already done count at once (3.12+ behaviour),
     /// so gathering only finished children does not suspend.
     void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
-        begin_attach(slots, loop);
+        begin_attach(slots, n, loop);
         for (std::size_t i = 0; i < n; ++i) {
             attach_next();
         }
@@ -64,10 +89,12 @@ protected:
     }
 
     /// The same one slot at a time, so that a range is read in a single pass: `slots` fills up
-    /// in order, and each slot is attached as soon as its child is set.
-    void begin_attach(slot* slots, event_loop& loop) noexcept {
+    /// in order, and each slot is attached as soon as its child is set. `total` is the number of
+    /// children there will be: a finished child attached first must not look like the last one.
+    void begin_attach(slot* slots, std::size_t total, event_loop& loop) noexcept {
         slots_ = slots;
         n_ = 0;
+        total_ = total;
         loop_ = &loop.core();
     }
     void attach_next() noexcept {
@@ -94,7 +121,11 @@ protected:
     /// After resuming: cancellation delivered to the awaiting task, or the first failure.
     void rethrow_if_failed() {
         if (root_ != nullptr) {
-            root_->throw_if_cancel_delivered();
+            if (outer_cancelled_) {
+                root_->keep_awaited_cancellation(); // the gather's own cancelled_error wins
+            } else {
+                root_->throw_if_cancel_delivered();
+            }
         }
         if (outer_exc_) {
             std::rethrow_exception(outer_exc_);
@@ -138,7 +169,7 @@ private:
         }
         if (!return_exceptions_) {
             if (c.cancelled()) {
-                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())));
+                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())), true);
                 return;
             }
             if (c.status() == future_status::exception) {
@@ -154,14 +185,16 @@ private:
     // The last child is in: the gather ends, cancelled if its task asked for it (with the message
     // of the last child when that one was cancelled too).
     void finish_if_last(const std::string& cancel_message) noexcept {
-        if (finished_ == n_) {
+        if (finished_ == total_) {
             finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(cancel_message))
-                                     : nullptr);
+                                     : nullptr,
+                   cancel_requested_);
         }
     }
 
-    void finish(std::exception_ptr e) noexcept {
+    void finish(std::exception_ptr e, bool cancelled = false) noexcept {
         outer_done_ = true;
+        outer_cancelled_ = cancelled;
         outer_exc_ = std::move(e);
         if (root_ != nullptr) {
             root_->wake();
@@ -171,21 +204,7 @@ private:
     // Cancelling the awaiting task cancels every unfinished child; the gather then ends with
     // cancelled_error once they finish, even with return_exceptions.
     static bool on_cancel(void* ctx, task_core& t) {
-        auto* g = static_cast<gather_core*>(ctx);
-        if (g->outer_done_) {
-            return false;
-        }
-        bool accepted = false;
-        for (std::size_t i = 0; i < g->n_; ++i) {
-            slot& s = g->slots_[i];
-            if (!s.child->done() && s.child->ops->cancel(s.child.get(), t.cancel_message())) {
-                accepted = true;
-            }
-        }
-        if (accepted) {
-            g->cancel_requested_ = true;
-        }
-        return accepted;
+        return static_cast<gather_core*>(ctx)->cancel(t.cancel_message());
     }
 
     void detach_impl() noexcept {
@@ -211,12 +230,14 @@ private:
     }
 
     slot* slots_ = nullptr;
-    std::size_t n_ = 0;
+    std::size_t n_ = 0;     // attached so far
+    std::size_t total_ = 0; // attached once the gather is built
     std::size_t finished_ = 0;
     loop_core* loop_ = nullptr;
     task_core* root_ = nullptr;
     std::exception_ptr outer_exc_;
     bool outer_done_ = false;
+    bool outer_cancelled_ = false; // outer_exc_ is the gather's own cancelled_error
     bool cancel_requested_ = false;
 };
 

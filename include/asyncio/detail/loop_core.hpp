@@ -12,8 +12,10 @@
 #include <asyncio/detail/timer_heap.hpp>
 
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace asyncio {
 
@@ -64,6 +66,12 @@ struct asyncgen_link : list_hook<asyncgen_tag> {
     bool (*needs_close)(const asyncgen_link*) noexcept = nullptr;
     /// The loop is going away: forget it (and destroy the frame if the loop owned it).
     void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
+};
+
+/// A cancellation waiting to be applied to a future or task (see `cancel_walk` in task_core.hpp).
+struct cancel_request {
+    state_link* state;
+    std::string msg;
 };
 
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
@@ -126,6 +134,13 @@ public:
     intrusive_list<state_link, state_tag> states;
     intrusive_list<state_link, state_tag> tasks;
     intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
+    /// Cancellations still to apply while one propagates down a chain of awaits (depth first).
+    std::vector<cancel_request> cancel_work;
+    /// Set while cancel_work is being drained: a new cancellation is queued, not applied inline.
+    bool cancel_walking = false;
+    /// While the loop destroys a pending task's frames: frames of its await chain go here, to be
+    /// destroyed one after the other instead of recursively.
+    std::vector<std::coroutine_handle<>>* frame_sink = nullptr;
     /// Set while the loop is being destroyed: nothing new may be scheduled for later.
     bool closing_ = false;
     /// Set by asyncio::run once the main task is done (its shutdown sequence).

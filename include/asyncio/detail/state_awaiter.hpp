@@ -25,10 +25,15 @@ public:
     [[nodiscard]] bool await_ready() const noexcept { return s_->done(); }
 
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-        root_ = root_of(h);
-        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root_)) {
+        task_core* root = root_of(h);
+        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root)) {
             throw std::runtime_error("Task cannot await on itself");
         }
+        if (!s_->belongs_to(root->loop())) {
+            // CPython raises this at the await one iteration later; here it is raised at once.
+            throw std::runtime_error("Task got Future attached to a different loop");
+        }
+        root_ = root;
         on_done = &fire;
         s_->add_waiter(*this);
         root_->suspend(h, cancel_hook{&on_cancel, this});
@@ -37,7 +42,11 @@ public:
     decltype(auto) await_resume() {
         unlink();
         if (root_ != nullptr) {
-            root_->throw_if_cancel_delivered();
+            if (s_->cancelled()) {
+                root_->keep_awaited_cancellation(); // its cancelled_error, with its message
+            } else {
+                root_->throw_if_cancel_delivered();
+            }
         }
         return take_result<Move>(*s_, s_->slot());
     }

@@ -9,11 +9,14 @@
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/future_state.hpp>
 
+#include <algorithm>
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace asyncio::detail {
 
@@ -108,20 +111,59 @@ public:
     /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
     void deliver_cancel() noexcept { deliver_cancel_ = true; }
 
-    /// Task.cancel(msg): see asyncio-semantics.md section 2.
+    /// Task.cancel(msg): see asyncio-semantics.md section 2. What the task waits for is cancelled
+    /// through `cancel_walk`, so a chain of any depth is walked on a flat stack.
     bool cancel(std::string msg = {}) {
         if (done()) {
             mark_retrieved();
             return false;
         }
         ++cancelling_;
-        set_cancel_message(std::move(msg));
-        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
-            return true;
-        }
-        must_cancel_ = true;
+        request_cancel(*this, std::move(msg));
         return true;
     }
+
+    /// Applies a cancellation requested by cancel(), in the walk's depth-first order.
+    void apply_cancel(std::string msg) {
+        if (done()) {
+            return;
+        }
+        if (deliver_cancel_) {
+            // A cancellation is already on its way to the task's await (an earlier cancel was
+            // accepted by what it waited for): that one is delivered, with its message, and this
+            // request merges into it (CPython: the future's CancelledError is kept).
+            must_cancel_ = true;
+            return;
+        }
+        set_cancel_message(std::move(msg));
+        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            return;
+        }
+        must_cancel_ = true;
+    }
+
+    /// Cancels a future or a task state `s` (whose own cancel() already did its bookkeeping):
+    /// queued on the loop's walk, and applied at once unless a walk is under way. Hooks call
+    /// cancel() on what the task awaits; those calls land here and are applied after the hook
+    /// returns, depth first (the order recursive calls would have), so neither a chain of 100,000
+    /// tasks nor 100,000 nested gathers grows the stack.
+    static void request_cancel(future_state_base& s, std::string msg) {
+        loop_core& core = s.loop().core();
+        s.add_ref();
+        try {
+            core.cancel_work.push_back(cancel_request{&s, std::move(msg)});
+        } catch (...) {
+            s.release();
+            throw;
+        }
+        if (!core.cancel_walking) {
+            walk(core);
+        }
+    }
+
+    /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
+    /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
+    void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
     [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
@@ -164,16 +206,37 @@ protected:
         release(); // the loop's reference
     }
 
-    /// The loop dies while the task is pending: its frame goes (nothing resumes it again).
+    /// The loop dies while the task is pending: its frames go (nothing resumes it again) and it
+    /// ends cancelled ("Event loop is closed"), so a handle that outlives the loop reads done and
+    /// cancelled, and cancel() returns false.
     static void abandon_pending(state_link* l) noexcept {
         auto& t = static_cast<task_core&>(*l);
         t.hook_ = {};
-        t.frame_.reset();
+        t.destroy_frames();
         t.loop_->call_exception_handler(
             {"Task was destroyed but it is pending!", nullptr, t.name()});
+        t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
     }
+
+public:
+    /// For task<T>'s destructor: while this task's frames are being destroyed (abandon), a frame
+    /// of its await chain is handed over here instead of being destroyed inside its parent's
+    /// destruction, which would recurse once per level.
+    [[nodiscard]] bool defer_frame_destruction(std::coroutine_handle<> h) noexcept {
+        if (loop_ == nullptr || loop_->core().frame_sink == nullptr) {
+            return false;
+        }
+        try {
+            loop_->core().frame_sink->push_back(h);
+            return true;
+        } catch (...) {
+            return false; // out of memory: destroyed in place (recursively) instead
+        }
+    }
+
+protected:
 
     static bool cancel_entry(state_link* l, const std::string& msg) {
         return static_cast<task_core*>(l)->cancel(msg);
@@ -185,6 +248,55 @@ private:
     static void step_entry(void* p, bool run) {
         if (run) {
             static_cast<task_core*>(p)->step();
+        }
+    }
+
+    // The frame and, one after the other, the frames of the await chain it owns.
+    void destroy_frames() noexcept {
+        std::vector<std::coroutine_handle<>> sink;
+        loop_core& core = loop_->core();
+        core.frame_sink = &sink;
+        frame_.reset();
+        while (!sink.empty()) {
+            const std::coroutine_handle<> h = sink.back();
+            sink.pop_back();
+            h.destroy(); // its own chain frames land in `sink`
+        }
+        core.frame_sink = nullptr;
+    }
+
+    // Drains the loop's cancel_work depth first: the requests one application makes are applied
+    // before the next older one, in the order they were made.
+    static void walk(loop_core& core) {
+        struct walking {
+            loop_core& c;
+            explicit walking(loop_core& lc) noexcept : c(lc) { c.cancel_walking = true; }
+            walking(const walking&) = delete;
+            walking& operator=(const walking&) = delete;
+            ~walking() {
+                c.cancel_walking = false;
+                for (cancel_request& r : c.cancel_work) { // only after an exception
+                    static_cast<future_state_base*>(r.state)->release();
+                }
+                c.cancel_work.clear();
+            }
+        } guard(core);
+        std::vector<cancel_request>& work = core.cancel_work;
+        while (!work.empty()) {
+            cancel_request r = std::move(work.back());
+            work.pop_back();
+            auto* s = static_cast<future_state_base*>(r.state);
+            struct releaser {
+                future_state_base* s;
+                ~releaser() { s->release(); }
+            } hold{s};
+            const auto mark = static_cast<std::ptrdiff_t>(work.size());
+            if (s->is_task()) {
+                static_cast<task_core*>(s)->apply_cancel(std::move(r.msg));
+            } else if (!s->done()) {
+                s->complete_cancelled(std::move(r.msg));
+            }
+            std::reverse(work.begin() + mark, work.end());
         }
     }
 
@@ -222,9 +334,16 @@ private:
             ops->finish(this);
             return;
         }
-        if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
-            // The task cancelled itself, then awaited: that await is cancelled at once.
+        if (must_cancel_ && hook_.fn != nullptr) {
+            // The task cancelled itself, then awaited: that await is cancelled at once (or, if
+            // what it awaits refuses, at the next step). A failure here (out of memory) leaves
+            // the request for the next step.
             must_cancel_ = false;
+            try {
+                request_cancel(*this, cancel_message());
+            } catch (...) {
+                must_cancel_ = true;
+            }
         }
     }
 
