@@ -639,3 +639,168 @@ TEST_CASE("gather: a range holding an already awaited task raises, and the child
     CHECK(log == log_t{"done 1", "done 2"});
     CHECK(last_untouched);
 }
+
+// ---- cancel(), done(), cancelled() on the gather itself (issue 10, items 3 and 26) --------------
+
+namespace {
+
+asyncio::task<int> now_value(int x) {
+    co_return x;
+}
+
+asyncio::task<int> value_in(std::chrono::milliseconds d, int x) {
+    co_await asyncio::sleep(d);
+    co_return x;
+}
+
+std::string args_of(const asyncio::cancelled_error& e) {
+    return e.message().empty() ? "()" : "('" + e.message() + "',)";
+}
+
+asyncio::task<> gather_cancel_api(log_t* log) {
+    auto yes_no = [](bool b) { return std::string(b ? "True" : "False"); };
+    auto t = asyncio::create_task(value_in(0ms, 1));
+    co_await asyncio::sleep(10ms);
+    auto g = asyncio::gather(t, value_in(100ms, 2));
+    log->push_back("g.done " + yes_no(g.done()) + " g.cancelled " + yes_no(g.cancelled()));
+    auto [a, b] = co_await g;
+    log->push_back("results [" + std::to_string(a) + ", " + std::to_string(b) + "]");
+    log->push_back("after: cancel -> " + yes_no(g.cancel()) + " done " + yes_no(g.done()) +
+                   " cancelled " + yes_no(g.cancelled()));
+
+    auto g2 = asyncio::gather(value_in(1s, 3), value_in(1s, 4));
+    log->push_back("g2.cancel('m') -> " + yes_no(g2.cancel("m")) + " done " + yes_no(g2.done()));
+    log->push_back("g2.cancel('n') -> " + yes_no(g2.cancel("n")));
+    try {
+        (void)co_await g2;
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("g2 raised " + args_of(e) + " done " + yes_no(g2.done()) + " cancelled " +
+                       yes_no(g2.cancelled()));
+    }
+
+    auto g3 = asyncio::gather(asyncio::return_exceptions, value_in(1s, 5), value_in(1s, 6));
+    co_await asyncio::sleep(0s);
+    log->push_back("g3.cancel -> " + yes_no(g3.cancel()));
+    try {
+        (void)co_await g3;
+        log->push_back("g3 gave results");
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("g3 raised " + args_of(e));
+    }
+
+    auto a4 = asyncio::create_task(value_in(0ms, 7));
+    auto g4 = asyncio::gather(a4, value_in(500ms, 8));
+    co_await asyncio::sleep(600ms);
+    const bool g4_done = g4.done();
+    const bool g4_cancel = g4.cancel();
+    auto [r7, r8] = co_await g4;
+    log->push_back("g4 done " + yes_no(g4_done) + " cancel -> " + yes_no(g4_cancel) + " results [" +
+                   std::to_string(r7) + ", " + std::to_string(r8) + "]");
+
+    // Every child done, the gather not yet: cancel() finds no child to cancel.
+    auto t5 = asyncio::create_task(now_value(9));
+    auto g5 = asyncio::gather(t5);
+    co_await asyncio::sleep(0s);
+    log->push_back("g5 done " + yes_no(g5.done()) + " child done " + yes_no(t5.done()) +
+                   " cancel -> " + yes_no(g5.cancel()));
+    auto [r9] = co_await g5;
+    log->push_back("g5 results [" + std::to_string(r9) + "]");
+}
+
+asyncio::task<std::string> swallow(log_t* log) {
+    try {
+        co_await asyncio::sleep(1s);
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("swallow saw " + args_of(e));
+    }
+    co_return "s";
+}
+
+asyncio::task<std::string> normal(log_t* log) {
+    try {
+        co_await asyncio::sleep(1s);
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("normal saw " + args_of(e));
+        throw;
+    }
+    co_return "n";
+}
+
+asyncio::task<> gather_waiter(log_t* log, int order) {
+    try {
+        if (order == 0) {
+            (void)co_await asyncio::gather(swallow(log), normal(log));
+        } else if (order == 1) {
+            (void)co_await asyncio::gather(normal(log), swallow(log));
+        } else {
+            (void)co_await asyncio::gather(swallow(log), swallow(log));
+        }
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("waiter saw " + args_of(e));
+    }
+}
+
+asyncio::task<> gather_awaiter_cancelled(log_t* log) {
+    for (int order = 0; order < 3; ++order) {
+        auto w = asyncio::create_task(gather_waiter(log, order));
+        co_await asyncio::sleep(10ms);
+        log->push_back(std::string("cancel -> ") + (w.cancel("stop") ? "True" : "False"));
+        co_await asyncio::sleep(10ms);
+        log->push_back(std::string("w done ") + (w.done() ? "True" : "False") + " cancelled " +
+                       (w.cancelled() ? "True" : "False"));
+    }
+}
+
+} // namespace
+
+// py: tests/py/issue10_gather_cancel.py (its first part), expected output beside it
+TEST_CASE("gather: cancel() cancels the unfinished children and says whether any accepted") {
+    log_t log;
+    run_virtual(gather_cancel_api(&log));
+    CHECK(log == log_t{"g.done False g.cancelled False", "results [1, 2]",
+                       "after: cancel -> False done True cancelled False",
+                       "g2.cancel('m') -> True done False", "g2.cancel('n') -> True",
+                       "g2 raised ('n',) done True cancelled False", "g3.cancel -> True",
+                       "g3 raised ()", "g4 done True cancel -> False results [7, 8]",
+                       "g5 done False child done True cancel -> False", "g5 results [9]"});
+}
+
+// py: tests/py/issue10_gather_cancel.py (its second part)
+TEST_CASE("gather: an awaiter cancelled while a child swallows the cancellation gets the "
+          "message of the child that ended the gather") {
+    log_t log;
+    run_virtual(gather_awaiter_cancelled(&log));
+    CHECK(log == log_t{"cancel -> True", "swallow saw ('stop',)", "normal saw ('stop',)",
+                       "waiter saw ('stop',)", "w done True cancelled False", "cancel -> True",
+                       "normal saw ('stop',)", "swallow saw ('stop',)", "waiter saw ('stop',)",
+                       "w done True cancelled False", "cancel -> True", "swallow saw ('stop',)",
+                       "swallow saw ('stop',)", "waiter saw ()", "w done True cancelled False"});
+}
+
+namespace {
+
+asyncio::task<> drop_gather_when_child_finishes(bool* child_ran) {
+    auto child = [](bool* ran) -> asyncio::task<int> {
+        *ran = true;
+        co_return 1;
+    };
+    auto t = asyncio::create_task(child(child_ran));
+    {
+        auto g = asyncio::gather(t);
+        // t runs first in the next iteration and finishes: the gather's slot is then scheduled
+        // for the iteration after, and the gather goes away before that entry runs.
+        co_await asyncio::sleep(0s);
+        REQUIRE(t.done());
+        REQUIRE_FALSE(g.done());
+    }
+    co_await asyncio::sleep(0s);
+    co_await asyncio::sleep(0s);
+}
+
+} // namespace
+
+TEST_CASE("gather: a gather dropped in the iteration its child finished unschedules its slot") {
+    bool ran = false;
+    run_virtual(drop_gather_when_child_finishes(&ran));
+    CHECK(ran);
+}

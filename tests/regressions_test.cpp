@@ -435,3 +435,85 @@ TEST_CASE("issue 10: run_until_complete on a second loop while one runs creates 
     run_virtual(run_second_loop(&reports));
     CHECK(reports.items.empty());
 }
+
+namespace {
+
+asyncio::async_generator<int> count_to(int n) {
+    for (int i = 1; i <= n; ++i) {
+        co_yield i;
+    }
+}
+
+// Each awaitable stored in a variable, then awaited as an rvalue: g++ 12 copies such an operand
+// (GCC bug 99575), so every non-copyable awaitable must go through operator co_await.
+asyncio::task<int> await_each_moved() {
+    int total = 0;
+    auto g = asyncio::gather(one(), value_after(1ms, 2));
+    auto [a, b] = co_await std::move(g);
+    total += a + b;
+    std::vector<asyncio::task<int>> tasks;
+    tasks.push_back(one());
+    auto gr = asyncio::gather(tasks);
+    total += (co_await std::move(gr))[0];
+    auto ge = asyncio::gather(asyncio::return_exceptions, one());
+    total += std::get<0>(co_await std::move(ge)).value();
+    auto lazy = one();
+    total += co_await std::move(lazy);
+    auto h = asyncio::create_task(one());
+    total += co_await std::move(h);
+    auto f = asyncio::get_running_loop().create_future<int>();
+    f.set_result(1);
+    total += co_await std::move(f);
+    asyncio::queue<int> q;
+    auto put = q.put(1);
+    co_await std::move(put);
+    auto get = q.get();
+    total += co_await std::move(get);
+    q.task_done();
+    auto join = q.join();
+    co_await std::move(join);
+    auto s = asyncio::sleep(1ms);
+    co_await std::move(s);
+    auto gen = count_to(2);
+    auto next = gen.next();
+    total += *(co_await std::move(next));
+    auto close = gen.aclose();
+    co_await std::move(close);
+    co_return total;
+}
+
+asyncio::task<> await_gather_twice() {
+    auto g = asyncio::gather(one());
+    auto [a] = co_await g;
+    CHECK(a == 1);
+    CHECK(throws_with<std::runtime_error>(
+        [&] {
+            // await_resume again, as a second co_await would after not suspending
+            (void)asyncio::detail::get_awaiter(g).await_resume();
+        },
+        "cannot reuse already awaited gather: its results were already taken"));
+    std::vector<asyncio::task<int>> ts;
+    ts.push_back(one());
+    auto gr = asyncio::gather(ts);
+    auto r = co_await gr;
+    CHECK(r[0] == 1);
+    bool raised = false;
+    try {
+        (void)co_await gr;
+    } catch (const std::runtime_error&) {
+        raised = true;
+    }
+    CHECK(raised);
+}
+
+} // namespace
+
+TEST_CASE("issue 10: every non-copyable awaitable can be awaited as an rvalue (co_await "
+          "std::move(x))") {
+    CHECK(run_virtual(await_each_moved()) == 10);
+}
+
+TEST_CASE("issue 10: awaiting a gather a second time raises instead of reading moved-from "
+          "results") {
+    run_virtual(await_gather_twice());
+}

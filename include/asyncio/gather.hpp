@@ -13,6 +13,7 @@
 #include <asyncio/detail/value_slot.hpp>
 
 #include <array>
+#include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <iterator>
@@ -155,6 +156,18 @@ decltype(auto) extract(typename Child::state_type& s) {
     }
 }
 
+/// What `co_await g` uses for a gather `g`, lvalue or rvalue: a pointer to it. (g++ 12 copies an
+/// xvalue operand that is its own awaiter, GCC bug 99575, and a gather cannot be copied; going
+/// through operator co_await makes `co_await std::move(g)` compile everywhere.)
+template <class G> struct gather_awaiter {
+    G* g;
+    [[nodiscard]] bool await_ready() const noexcept { return g->await_ready(); }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        g->await_suspend(h);
+    }
+    decltype(auto) await_resume() { return g->await_resume(); }
+};
+
 template <bool ReturnExceptions, class... Children>
 class gather_awaitable final : public gather_core {
 public:
@@ -169,8 +182,12 @@ public:
     // Unlink from the children before the slots drop the references.
     ~gather_awaitable() { detach(); }
 
+    auto operator co_await() & noexcept { return gather_awaiter<gather_awaitable>{this}; }
+    auto operator co_await() && noexcept { return gather_awaiter<gather_awaitable>{this}; }
+
     auto await_resume() {
         rethrow_if_failed();
+        take_results_once();
         return collect(std::index_sequence_for<Children...>{});
     }
 
@@ -232,8 +249,12 @@ public:
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
     ~gather_range_awaitable() { detach(); }
 
+    auto operator co_await() & noexcept { return gather_awaiter<gather_range_awaitable>{this}; }
+    auto operator co_await() && noexcept { return gather_awaiter<gather_range_awaitable>{this}; }
+
     auto await_resume() {
         rethrow_if_failed();
+        take_results_once();
         using E = decltype(extract<Child, ReturnExceptions>(std::declval<state_type&>()));
         std::vector<E> out;
         out.reserve(child_count());

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 namespace asyncio::detail {
@@ -132,6 +133,15 @@ protected:
         }
     }
 
+    /// Before the results are handed out: they are moved out of the children, so only once.
+    void take_results_once() {
+        if (results_taken_) {
+            throw std::runtime_error(
+                "cannot reuse already awaited gather: its results were already taken");
+        }
+        results_taken_ = true;
+    }
+
     [[nodiscard]] std::size_t child_count() const noexcept { return n_; }
 
     /// Unlinks every slot; derived classes call it before their slots (and references) go.
@@ -239,6 +249,7 @@ private:
     bool outer_done_ = false;
     bool outer_cancelled_ = false; // outer_exc_ is the gather's own cancelled_error
     bool cancel_requested_ = false;
+    bool results_taken_ = false;
 };
 
 } // namespace asyncio::detail
