@@ -517,3 +517,44 @@ TEST_CASE("issue 10: awaiting a gather a second time raises instead of reading m
           "results") {
     run_virtual(await_gather_twice());
 }
+
+namespace {
+
+template <class... A>
+concept can_gather = requires(A&&... a) { asyncio::gather(std::forward<A>(a)...); };
+
+// The mistakes the issue names are rejected by gather's constraints, so the compiler's first
+// error is "no matching function for call to gather" with the unsatisfied concept, not 20 lines
+// from inside gather.hpp.
+static_assert(can_gather<asyncio::task<int>, asyncio::task<>>);
+static_assert(can_gather<asyncio::task_handle<int>&, asyncio::future<int>&>);
+static_assert(can_gather<std::vector<asyncio::task<int>>&>);
+static_assert(!can_gather<asyncio::task<int>, int>);
+static_assert(!can_gather<std::vector<int>>);
+static_assert(!can_gather<asyncio::task<int>&>); // a named lazy task: gather(std::move(t))
+static_assert(!can_gather<asyncio::return_exceptions_t, int>);
+static_assert(asyncio::awaitable<asyncio::task<int>>);
+static_assert(asyncio::awaitable<decltype(asyncio::sleep(1ms))>);
+static_assert(!asyncio::awaitable<int>);
+static_assert(std::is_same_v<asyncio::await_result_t<asyncio::task<int>>, int>);
+
+asyncio::task<> ensure_future_of_awaitables() {
+    auto& loop = asyncio::get_running_loop();
+    asyncio::task_handle<> slept = asyncio::ensure_future(asyncio::sleep(5ms), loop);
+    CHECK_FALSE(slept.done());
+    co_await slept;
+    CHECK(loop.time().time_since_epoch() == 5ms);
+}
+
+} // namespace
+
+TEST_CASE("issue 10: run_until_complete, ensure_future and run accept any awaitable") {
+    asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
+    loop.run_until_complete(asyncio::sleep(3ms));
+    CHECK(loop.time().time_since_epoch() == 3ms);
+    run_virtual(ensure_future_of_awaitables());
+    asyncio::run(asyncio::sleep(0ms));
+    asyncio::run_options opts;
+    opts.clock = asyncio::clock_kind::virtual_time;
+    asyncio::run(asyncio::sleep(1h), opts); // an hour of virtual time
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asyncio/async_generator.hpp>
+#include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>

@@ -2,6 +2,7 @@
 // gather (asyncio.gather): run awaitables concurrently and collect their results in order.
 #pragma once
 
+#include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
@@ -61,24 +62,6 @@ private:
 };
 
 namespace detail {
-
-/// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
-template <class Aw> decltype(auto) get_awaiter(Aw&& aw) {
-    if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
-        return std::forward<Aw>(aw).operator co_await();
-    } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
-        return operator co_await(std::forward<Aw>(aw));
-    } else {
-        return std::forward<Aw>(aw);
-    }
-}
-
-template <class Aw> using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
-
-/// Runs any other awaitable as a task, so gather can treat every child alike.
-template <class Aw> task<await_result_t<Aw>> await_as_task(Aw aw) {
-    co_return co_await std::move(aw);
-}
 
 /// How gather holds one argument: the state it watches and whether it owns the result (a lazy
 /// task or a wrapped awaitable: the result is moved out; a user's handle or future: copied).
@@ -310,9 +293,22 @@ private:
 
 template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;
 
-/// A range of awaitables (gather's range form) as opposed to a single awaitable.
+/// A range (gather's range form) as opposed to a single awaitable.
 template <class R>
 concept gather_range = std::ranges::input_range<R>;
+
+template <class A> inline constexpr bool is_task = false;
+template <class T> inline constexpr bool is_task<task<T>> = true;
+
+/// What gather takes as one argument: an awaitable, with a lazy task<T> passed as an rvalue
+/// (gather spawns it; `gather(std::move(t))` for a named one).
+template <class A>
+concept gather_argument =
+    awaitable<A> && !(std::is_lvalue_reference_v<A> && is_task<std::remove_cvref_t<A>>);
+
+/// A range whose elements gather can take (lazy tasks in it are moved from).
+template <class R>
+concept gather_awaitable_range = gather_range<R> && awaitable<std::ranges::range_reference_t<R>>;
 
 template <class... Aws>
 inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws> && ...);
@@ -326,9 +322,9 @@ inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws
 /// the awaiting task cancels every child. The awaiter resumes two iterations after the last child
 /// finishes; gathering nothing, or only finished children, does not suspend.
 template <class... Aws>
-    requires(!detail::is_single_range<Aws...>)
-[[nodiscard("co_await the gather")]] detail::gather_awaitable<false, detail::gather_child_t<Aws>...>
-gather(Aws&&... aws) {
+    requires(!detail::is_single_range<Aws...>) && (detail::gather_argument<Aws> && ...)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<
+    false, detail::gather_child_t<Aws>...> gather(Aws&&... aws) {
     return detail::gather_awaitable<false, detail::gather_child_t<Aws>...>(
         get_running_loop(), std::forward<Aws>(aws)...);
 }
@@ -336,16 +332,16 @@ gather(Aws&&... aws) {
 /// asyncio.gather(*aws, return_exceptions=True): each slot is an asyncio::outcome<T> holding the
 /// child's value or exception; completes only when every child is done.
 template <class... Aws>
-    requires(!detail::is_single_range<Aws...>)
-[[nodiscard("co_await the gather")]] detail::gather_awaitable<true, detail::gather_child_t<Aws>...>
-gather(return_exceptions_t, Aws&&... aws) {
+    requires(!detail::is_single_range<Aws...>) && (detail::gather_argument<Aws> && ...)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<
+    true, detail::gather_child_t<Aws>...> gather(return_exceptions_t, Aws&&... aws) {
     return detail::gather_awaitable<true, detail::gather_child_t<Aws>...>(
         get_running_loop(), std::forward<Aws>(aws)...);
 }
 
 /// asyncio.gather(*range): a std::vector of results in range order. Lazy tasks in the range are
 /// moved from (and spawned in order); handles and futures are shared.
-template <detail::gather_range Range>
+template <detail::gather_awaitable_range Range>
 [[nodiscard("co_await the gather")]] auto gather(Range&& range) {
     return detail::gather_range_awaitable<
         false, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
@@ -353,7 +349,7 @@ template <detail::gather_range Range>
 }
 
 /// asyncio.gather(*range, return_exceptions=True): a std::vector of asyncio::outcome<T>.
-template <detail::gather_range Range>
+template <detail::gather_awaitable_range Range>
 [[nodiscard("co_await the gather")]] auto gather(return_exceptions_t, Range&& range) {
     return detail::gather_range_awaitable<
         true, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(

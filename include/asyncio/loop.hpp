@@ -189,10 +189,12 @@ public:
     }
     [[nodiscard]] clock_kind clock() const noexcept { return core_.clock_; }
 
-    /// loop.run_until_complete: runs the loop until `aw` (a task<T>, which is wrapped with
-    /// create_task, a task_handle<T> or a future<T>) is done, then returns its result or rethrows
-    /// its exception. Throws std::runtime_error when the loop is already running, or when stop()
-    /// ended the run first ("Event loop stopped before Future completed.").
+    /// loop.run_until_complete: runs the loop until `aw` is done, then returns its result or
+    /// rethrows its exception. `aw` is a task_handle<T> or a future<T>, or any other awaitable
+    /// (a task<T>, a sleep, ...), which runs as a task (with <asyncio/awaitable.hpp>, or the
+    /// umbrella header, for other awaitables than task<T>). Throws std::runtime_error when the loop
+    /// is already running, or when stop() ended the run first ("Event loop stopped before Future
+    /// completed.").
     template <class Awaitable> decltype(auto) run_until_complete(Awaitable&& aw) {
         check_can_run(); // before a task is created for `aw`, which would then never run
         auto fut = ensure_future(std::forward<Awaitable>(aw), *this);

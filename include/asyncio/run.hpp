@@ -2,6 +2,7 @@
 // run(): asyncio.run — a fresh loop, the main task, then an orderly shutdown of what is left.
 #pragma once
 
+#include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/future.hpp>
 #include <asyncio/loop.hpp>
@@ -134,6 +135,16 @@ template <class T> T run(task<T> main, run_options opts = {}) {
         }
         throw;
     }
+}
+
+/// asyncio.run for any other awaitable (`asyncio::run(asyncio::sleep(1s))`): it runs as the main
+/// task.
+template <class A>
+    requires(!detail::is_future_like<std::remove_cvref_t<A>>) && awaitable<A> &&
+            std::move_constructible<std::remove_cvref_t<A>>
+auto run(A&& main, run_options opts = {}) {
+    return run(detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(main))),
+               std::move(opts));
 }
 
 } // namespace asyncio

@@ -9,6 +9,7 @@
 
 #include <coroutine>
 #include <stdexcept>
+#include <utility>
 
 namespace asyncio::detail {
 
@@ -39,7 +40,10 @@ public:
         root_->suspend(h, cancel_hook{&on_cancel, this});
     }
 
-    decltype(auto) await_resume() {
+    /// The result type is spelled out (not deduced) so that asking what an await gives, as the
+    /// awaitable concept does, never instantiates the body.
+    auto await_resume()
+        -> decltype(take_result<Move>(std::declval<State&>(), std::declval<State&>().slot())) {
         unlink();
         if (root_ != nullptr) {
             if (s_->cancelled()) {

@@ -237,7 +237,6 @@ public:
     }
 
 protected:
-
     static bool cancel_entry(state_link* l, const std::string& msg) {
         return static_cast<task_core*>(l)->cancel(msg);
     }
