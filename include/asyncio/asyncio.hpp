@@ -14,3 +14,4 @@
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
 #include <asyncio/task.hpp>
+#include <asyncio/timeouts.hpp>

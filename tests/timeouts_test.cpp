@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+// Tests for timeouts.hpp: timeout, timeout_at, timeout_scope and wait_for against CPython 3.13
+// (asyncio-semantics.md section 6). Each test case is a twin of one case of tests/py/timeouts.py,
+// which prints, on a virtual clock starting at 0 for each case, the lines asserted here
+// (tests/py/timeouts.expected).
+
+#include "support/catch.hpp"
+#include "support/test_support.hpp"
+
+#include <asyncio/asyncio.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using asyncio::testing::run_virtual;
+
+namespace {
+
+using log_t = std::vector<std::string>;
+
+std::string now_ms() {
+    const auto t = asyncio::get_running_loop().time().time_since_epoch();
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
+}
+
+std::string tf(bool b) {
+    return b ? "True" : "False";
+}
+
+int cancelling_now() {
+    return asyncio::current_task().cancelling();
+}
+
+asyncio::task<> fast_body(log_t* log) {
+    bool expired = true;
+    co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+        co_await asyncio::sleep(50ms);
+        expired = t.expired();
+    });
+    log->push_back("fast: expired " + tf(expired) + " at " + now_ms());
+}
+
+asyncio::task<> slow_body(log_t* log) {
+    bool expired = false;
+    try {
+        co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+            struct note_expiry {
+                asyncio::timeout_scope& t;
+                bool& out;
+                ~note_expiry() { out = t.expired(); }
+            } note{t, expired};
+            co_await asyncio::sleep(1s);
+        });
+    } catch (const asyncio::timeout_error& e) {
+        log->push_back("slow: TimeoutError '" + std::string(e.what()) + "' expired " + tf(expired) +
+                       " at " + now_ms() + " cancelling " + std::to_string(cancelling_now()));
+    }
+}
+
+asyncio::task<> no_await(log_t* log) {
+    const bool expired = co_await asyncio::timeout(
+        0ms, [](asyncio::timeout_scope& t) -> asyncio::task<bool> { co_return t.expired(); });
+    log->push_back("no await: expired " + tf(expired));
+}
+
+asyncio::task<> already_expired(log_t* log) {
+    try {
+        co_await asyncio::timeout(-1s, [&]() -> asyncio::task<> {
+            co_await asyncio::sleep(0s);
+            log->push_back("already expired: not reached");
+        });
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("already expired: TimeoutError at " + now_ms());
+    }
+}
+
+asyncio::task<> nested_outer_first(log_t* log) {
+    try {
+        co_await asyncio::timeout(100ms, [&]() -> asyncio::task<> {
+            bool inner_expired = true;
+            try {
+                co_await asyncio::timeout(500ms,
+                                          [&](asyncio::timeout_scope& inner) -> asyncio::task<> {
+                                              struct note_expiry {
+                                                  asyncio::timeout_scope& t;
+                                                  bool& out;
+                                                  ~note_expiry() { out = t.expired(); }
+                                              } note{inner, inner_expired};
+                                              co_await asyncio::sleep(1s);
+                                          });
+            } catch (const asyncio::cancelled_error&) {
+                log->push_back("nested: inner let CancelledError through, inner expired " +
+                               tf(inner_expired));
+                throw;
+            }
+        });
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("nested: outer TimeoutError, outer expired True at " + now_ms());
+    }
+}
+
+asyncio::task<> nested_inner_first(log_t* log) {
+    const bool outer_expired =
+        co_await asyncio::timeout(500ms, [&](asyncio::timeout_scope& outer) -> asyncio::task<bool> {
+            try {
+                co_await asyncio::timeout(100ms,
+                                          []() -> asyncio::task<> { co_await asyncio::sleep(1s); });
+            } catch (const asyncio::timeout_error&) {
+                log->push_back("nested: inner TimeoutError at " + now_ms());
+            }
+            co_await asyncio::sleep(100ms);
+            co_return outer.expired();
+        });
+    log->push_back("nested: outer expired " + tf(outer_expired) + " at " + now_ms());
+}
+
+asyncio::task<> swallowed(log_t* log) {
+    const bool expired =
+        co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<bool> {
+            try {
+                co_await asyncio::sleep(1s);
+            } catch (const asyncio::cancelled_error&) {
+                log->push_back("swallowed: body saw CancelledError");
+            }
+            co_return t.expired();
+        });
+    log->push_back("swallowed: no error, expired " + tf(expired) + " cancelling " +
+                   std::to_string(cancelling_now()));
+}
+
+asyncio::task<> external_body(log_t* log) {
+    try {
+        co_await asyncio::timeout(1s, []() -> asyncio::task<> { co_await asyncio::sleep(2s); });
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("external: CancelledError passes through");
+        throw;
+    }
+}
+
+asyncio::task<> external_cancel(log_t* log) {
+    auto t = asyncio::create_task(external_body(log));
+    co_await asyncio::sleep(100ms);
+    t.cancel();
+    try {
+        co_await t;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("external: task cancelled " + tf(t.cancelled()));
+    }
+}
+
+std::string when_ms(const asyncio::timeout_scope& t) {
+    const auto w = t.when();
+    if (!w) {
+        return "None";
+    }
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(w->time_since_epoch()).count());
+}
+
+asyncio::task<> reschedule(log_t* log) {
+    auto& loop = asyncio::get_running_loop();
+    co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+        t.reschedule(loop.time() + 300ms);
+        co_await asyncio::sleep(200ms);
+        log->push_back("reschedule: when " + when_ms(t) + " still running at " + now_ms());
+        t.reschedule(std::nullopt);
+        co_await asyncio::sleep(1s);
+        log->push_back("reschedule: none, at " + now_ms());
+    });
+    std::string error;
+    // The scope lives only while the body runs: its state is checked from inside.
+    try {
+        co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+            try {
+                co_await asyncio::sleep(1s);
+            } catch (const asyncio::cancelled_error&) {
+                try {
+                    t.reschedule(std::nullopt);
+                } catch (const std::runtime_error& e) {
+                    error = e.what();
+                }
+                throw;
+            }
+        });
+    } catch (const asyncio::timeout_error&) {
+    }
+    log->push_back("reschedule while expiring: " + error);
+    co_await asyncio::timeout_at(loop.time() + 200ms,
+                                 [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+                                     log->push_back("timeout_at: when " + when_ms(t));
+                                     co_return;
+                                 });
+    co_await asyncio::timeout(std::nullopt, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+        log->push_back("timeout(None): when " + when_ms(t));
+        co_return;
+    });
+}
+
+asyncio::task<int> worker(log_t* log, std::chrono::milliseconds delay, int value,
+                          bool swallow = false) {
+    struct cleanup {
+        log_t* log;
+        int value;
+        ~cleanup() {
+            log->push_back("worker " + std::to_string(value) + " cleanup at " + now_ms());
+        }
+    } at_exit{log, value};
+    try {
+        co_await asyncio::sleep(delay);
+        co_return value;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("worker " + std::to_string(value) + " cancelled at " + now_ms());
+        if (!swallow) {
+            throw;
+        }
+    }
+    co_return -value;
+}
+
+asyncio::task<int> starts(bool* started) {
+    *started = true;
+    co_return 4;
+}
+
+asyncio::task<> wait_for_caller(log_t* log) {
+    (void)co_await asyncio::wait_for(worker(log, 1s, 5), 10s);
+}
+
+asyncio::task<> wait_for_cases(log_t* log) {
+    const int r = co_await asyncio::wait_for(worker(log, 50ms, 1), 100ms);
+    log->push_back("wait_for result " + std::to_string(r) + " at " + now_ms());
+    try {
+        (void)co_await asyncio::wait_for(worker(log, 1s, 2), 100ms);
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("wait_for TimeoutError at " + now_ms());
+    }
+    const int s = co_await asyncio::wait_for(worker(log, 1s, 3, true), 100ms);
+    log->push_back("wait_for swallowed " + std::to_string(s));
+    bool started = false;
+    try {
+        (void)co_await asyncio::wait_for(starts(&started), 0s);
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("wait_for 0: TimeoutError, started " + tf(started));
+    }
+    auto t = asyncio::create_task(starts(&started));
+    co_await asyncio::sleep(0s);
+    log->push_back("wait_for 0 on a done task " +
+                   std::to_string(co_await asyncio::wait_for(t, 0s)));
+    auto c = asyncio::create_task(wait_for_caller(log));
+    co_await asyncio::sleep(100ms);
+    c.cancel();
+    try {
+        co_await c;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("wait_for caller cancelled at " + now_ms());
+    }
+}
+
+log_t run_case(asyncio::task<> (*body)(log_t*)) {
+    log_t log;
+    run_virtual(body(&log));
+    return log;
+}
+
+} // namespace
+
+TEST_CASE("timeout: a body that finishes before the deadline returns normally, not expired") {
+    CHECK(run_case(fast_body) == log_t{"fast: expired False at 50"});
+}
+
+TEST_CASE("timeout: the deadline cancels the body and raises timeout_error, restoring "
+          "cancelling()") {
+    CHECK(run_case(slow_body) == log_t{"slow: TimeoutError '' expired True at 100 cancelling 0"});
+}
+
+TEST_CASE("timeout: a body that never awaits is never interrupted") {
+    CHECK(run_case(no_await) == log_t{"no await: expired False"});
+}
+
+TEST_CASE("timeout: a deadline already passed fires at the first await") {
+    CHECK(run_case(already_expired) == log_t{"already expired: TimeoutError at 0"});
+}
+
+TEST_CASE("timeout: nested, only the timeout whose deadline fired converts the cancellation") {
+    CHECK(run_case(nested_outer_first) ==
+          log_t{"nested: inner let CancelledError through, inner expired False",
+                "nested: outer TimeoutError, outer expired True at 100"});
+    CHECK(run_case(nested_inner_first) ==
+          log_t{"nested: inner TimeoutError at 100", "nested: outer expired False at 200"});
+}
+
+TEST_CASE("timeout: a body that swallows the cancellation ends normally, expired") {
+    CHECK(run_case(swallowed) == log_t{"swallowed: body saw CancelledError",
+                                       "swallowed: no error, expired True cancelling 0"});
+}
+
+TEST_CASE("timeout: an external cancellation passes through as cancelled_error") {
+    CHECK(run_case(external_cancel) ==
+          log_t{"external: CancelledError passes through", "external: task cancelled True"});
+}
+
+TEST_CASE("timeout: reschedule moves or removes the deadline; when() and timeout_at") {
+    CHECK(run_case(reschedule) == log_t{"reschedule: when 300 still running at 200",
+                                        "reschedule: none, at 1200",
+                                        "reschedule while expiring: Cannot change state of "
+                                        "expiring Timeout",
+                                        "timeout_at: when 1500", "timeout(None): when None"});
+}
+
+TEST_CASE("wait_for: result, timeout after the work's cleanup, a swallowed cancellation's value, "
+          "zero timeout never starts a coroutine, the caller's cancellation reaches the work") {
+    CHECK(run_case(wait_for_cases) ==
+          log_t{"worker 1 cleanup at 50", "wait_for result 1 at 50", "worker 2 cancelled at 150",
+                "worker 2 cleanup at 150", "wait_for TimeoutError at 150",
+                "worker 3 cancelled at 250", "worker 3 cleanup at 250", "wait_for swallowed -3",
+                "wait_for 0: TimeoutError, started False", "wait_for 0 on a done task 4",
+                "worker 5 cancelled at 350", "worker 5 cleanup at 350",
+                "wait_for caller cancelled at 350"});
+}
