@@ -14,4 +14,5 @@
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
 #include <asyncio/task.hpp>
+#include <asyncio/task_group.hpp>
 #include <asyncio/timeouts.hpp>

@@ -2,9 +2,13 @@
 // The exception types that mirror asyncio's (CancelledError, InvalidStateError, QueueEmpty, ...).
 #pragma once
 
+#include <cstddef>
+#include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace asyncio {
 
@@ -66,6 +70,74 @@ public:
 class queue_shut_down : public std::runtime_error {
 public:
     queue_shut_down() : std::runtime_error("queue is shut down") {}
+};
+
+/// Python's ExceptionGroup, as a task_group raises it ("unhandled errors in a TaskGroup"): a
+/// message and the exceptions it groups, in the order they happened; a nested task_group's group
+/// appears as one of them. `what()` is Python's str(): "message (2 sub-exceptions)". `except*`
+/// becomes `split<E>()`, which divides the group (recursively, keeping the nesting) into the part
+/// whose leaves are an `E` and the rest: `auto [timeouts, rest] = eg.split<timeout_error>();
+/// if (rest) throw *rest;`.
+class exception_group : public std::runtime_error {
+public:
+    exception_group(std::string message, std::vector<std::exception_ptr> exceptions)
+        : std::runtime_error(describe(message, exceptions.size())), message_(std::move(message)),
+          exceptions_(std::move(exceptions)) {}
+
+    /// ExceptionGroup.message.
+    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+    /// ExceptionGroup.exceptions.
+    [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept {
+        return exceptions_;
+    }
+
+    /// ExceptionGroup.split(E): the leaves that are an `E`, and the others, each as a group with
+    /// the same nesting (std::nullopt when empty).
+    template <class E>
+    [[nodiscard]] std::pair<std::optional<exception_group>, std::optional<exception_group>>
+    split() const {
+        std::vector<std::exception_ptr> match;
+        std::vector<std::exception_ptr> rest;
+        for (const std::exception_ptr& e : exceptions_) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const exception_group& g) {
+                auto [m, r] = g.split<E>();
+                if (m) {
+                    match.push_back(std::make_exception_ptr(std::move(*m)));
+                }
+                if (r) {
+                    rest.push_back(std::make_exception_ptr(std::move(*r)));
+                }
+            } catch (const E&) {
+                match.push_back(e);
+            } catch (...) {
+                rest.push_back(e);
+            }
+        }
+        return {make(std::move(match)), make(std::move(rest))};
+    }
+    /// ExceptionGroup.subgroup(E): the part of split<E>() that matches.
+    template <class E> [[nodiscard]] std::optional<exception_group> subgroup() const {
+        return split<E>().first;
+    }
+    /// Whether some leaf, at any depth, is an `E`.
+    template <class E> [[nodiscard]] bool contains() const { return subgroup<E>().has_value(); }
+
+private:
+    static std::string describe(const std::string& message, std::size_t n) {
+        return message + " (" + std::to_string(n) +
+               (n == 1 ? " sub-exception)" : " sub-exceptions)");
+    }
+    [[nodiscard]] std::optional<exception_group> make(std::vector<std::exception_ptr> v) const {
+        if (v.empty()) {
+            return std::nullopt;
+        }
+        return exception_group(message_, std::move(v));
+    }
+
+    std::string message_;
+    std::vector<std::exception_ptr> exceptions_;
 };
 
 } // namespace asyncio

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+// Tests for task_group.hpp and exception_group against CPython 3.13's TaskGroup
+// (asyncio-semantics.md section 6). Each test case is a twin of one case of
+// tests/py/task_group.py, run on a virtual clock starting at 0 (tests/py/task_group.expected).
+
+#include "support/catch.hpp"
+#include "support/test_support.hpp"
+
+#include <asyncio/asyncio.hpp>
+
+#include <chrono>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using asyncio::testing::run_virtual;
+
+namespace {
+
+using log_t = std::vector<std::string>;
+
+std::string now_ms() {
+    const auto t = asyncio::get_running_loop().time().time_since_epoch();
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
+}
+
+std::string describe(const asyncio::exception_group& eg) {
+    std::string out;
+    for (const auto& e : eg.exceptions()) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        try {
+            std::rethrow_exception(e);
+        } catch (const asyncio::exception_group& g) {
+            out += "group[" + describe(g) + "]";
+        } catch (const asyncio::timeout_error& t) {
+            out += "TimeoutError(" + std::string(t.what()) + ")";
+        } catch (const std::invalid_argument& v) {
+            out += "ValueError(" + std::string(v.what()) + ")";
+        } catch (...) {
+            out += "?";
+        }
+    }
+    return out;
+}
+
+// Python's child(): ValueError is std::invalid_argument.
+asyncio::task<std::string> child(log_t* log, std::string name, std::chrono::milliseconds delay,
+                                 std::string fail = {}) {
+    try {
+        co_await asyncio::sleep(delay);
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back(name + " cancelled at " + now_ms());
+        throw;
+    }
+    if (!fail.empty()) {
+        log->push_back(name + " fails at " + now_ms());
+        throw std::invalid_argument(fail);
+    }
+    log->push_back(name + " done at " + now_ms());
+    co_return name;
+}
+
+asyncio::task<> all_succeed(log_t* log) {
+    asyncio::task_handle<std::string> a;
+    asyncio::task_handle<std::string> b;
+    co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+        a = tg.create_task(child(log, "a", 100ms));
+        b = tg.create_task(child(log, "b", 200ms));
+        log->push_back("body done at " + now_ms());
+        co_return;
+    });
+    log->push_back("group done at " + now_ms() + " " + a.result() + " " + b.result());
+}
+
+asyncio::task<> one_fails(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 100ms, "boom"));
+            tg.create_task(child(log, "b", 1s));
+            try {
+                co_await asyncio::sleep(1s);
+            } catch (const asyncio::cancelled_error&) {
+                log->push_back("body cancelled at " + now_ms());
+                throw;
+            }
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("group: " + std::string(eg.what()) + " | " + describe(eg) + " at " +
+                       now_ms());
+    }
+    log->push_back("cancelling " + std::to_string(asyncio::current_task().cancelling()));
+}
+
+asyncio::task<> two_fail(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 100ms, "x"));
+            tg.create_task(child(log, "b", 100ms, "y"));
+            tg.create_task(child(log, "c", 1s));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("group: " + std::string(eg.what()) + " | " + describe(eg));
+    }
+}
+
+asyncio::task<> body_fails(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 1s));
+            co_await asyncio::sleep(100ms);
+            throw std::invalid_argument("body");
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("group: " + describe(eg) + " at " + now_ms());
+    }
+}
+
+asyncio::task<> external_runner(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 1s));
+            tg.create_task(child(log, "b", 1s));
+            co_await asyncio::sleep(1s);
+        });
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("runner: CancelledError at " + now_ms());
+        throw;
+    }
+}
+
+asyncio::task<> external_cancel(log_t* log) {
+    auto t = asyncio::create_task(external_runner(log));
+    co_await asyncio::sleep(100ms);
+    t.cancel();
+    try {
+        co_await t;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back(std::string("runner cancelled ") + (t.cancelled() ? "True" : "False"));
+    }
+}
+
+asyncio::task<> child_cancelled_is_not_error(log_t* log) {
+    asyncio::task_handle<std::string> a;
+    co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+        a = tg.create_task(child(log, "a", 1s));
+        tg.create_task(child(log, "b", 200ms));
+        co_await asyncio::sleep(100ms);
+        a.cancel();
+    });
+    log->push_back("group done at " + now_ms() + " a cancelled " +
+                   (a.cancelled() ? "True" : "False"));
+}
+
+asyncio::task<> create_after(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 100ms, "f"));
+            std::string rejected;
+            try {
+                co_await asyncio::sleep(1s);
+            } catch (const asyncio::cancelled_error&) {
+                try {
+                    tg.create_task(child(log, "late", 0ms));
+                } catch (const std::runtime_error& e) {
+                    rejected = e.what();
+                }
+            }
+            log->push_back("create_task while aborting: " + rejected);
+            throw asyncio::cancelled_error("");
+        });
+    } catch (const asyncio::exception_group&) {
+    }
+    co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+        auto a = tg.create_task(child(log, "b", 100ms));
+        a.add_done_callback([&tg, log] {
+            try {
+                tg.create_task(child(log, "later", 0ms));
+            } catch (const std::runtime_error& e) {
+                log->push_back("create_task once the group is done: " + std::string(e.what()));
+            }
+        });
+        co_return;
+    });
+}
+
+asyncio::task<> inner_group(log_t* log) {
+    co_await asyncio::task_group::run([&](asyncio::task_group& inner) -> asyncio::task<> {
+        inner.create_task(child(log, "i", 100ms, "deep"));
+        co_return;
+    });
+}
+
+asyncio::task<> nested(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& outer) -> asyncio::task<> {
+            outer.create_task(child(log, "o", 1s));
+            outer.create_task(inner_group(log));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("group: " + describe(eg) + " at " + now_ms());
+        auto [match, rest] = eg.split<std::invalid_argument>();
+        log->push_back("split: " + (match ? describe(*match) : std::string("None")) + " | rest " +
+                       (rest ? describe(*rest) : std::string("None")));
+    }
+}
+
+asyncio::task<> with_timeout() {
+    co_await asyncio::timeout(100ms, []() -> asyncio::task<> { co_await asyncio::sleep(1s); });
+}
+
+asyncio::task<> in_timeout(log_t* log) {
+    try {
+        co_await asyncio::timeout(100ms, [&]() -> asyncio::task<> {
+            co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+                tg.create_task(child(log, "a", 1s));
+                tg.create_task(child(log, "b", 1s));
+                co_return;
+            });
+        });
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("timeout around the group at " + now_ms() + " cancelling " +
+                       std::to_string(asyncio::current_task().cancelling()));
+    }
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(with_timeout());
+            tg.create_task(child(log, "c", 1s));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("timeout in a child: " + describe(eg) + " at " + now_ms());
+    }
+}
+
+log_t run_case(asyncio::task<> (*body)(log_t*)) {
+    log_t log;
+    run_virtual(body(&log));
+    return log;
+}
+
+} // namespace
+
+TEST_CASE("task_group: waits for every child after the body; results readable after") {
+    CHECK(run_case(all_succeed) ==
+          log_t{"body done at 0", "a done at 100", "b done at 200", "group done at 200 a b"});
+}
+
+TEST_CASE("task_group: the first failure cancels the other children and the body, then an "
+          "exception_group; the parent's cancelling() returns to 0") {
+    CHECK(run_case(one_fails) ==
+          log_t{"a fails at 100", "b cancelled at 100", "body cancelled at 100",
+                "group: unhandled errors in a TaskGroup (1 sub-exception) | ValueError(boom) at "
+                "100",
+                "cancelling 0"});
+}
+
+TEST_CASE("task_group: two simultaneous failures both appear in the group") {
+    CHECK(run_case(two_fail) ==
+          log_t{"a fails at 100", "b fails at 100", "c cancelled at 100",
+                "group: unhandled errors in a TaskGroup (2 sub-exceptions) | ValueError(x), "
+                "ValueError(y)"});
+}
+
+TEST_CASE("task_group: the body's exception cancels the children and joins the group") {
+    CHECK(run_case(body_fails) == log_t{"a cancelled at 100", "group: ValueError(body) at 100"});
+}
+
+TEST_CASE("task_group: an external cancellation cancels every child and propagates as "
+          "cancelled_error") {
+    CHECK(run_case(external_cancel) == log_t{"a cancelled at 100", "b cancelled at 100",
+                                             "runner: CancelledError at 100",
+                                             "runner cancelled True"});
+}
+
+TEST_CASE("task_group: a child that was merely cancelled is not an error") {
+    CHECK(run_case(child_cancelled_is_not_error) ==
+          log_t{"a cancelled at 100", "b done at 200", "group done at 200 a cancelled True"});
+}
+
+TEST_CASE("task_group: create_task raises runtime_error while shutting down and once finished") {
+    CHECK(run_case(create_after) ==
+          log_t{"a fails at 100",
+                "create_task while aborting: TaskGroup <TaskGroup errors=1 cancelling> is "
+                "shutting down",
+                "b done at 200",
+                "create_task once the group is done: TaskGroup <TaskGroup entered> is finished"});
+}
+
+TEST_CASE("task_group: nested groups nest their exception_groups; split divides by type") {
+    CHECK(run_case(nested) == log_t{"i fails at 100", "o cancelled at 100",
+                                    "group: group[ValueError(deep)] at 100",
+                                    "split: group[ValueError(deep)] | rest None"});
+}
+
+TEST_CASE("task_group: composes with timeout, around the group and inside a child") {
+    CHECK(run_case(in_timeout) == log_t{"a cancelled at 100", "b cancelled at 100",
+                                        "timeout around the group at 100 cancelling 0",
+                                        "c cancelled at 200",
+                                        "timeout in a child: TimeoutError() at 200"});
+}
+
+TEST_CASE("exception_group: what() counts sub-exceptions; split keeps the nesting") {
+    const asyncio::exception_group inner("inner",
+                                         {std::make_exception_ptr(std::invalid_argument("v")),
+                                          std::make_exception_ptr(asyncio::timeout_error(""))});
+    const asyncio::exception_group eg(
+        "outer",
+        {std::make_exception_ptr(inner), std::make_exception_ptr(std::invalid_argument("w"))});
+    CHECK(std::string(eg.what()) == "outer (2 sub-exceptions)");
+    CHECK(eg.message() == "outer");
+    auto [match, rest] = eg.split<asyncio::timeout_error>();
+    REQUIRE(match);
+    REQUIRE(rest);
+    CHECK(describe(*match) == "group[TimeoutError()]");
+    CHECK(describe(*rest) == "group[ValueError(v)], ValueError(w)");
+    CHECK(eg.contains<std::invalid_argument>());
+    CHECK_FALSE(eg.contains<std::out_of_range>());
+    CHECK_FALSE(eg.subgroup<std::out_of_range>());
+}
