@@ -16,3 +16,4 @@
 #include <asyncio/task.hpp>
 #include <asyncio/task_group.hpp>
 #include <asyncio/timeouts.hpp>
+#include <asyncio/wait.hpp>
