@@ -175,8 +175,8 @@ asyncio::task<> gather_other_loop(asyncio::task_handle<int> done_elsewhere,
 } // namespace
 
 // py: tests/py/issue10_other_loop.py
-TEST_CASE("issue 10: gather of a child of another loop raises invalid_argument; awaiting a pending "
-          "future of another loop raises runtime_error") {
+TEST_CASE("issue 10: gather of a child of another loop raises invalid_argument, and awaiting a "
+          "pending future of another loop raises runtime_error") {
     asyncio::event_loop other(asyncio::clock_kind::virtual_time);
     asyncio::task_handle<int> done = other.create_task(one());
     other.run_until_complete(done);

@@ -104,7 +104,7 @@ public:
         s_->complete_exception(std::move(e));
     }
     /// Future.cancel(msg): true if the future was pending and is now cancelled.
-    bool cancel(std::string msg = {}) { return state().cancel(msg); }
+    bool cancel(const std::string& msg = {}) { return state().cancel(msg); }
 
     /// Future.result(): the value (a reference into the shared state; void for void). Pending:
     /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
