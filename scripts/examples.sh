@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds asyncio's examples in build/examples (tests and benchmarks off) and runs each one.
+# Builds asyncio's examples (tests and benchmarks off) and runs each one. The programs land in
+# build/examples/ itself (build/examples/asyncq, ...), the path the README gives; a preset build
+# puts them in build/<preset>/examples/ instead.
 #
 #   bash scripts/examples.sh
 set -euo pipefail
@@ -14,7 +16,8 @@ cmake -S . -B "$build" -G Ninja \
     -DCMAKE_CXX_EXTENSIONS=OFF \
     -DASYNCIO_BUILD_TESTS=OFF \
     -DASYNCIO_BUILD_BENCH=OFF \
-    -DASYNCIO_BUILD_EXAMPLES=ON
+    -DASYNCIO_BUILD_EXAMPLES=ON \
+    -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$PWD/$build"
 cmake --build "$build" --parallel 2
 
 # examples/<name>.cpp builds the program <name> (see examples/CMakeLists.txt).
@@ -28,5 +31,5 @@ for src in examples/*.cpp; do
     esac
     echo
     echo "== $name ${args[*]}"
-    "$build/examples/$name" "${args[@]}"
+    "$build/$name" "${args[@]}"
 done
