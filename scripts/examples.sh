@@ -28,6 +28,7 @@ for src in examples/*.cpp; do
         # On the real clock asyncq takes about 46 s; the virtual clock skips the waits
         # (same lines, same order). Run build/examples/asyncq without it to watch in real time.
         asyncq) args=(--virtual-time) ;;
+        # countasync runs on the real clock here (one second); its CTest test uses --virtual-time.
     esac
     echo
     echo "== $name ${args[*]}"
