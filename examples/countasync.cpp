@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <utility>
 
 namespace {
@@ -49,7 +50,16 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    const double elapsed = asyncio::run(timed_main(), std::move(opts));
+    double elapsed = 0;
+    try {
+        elapsed = asyncio::run(timed_main(), std::move(opts));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "countasync: %s\n", e.what());
+        return 1;
+    } catch (const asyncio::cancelled_error& e) {
+        std::fprintf(stderr, "countasync: cancelled: %s\n", e.what());
+        return 1;
+    }
     std::printf("%s executed in %0.2f seconds.\n", program, elapsed);
     std::fflush(stdout);
     return 0;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -122,7 +123,7 @@ TEST_CASE("repr: a priority queue lists its items in the order they come out") {
         q.put_nowait(v);
     }
     CHECK(str(q) == "<PriorityQueue maxsize=0 _queue=[1, 2, 3] tasks=3>");
-    asyncio::priority_queue<int, std::greater<int>> g;
+    asyncio::priority_queue<int, std::greater<>> g;
     for (int v : {3, 1, 2}) {
         g.put_nowait(v);
     }
@@ -275,10 +276,13 @@ TEST_CASE("repr: a task in each state, named") {
         t.cancel();
         // py: task cancelling: <Task cancelling name='sleeper' coro=<...> wait_for=<Future ...>>
         CHECK(str(t) == "<Task cancelling name='sleeper'>");
+        bool cancelled = false;
         try {
             co_await t;
         } catch (const asyncio::cancelled_error&) {
+            cancelled = true;
         }
+        CHECK(cancelled);
         // py: task cancelled: <Task cancelled name='sleeper' coro=<...child() done, ...>>
         CHECK(str(t) == "<Task cancelled name='sleeper'>");
 
@@ -295,10 +299,13 @@ TEST_CASE("repr: a task in each state, named") {
         // py: task none result: <Task finished name='x' coro=<...> result=None>
         CHECK(str(n) == "<Task finished name='x' result=None>");
         auto e = asyncio::create_task(boom(), "x");
+        bool failed = false;
         try {
             co_await e;
         } catch (const std::invalid_argument&) {
+            failed = true;
         }
+        CHECK(failed);
         // py: task exception: <Task finished name='x' coro=<...> exception=ValueError('x')>
         CHECK(str(e) == "<Task finished name='x' exception=std::invalid_argument('x')>");
     }());
@@ -314,10 +321,13 @@ TEST_CASE("repr: a task's default name and its type-erased reference") {
         CHECK(str(r) == "<Task finished name='Task-2' result=5>");
         CHECK(str(ref) == "<Task finished name='Task-2'>");
         auto e = asyncio::create_task(boom());
+        bool failed = false;
         try {
             co_await e;
         } catch (const std::invalid_argument&) {
+            failed = true;
         }
+        CHECK(failed);
         asyncio::task_ref eref = e;
         CHECK(str(eref) == "<Task finished name='Task-3' exception=std::invalid_argument('x')>");
     }());
