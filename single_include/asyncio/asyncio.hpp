@@ -4485,63 +4485,23 @@ public:
 
 
 
+// ---- asyncio/detail/repr_value.hpp ---------------------------------------------------------------
+// How the debug strings of repr.hpp print values, strings, floats and exceptions, as Python's repr.
+
+
+
 #include <charconv>
 #include <ostream>
 #include <sstream>
 #include <string_view>
 #include <system_error>
 #include <typeinfo>
-#include <version>
 
 #if __has_include(<cxxabi.h>)
 #include <cxxabi.h>
 #endif
 
-#if defined(__cpp_lib_format)
-#include <format>
-#endif
-
-// What the debug strings print, field by field against CPython 3.13's repr:
-//
-//   future<T>        <Future pending> | <Future finished result=1> |
-//                    <Future finished exception=std::invalid_argument('x')> | <Future cancelled>
-//   task_handle<T>   <Task pending name='Task-1'> | <Task cancelling name='t'> |
-//                    <Task finished name='t' result='s'> | <Task cancelled name='t'>
-//   task_ref         the same without result= (its type is erased; exception= is printed)
-//   handle           <Handle> | <Handle cancelled>
-//   timer_handle     <TimerHandle when=12.5> | <TimerHandle cancelled when=12.5>
-//   queue<T>         <Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1 shutdown>
-//                    (PriorityQueue, LifoQueue likewise; this is CPython's str(q): its repr
-//                    adds "at 0x...", which says nothing a C++ reader needs)
-//
-// Differences C++ forces, deliberately:
-// - A task has no `coro=<f() running at file:line>`: a coroutine handle knows neither its
-//   function's name nor where it is suspended. The task's name is the substitute.
-// - A task has no `wait_for=<...>`: the task records how to cancel what it awaits, not what that
-//   is. A future or task has no `cb=[...]`: C++ callables have no printable name.
-// - A handle prints no callback (`<Handle f() at file:line>` in CPython), for the same reason.
-// - An exception prints as its dynamic type's demangled name and its what() text, e.g.
-//   `std::invalid_argument('x')` for Python's `ValueError('x')`; `asyncio::cancelled_error('m')`
-//   shows the cancel message; an exception of a type not derived from std::exception prints as
-//   `TypeName()`. Without RTTI every type name is `exception`.
-// - Values: strings (std::string, std::string_view, C strings, char) are quoted as Python
-//   quotes them ('x', "it's", '\n', '\x01'); bool prints True/False; void results, asyncio::none
-//   and nullptr print None; floating point prints as Python's float repr (1.0, 0.001, 1e+16); a
-//   type with its own operator<< prints through it; any other type prints as `<TypeName>`
-//   (demangled when the standard library allows, else `<object>`). A future or task result
-//   string longer than 30 characters is shortened as reprlib does ('aaaaaaaaaaaa...aaaaaaaaaaaaa');
-//   queue items are printed in full, as CPython does.
-// - A priority_queue lists its items in the order they come out (CPython lists heapq's array,
-//   whose order is an implementation detail of the heap).
-// - An empty (default-constructed) future, task or handle prints `<Future empty>`, `<Task empty>`,
-//   `<Handle empty>`: Python has no such object.
-//
-// Printing never changes state: it does not mark an exception as retrieved (the "exception was
-// never retrieved" report still comes) and does not move a result out.
-
-namespace asyncio {
-
-namespace detail::repr {
+namespace asyncio::detail::repr {
 
 /// The demangled name of `t` (as the compiler spells it), or `fallback` without RTTI.
 inline std::string type_name(const std::type_info& t) {
@@ -4724,6 +4684,57 @@ inline void write_exception(std::ostream& os, const std::exception_ptr& e) {
 #endif
     }
 }
+
+} // namespace asyncio::detail::repr
+// ---- (back in asyncio/repr.hpp)
+
+#include <version>
+
+#if defined(__cpp_lib_format)
+#include <format>
+#endif
+
+// What the debug strings print, field by field against CPython 3.13's repr:
+//
+//   future<T>        <Future pending> | <Future finished result=1> |
+//                    <Future finished exception=std::invalid_argument('x')> | <Future cancelled>
+//   task_handle<T>   <Task pending name='Task-1'> | <Task cancelling name='t'> |
+//                    <Task finished name='t' result='s'> | <Task cancelled name='t'>
+//   task_ref         the same without result= (its type is erased; exception= is printed)
+//   handle           <Handle> | <Handle cancelled>
+//   timer_handle     <TimerHandle when=12.5> | <TimerHandle cancelled when=12.5>
+//   queue<T>         <Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1 shutdown>
+//                    (PriorityQueue, LifoQueue likewise; this is CPython's str(q): its repr
+//                    adds "at 0x...", which says nothing a C++ reader needs)
+//
+// Differences C++ forces, deliberately:
+// - A task has no `coro=<f() running at file:line>`: a coroutine handle knows neither its
+//   function's name nor where it is suspended. The task's name is the substitute.
+// - A task has no `wait_for=<...>`: the task records how to cancel what it awaits, not what that
+//   is. A future or task has no `cb=[...]`: C++ callables have no printable name.
+// - A handle prints no callback (`<Handle f() at file:line>` in CPython), for the same reason.
+// - An exception prints as its dynamic type's demangled name and its what() text, e.g.
+//   `std::invalid_argument('x')` for Python's `ValueError('x')`; `asyncio::cancelled_error('m')`
+//   shows the cancel message; an exception of a type not derived from std::exception prints as
+//   `TypeName()`. Without RTTI every type name is `exception`.
+// - Values: strings (std::string, std::string_view, C strings, char) are quoted as Python
+//   quotes them ('x', "it's", '\n', '\x01'); bool prints True/False; void results, asyncio::none
+//   and nullptr print None; floating point prints as Python's float repr (1.0, 0.001, 1e+16); a
+//   type with its own operator<< prints through it; any other type prints as `<TypeName>`
+//   (demangled when the standard library allows, else `<object>`). A future or task result
+//   string longer than 30 characters is shortened as reprlib does ('aaaaaaaaaaaa...aaaaaaaaaaaaa');
+//   queue items are printed in full, as CPython does.
+// - A priority_queue lists its items in the order they come out (CPython lists heapq's array,
+//   whose order is an implementation detail of the heap).
+// - An empty (default-constructed) future, task or handle prints `<Future empty>`, `<Task empty>`,
+//   `<Handle empty>`: Python has no such object.
+//
+// Printing never changes state: it does not mark an exception as retrieved (the "exception was
+// never retrieved" report still comes) and does not move a result out.
+
+namespace asyncio {
+
+namespace detail::repr {
 
 /// Reads a state's exception without marking it retrieved (printing must not silence the
 /// "exception was never retrieved" report). Never instantiated.
