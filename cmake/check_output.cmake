@@ -1,6 +1,7 @@
 # Runs a program and checks its exit code and its output, line by line.
 #
-#   cmake -DPROGRAM=<executable> -DEXPECTED=<file> [-DALLOW_STDERR=ON] -P check_output.cmake
+#   cmake -DPROGRAM=<executable> -DEXPECTED=<file> [-DARGS=<arg;arg;...>] [-DALLOW_STDERR=ON]
+#         -P check_output.cmake
 #
 # EXPECTED holds one CMake regular expression per line; output line i must match line i of the
 # file in full (the expressions are anchored), and both must have the same number of lines. A
@@ -13,7 +14,7 @@ if(NOT DEFINED PROGRAM OR NOT DEFINED EXPECTED)
     message(FATAL_ERROR "usage: cmake -DPROGRAM=<exe> -DEXPECTED=<file> -P check_output.cmake")
 endif()
 
-execute_process(COMMAND "${PROGRAM}"
+execute_process(COMMAND "${PROGRAM}" ${ARGS}
     RESULT_VARIABLE rc
     OUTPUT_VARIABLE out
     ERROR_VARIABLE err)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds asyncio's examples in build/examples (tests and benchmarks off) and runs each one.
+# Builds asyncio's examples (tests and benchmarks off) and runs each one. The programs land in
+# build/examples/ itself (build/examples/asyncq, ...), the path the README gives; a preset build
+# puts them in build/<preset>/examples/ instead.
 #
 #   bash scripts/examples.sh
 set -euo pipefail
@@ -14,7 +16,8 @@ cmake -S . -B "$build" -G Ninja \
     -DCMAKE_CXX_EXTENSIONS=OFF \
     -DASYNCIO_BUILD_TESTS=OFF \
     -DASYNCIO_BUILD_BENCH=OFF \
-    -DASYNCIO_BUILD_EXAMPLES=ON
+    -DASYNCIO_BUILD_EXAMPLES=ON \
+    -DCMAKE_RUNTIME_OUTPUT_DIRECTORY="$PWD/$build"
 cmake --build "$build" --parallel 2
 
 # examples/<name>.cpp builds the program <name> (see examples/CMakeLists.txt).
@@ -25,8 +28,9 @@ for src in examples/*.cpp; do
         # On the real clock asyncq takes about 46 s; the virtual clock skips the waits
         # (same lines, same order). Run build/examples/asyncq without it to watch in real time.
         asyncq) args=(--virtual-time) ;;
+        # countasync runs on the real clock here (one second); its CTest test uses --virtual-time.
     esac
     echo
     echo "== $name ${args[*]}"
-    "$build/examples/$name" "${args[@]}"
+    "$build/$name" "${args[@]}"
 done

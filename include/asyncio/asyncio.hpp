@@ -11,6 +11,7 @@
 #include <asyncio/generator.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/queue.hpp>
+#include <asyncio/repr.hpp>
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
 #include <asyncio/task.hpp>

@@ -32,6 +32,12 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     void clear() noexcept { items_.clear(); }
+    /// Front (next out) to back.
+    template <class F> void for_each(F&& f) const {
+        for (const T& v : items_) {
+            f(v);
+        }
+    }
 
 private:
     std::deque<T> items_;
@@ -48,6 +54,12 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     void clear() noexcept { items_.clear(); }
+    /// Bottom (oldest) to top (next out), the order of LifoQueue's list.
+    template <class F> void for_each(F&& f) const {
+        for (const T& v : items_) {
+            f(v);
+        }
+    }
 
 private:
     std::vector<T> items_;
@@ -68,6 +80,20 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
     void clear() noexcept { heap_.clear(); }
+    /// In the order the items come out (the heap's own layout depends on the standard library).
+    template <class F> void for_each(F&& f) const {
+        std::vector<const entry*> order;
+        order.reserve(heap_.size());
+        for (const entry& e : heap_) {
+            order.push_back(&e);
+        }
+        Compare comp = comp_;
+        std::sort(order.begin(), order.end(),
+                  [&comp](const entry* a, const entry* b) { return later{&comp}(*b, *a); });
+        for (const entry* e : order) {
+            f(e->value);
+        }
+    }
 
 private:
     struct entry {
@@ -104,6 +130,16 @@ public:
     }
     [[nodiscard]] std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
     [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
+
+    /// For debug strings: the number of tasks blocked in `get()` (asyncio's `len(q._getters)`).
+    [[nodiscard]] std::size_t waiting_getters() const noexcept { return count(getters_); }
+    /// For debug strings: the number of tasks blocked in `put()` (`len(q._putters)`).
+    [[nodiscard]] std::size_t waiting_putters() const noexcept { return count(putters_); }
+    /// For debug strings: items put and not yet marked done (`q._unfinished_tasks`).
+    [[nodiscard]] std::size_t unfinished_tasks() const noexcept { return unfinished_; }
+    /// For debug strings: calls `f(const T&)` for each item, in the order asyncio's repr lists
+    /// `_queue` (FIFO: next out first; LIFO: oldest first; priority: next out first).
+    template <class F> void for_each_item(F&& f) const { store_.for_each(std::forward<F>(f)); }
 
     void put_nowait(T item) {
         if (shut_down_) {
@@ -243,6 +279,8 @@ protected:
     ~basic_queue() = default;
 
 private:
+    static std::size_t count(const waiter_list& l) noexcept { return l.count(); }
+
     Store store_;
     std::ptrdiff_t maxsize_;
 };

@@ -510,6 +510,7 @@ private:
 // A circular doubly linked intrusive list: O(1) push, pop and self-unlink, no allocation.
 
 
+
 namespace asyncio::detail {
 
 /// Base of every element; `Tag` lets one object sit in several lists at once.
@@ -546,6 +547,15 @@ public:
     ~intrusive_list() { clear(); }
 
     [[nodiscard]] bool empty() const noexcept { return head_.next_ == &head_; }
+
+    /// The number of elements, by walking the list (O(n): for debug strings, not hot paths).
+    [[nodiscard]] std::size_t count() const noexcept {
+        std::size_t n = 0;
+        for (const hook* h = head_.next_; h != &head_; h = h->next_) {
+            ++n;
+        }
+        return n;
+    }
 
     void push_back(T& item) noexcept {
         hook& h = item;
@@ -836,6 +846,7 @@ private:
 // ---- (back in asyncio/detail/loop_core.hpp)
 
 #include <chrono>
+#include <coroutine>
 
 namespace asyncio {
 
@@ -886,6 +897,12 @@ struct asyncgen_link : list_hook<asyncgen_tag> {
     bool (*needs_close)(const asyncgen_link*) noexcept = nullptr;
     /// The loop is going away: forget it (and destroy the frame if the loop owned it).
     void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
+};
+
+/// A cancellation waiting to be applied to a future or task (see `cancel_walk` in task_core.hpp).
+struct cancel_request {
+    state_link* state;
+    std::string msg;
 };
 
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
@@ -948,6 +965,13 @@ public:
     intrusive_list<state_link, state_tag> states;
     intrusive_list<state_link, state_tag> tasks;
     intrusive_list<asyncgen_link, asyncgen_tag> asyncgens;
+    /// Cancellations still to apply while one propagates down a chain of awaits (depth first).
+    std::vector<cancel_request> cancel_work;
+    /// Set while cancel_work is being drained: a new cancellation is queued, not applied inline.
+    bool cancel_walking = false;
+    /// While the loop destroys a pending task's frames: frames of its await chain go here, to be
+    /// destroyed one after the other instead of recursively.
+    std::vector<std::coroutine_handle<>>* frame_sink = nullptr;
     /// Set while the loop is being destroyed: nothing new may be scheduled for later.
     bool closing_ = false;
     /// Set by asyncio::run once the main task is done (its shutdown sequence).
@@ -1214,14 +1238,14 @@ public:
     }
     [[nodiscard]] clock_kind clock() const noexcept { return core_.clock_; }
 
-    /// loop.run_until_complete: runs the loop until `aw` (a task<T>, which is wrapped with
-    /// create_task, a task_handle<T> or a future<T>) is done, then returns its result or rethrows
-    /// its exception. Throws std::runtime_error when the loop is already running, or when stop()
-    /// ended the run first ("Event loop stopped before Future completed.").
+    /// loop.run_until_complete: runs the loop until `aw` is done, then returns its result or
+    /// rethrows its exception. `aw` is a task_handle<T> or a future<T>, or any other awaitable
+    /// (a task<T>, a sleep, ...), which runs as a task (with <asyncio/awaitable.hpp>, or the
+    /// umbrella header, for other awaitables than task<T>). Throws std::runtime_error when the loop
+    /// is already running, or when stop() ended the run first ("Event loop stopped before Future
+    /// completed.").
     template <class Awaitable> decltype(auto) run_until_complete(Awaitable&& aw) {
-        if (core_.running_) {
-            throw std::runtime_error("This event loop is already running");
-        }
+        check_can_run(); // before a task is created for `aw`, which would then never run
         auto fut = ensure_future(std::forward<Awaitable>(aw), *this);
         const auto id = fut.add_done_callback([this](auto&) { stop(); });
         struct remover {
@@ -1286,6 +1310,8 @@ private:
         return h;
     }
 
+    /// Throws unless run_forever may start: not running, and no other loop running here.
+    void check_can_run() const;
     void run_once();
     /// The one place the loop waits: until the next deadline (an I/O poller goes here).
     void wait_for_events(std::int64_t timeout_ns);
@@ -1335,13 +1361,17 @@ struct pooled {
 
 } // namespace detail
 
-inline void event_loop::run_forever() {
+inline void event_loop::check_can_run() const {
     if (core_.running_) {
         throw std::runtime_error("This event loop is already running");
     }
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("Cannot run the event loop while another loop is running");
     }
+}
+
+inline void event_loop::run_forever() {
+    check_can_run();
     struct running_guard {
         event_loop* self;
         explicit running_guard(event_loop* s) noexcept : self(s) {
@@ -1625,6 +1655,9 @@ public:
         x.name = std::move(n);
         x.named = true;
     }
+
+    /// Whether the state was created on `l` (false once its loop was destroyed).
+    [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
 
     /// The loop, or std::runtime_error("Event loop is closed") once it was destroyed.
     [[nodiscard]] event_loop& loop() const {
@@ -1920,7 +1953,6 @@ private:
 // ---- asyncio/detail/frame.hpp --------------------------------------------------------------------
 // unique_frame: the one RAII owner that destroys coroutine frames.
 
-#include <coroutine>
 
 namespace asyncio::detail {
 
@@ -2058,20 +2090,59 @@ public:
     /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
     void deliver_cancel() noexcept { deliver_cancel_ = true; }
 
-    /// Task.cancel(msg): see asyncio-semantics.md section 2.
+    /// Task.cancel(msg): see asyncio-semantics.md section 2. What the task waits for is cancelled
+    /// through `cancel_walk`, so a chain of any depth is walked on a flat stack.
     bool cancel(std::string msg = {}) {
         if (done()) {
             mark_retrieved();
             return false;
         }
         ++cancelling_;
-        set_cancel_message(std::move(msg));
-        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
-            return true;
-        }
-        must_cancel_ = true;
+        request_cancel(*this, std::move(msg));
         return true;
     }
+
+    /// Applies a cancellation requested by cancel(), in the walk's depth-first order.
+    void apply_cancel(std::string msg) {
+        if (done()) {
+            return;
+        }
+        if (deliver_cancel_) {
+            // A cancellation is already on its way to the task's await (an earlier cancel was
+            // accepted by what it waited for): that one is delivered, with its message, and this
+            // request merges into it (CPython: the future's CancelledError is kept).
+            must_cancel_ = true;
+            return;
+        }
+        set_cancel_message(std::move(msg));
+        if (hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
+            return;
+        }
+        must_cancel_ = true;
+    }
+
+    /// Cancels a future or a task state `s` (whose own cancel() already did its bookkeeping):
+    /// queued on the loop's walk, and applied at once unless a walk is under way. Hooks call
+    /// cancel() on what the task awaits; those calls land here and are applied after the hook
+    /// returns, depth first (the order recursive calls would have), so neither a chain of 100,000
+    /// tasks nor 100,000 nested gathers grows the stack.
+    static void request_cancel(future_state_base& s, std::string msg) {
+        loop_core& core = s.loop().core();
+        s.add_ref();
+        try {
+            core.cancel_work.push_back(cancel_request{&s, std::move(msg)});
+        } catch (...) {
+            s.release();
+            throw;
+        }
+        if (!core.cancel_walking) {
+            walk(core);
+        }
+    }
+
+    /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
+    /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
+    void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
     [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
@@ -2114,17 +2185,37 @@ protected:
         release(); // the loop's reference
     }
 
-    /// The loop dies while the task is pending: its frame goes (nothing resumes it again).
+    /// The loop dies while the task is pending: its frames go (nothing resumes it again) and it
+    /// ends cancelled ("Event loop is closed"), so a handle that outlives the loop reads done and
+    /// cancelled, and cancel() returns false.
     static void abandon_pending(state_link* l) noexcept {
         auto& t = static_cast<task_core&>(*l);
         t.hook_ = {};
-        t.frame_.reset();
+        t.destroy_frames();
         t.loop_->call_exception_handler(
             {"Task was destroyed but it is pending!", nullptr, t.name()});
+        t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
     }
 
+public:
+    /// For task<T>'s destructor: while this task's frames are being destroyed (abandon), a frame
+    /// of its await chain is handed over here instead of being destroyed inside its parent's
+    /// destruction, which would recurse once per level.
+    [[nodiscard]] bool defer_frame_destruction(std::coroutine_handle<> h) noexcept {
+        if (loop_ == nullptr || loop_->core().frame_sink == nullptr) {
+            return false;
+        }
+        try {
+            loop_->core().frame_sink->push_back(h);
+            return true;
+        } catch (...) {
+            return false; // out of memory: destroyed in place (recursively) instead
+        }
+    }
+
+protected:
     static bool cancel_entry(state_link* l, const std::string& msg) {
         return static_cast<task_core*>(l)->cancel(msg);
     }
@@ -2135,6 +2226,55 @@ private:
     static void step_entry(void* p, bool run) {
         if (run) {
             static_cast<task_core*>(p)->step();
+        }
+    }
+
+    // The frame and, one after the other, the frames of the await chain it owns.
+    void destroy_frames() noexcept {
+        std::vector<std::coroutine_handle<>> sink;
+        loop_core& core = loop_->core();
+        core.frame_sink = &sink;
+        frame_.reset();
+        while (!sink.empty()) {
+            const std::coroutine_handle<> h = sink.back();
+            sink.pop_back();
+            h.destroy(); // its own chain frames land in `sink`
+        }
+        core.frame_sink = nullptr;
+    }
+
+    // Drains the loop's cancel_work depth first: the requests one application makes are applied
+    // before the next older one, in the order they were made.
+    static void walk(loop_core& core) {
+        struct walking {
+            loop_core& c;
+            explicit walking(loop_core& lc) noexcept : c(lc) { c.cancel_walking = true; }
+            walking(const walking&) = delete;
+            walking& operator=(const walking&) = delete;
+            ~walking() {
+                c.cancel_walking = false;
+                for (cancel_request& r : c.cancel_work) { // only after an exception
+                    static_cast<future_state_base*>(r.state)->release();
+                }
+                c.cancel_work.clear();
+            }
+        } guard(core);
+        std::vector<cancel_request>& work = core.cancel_work;
+        while (!work.empty()) {
+            cancel_request r = std::move(work.back());
+            work.pop_back();
+            auto* s = static_cast<future_state_base*>(r.state);
+            struct releaser {
+                future_state_base* s;
+                ~releaser() { s->release(); }
+            } hold{s};
+            const auto mark = static_cast<std::ptrdiff_t>(work.size());
+            if (s->is_task()) {
+                static_cast<task_core*>(s)->apply_cancel(std::move(r.msg));
+            } else if (!s->done()) {
+                s->complete_cancelled(std::move(r.msg));
+            }
+            std::reverse(work.begin() + mark, work.end());
         }
     }
 
@@ -2172,9 +2312,16 @@ private:
             ops->finish(this);
             return;
         }
-        if (must_cancel_ && hook_.fn != nullptr && hook_.fn(hook_.ctx, *this)) {
-            // The task cancelled itself, then awaited: that await is cancelled at once.
+        if (must_cancel_ && hook_.fn != nullptr) {
+            // The task cancelled itself, then awaited: that await is cancelled at once (or, if
+            // what it awaits refuses, at the next step). A failure here (out of memory) leaves
+            // the request for the next step.
             must_cancel_ = false;
+            try {
+                request_cancel(*this, cancel_message());
+            } catch (...) {
+                must_cancel_ = true;
+            }
         }
     }
 
@@ -2202,19 +2349,31 @@ public:
     [[nodiscard]] bool await_ready() const noexcept { return s_->done(); }
 
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-        root_ = root_of(h);
-        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root_)) {
+        task_core* root = root_of(h);
+        if (static_cast<future_state_base*>(s_) == static_cast<future_state_base*>(root)) {
             throw std::runtime_error("Task cannot await on itself");
         }
+        if (!s_->belongs_to(root->loop())) {
+            // CPython raises this at the await one iteration later; here it is raised at once.
+            throw std::runtime_error("Task got Future attached to a different loop");
+        }
+        root_ = root;
         on_done = &fire;
         s_->add_waiter(*this);
         root_->suspend(h, cancel_hook{&on_cancel, this});
     }
 
-    decltype(auto) await_resume() {
+    /// The result type is spelled out (not deduced) so that asking what an await gives, as the
+    /// awaitable concept does, never instantiates the body.
+    auto await_resume()
+        -> decltype(take_result<Move>(std::declval<State&>(), std::declval<State&>().slot())) {
         unlink();
         if (root_ != nullptr) {
-            root_->throw_if_cancel_delivered();
+            if (s_->cancelled()) {
+                root_->keep_awaited_cancellation(); // its cancelled_error, with its message
+            } else {
+                root_->throw_if_cancel_delivered();
+            }
         }
         return take_result<Move>(*s_, s_->slot());
     }
@@ -2253,8 +2412,12 @@ public:
         if (done()) {
             return false;
         }
-        (void)loop();
-        complete_cancelled(msg);
+        if (loop().core().cancel_walking) {
+            // Part of a cancellation walking down a chain: applied in the walk's order.
+            task_core::request_cancel(*this, msg);
+        } else {
+            complete_cancelled(msg);
+        }
         return true;
     }
 
@@ -2290,7 +2453,8 @@ template <class Handle, class F> void invoke_done_callback(F& f, Handle& h) {
 /// asyncio.Future: completed by `set_result` / `set_exception` / `cancel`, typically from callback
 /// code, and awaited by any number of tasks. Copies share one state. Create with
 /// `loop.create_future<T>()`. Awaiters resume in the iteration after completion; awaiting a done
-/// future does not suspend.
+/// future does not suspend. A default-constructed (or moved-from) future is empty: every operation
+/// on it throws invalid_state_error.
 template <class T> class future {
 public:
     using value_type = T;
@@ -2298,8 +2462,8 @@ public:
     future() noexcept = default;
     explicit future(event_loop& loop) : s_(new detail::future_state<T>(loop)) {}
 
-    [[nodiscard]] bool done() const noexcept { return s_->done(); }
-    [[nodiscard]] bool cancelled() const noexcept { return s_->cancelled(); }
+    [[nodiscard]] bool done() const { return state().done(); }
+    [[nodiscard]] bool cancelled() const { return state().cancelled(); }
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
 
     /// Future.set_result: invalid_state_error when already done.
@@ -2317,33 +2481,31 @@ public:
         s_->complete_exception(std::move(e));
     }
     /// Future.cancel(msg): true if the future was pending and is now cancelled.
-    bool cancel(std::string msg = {}) { return s_->cancel(msg); }
+    bool cancel(std::string msg = {}) { return state().cancel(msg); }
 
     /// Future.result(): the value (a reference into the shared state; void for void). Pending:
     /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
-    decltype(auto) result() { return detail::result_ref(*s_, s_->slot()); }
+    decltype(auto) result() { return detail::result_ref(state(), state().slot()); }
     /// Future.exception(): the exception or null. Pending: invalid_state_error; cancelled:
     /// cancelled_error.
-    [[nodiscard]] std::exception_ptr exception() { return s_->exception(); }
+    [[nodiscard]] std::exception_ptr exception() { return state().exception(); }
 
     /// Future.add_done_callback: `f(future<T>&)` (or `f()`) runs through call_soon after
     /// completion, in registration order. Returns the id `remove_done_callback` takes.
     template <class F> callback_id add_done_callback(F f) {
-        return s_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+        return state().add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             future h(static_cast<detail::future_state<T>*>(b));
             detail::invoke_done_callback(fn, h);
         });
     }
     /// Future.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept { return s_->remove_callback(id); }
+    std::size_t remove_done_callback(callback_id id) { return state().remove_callback(id); }
 
-    /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out.
-    auto operator co_await() & noexcept {
-        return detail::state_awaiter<state_type, false>(s_.get());
-    }
-    auto operator co_await() && noexcept {
-        return detail::state_awaiter<state_type, true>(s_.get());
-    }
+    /// `co_await fut` gives a copy of the result; `co_await std::move(fut)` moves it out. Awaiting
+    /// a pending future of another loop throws std::runtime_error; an empty one,
+    /// invalid_state_error.
+    auto operator co_await() & { return detail::state_awaiter<state_type, false>(&state()); }
+    auto operator co_await() && { return detail::state_awaiter<state_type, true>(&state()); }
 
     friend bool operator==(const future& a, const future& b) noexcept { return a.s_ == b.s_; }
 
@@ -2352,8 +2514,17 @@ private:
     friend struct detail::state_access;
     explicit future(state_type* s) noexcept : s_(s) {}
 
+    /// The state, or invalid_state_error for an empty future.
+    [[nodiscard]] state_type& state() const {
+        if (!s_) {
+            throw invalid_state_error(
+                "empty future (default-constructed or moved-from): it refers to no future");
+        }
+        return *s_;
+    }
+
     void check_settable() const {
-        if (s_->done()) {
+        if (state().done()) {
             throw invalid_state_error("invalid state: the future is already done");
         }
         (void)s_->loop();
@@ -2453,7 +2624,16 @@ public:
     task() noexcept = default;
     task(task&&) noexcept = default;
     task& operator=(task&&) noexcept = default;
-    ~task() = default;
+    ~task() {
+        // Inside an await chain whose task is being destroyed with its loop, the frame is handed
+        // to that task, which destroys the chain level by level instead of recursively.
+        if (frame_) {
+            if (detail::task_core* root = promise().root_;
+                root != nullptr && root->defer_frame_destruction(frame_.get())) {
+                (void)frame_.release();
+            }
+        }
+    }
 
     /// True until the task is awaited, spawned or moved from.
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
@@ -2575,39 +2755,41 @@ private:
 } // namespace detail
 
 /// A type-erased, copyable reference to a spawned task (what current_task() and all_tasks()
-/// return). Empty by default.
+/// return). Empty when default-constructed or moved from: every operation on an empty reference
+/// (or task_handle) throws invalid_state_error. A task whose loop was destroyed while it was
+/// pending reads as done and cancelled ("Event loop is closed"); cancel() then returns false.
 class task_ref {
 public:
     task_ref() noexcept = default;
 
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
     /// Task.done(): finished with a result, an exception, or cancelled.
-    [[nodiscard]] bool done() const noexcept { return core_->done(); }
+    [[nodiscard]] bool done() const { return core().done(); }
     /// Task.cancelled(): true only once the task has actually ended cancelled.
-    [[nodiscard]] bool cancelled() const noexcept { return core_->cancelled(); }
+    [[nodiscard]] bool cancelled() const { return core().cancelled(); }
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
-    bool cancel(std::string msg = {}) { return core_->cancel(std::move(msg)); }
+    bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
     /// Task.cancelling(): the number of pending cancel requests.
-    [[nodiscard]] int cancelling() const noexcept { return core_->cancelling(); }
+    [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
-    int uncancel() noexcept { return core_->uncancel(); }
+    int uncancel() { return core().uncancel(); }
     /// Task.get_name(): "Task-<n>" (counted per loop) unless a name was given.
-    [[nodiscard]] const std::string& get_name() const { return core_->name(); }
-    void set_name(std::string name) { core_->set_name(std::move(name)); }
+    [[nodiscard]] const std::string& get_name() const { return core().name(); }
+    void set_name(std::string name) { core().set_name(std::move(name)); }
     /// Task.exception(): the exception or null. Pending: invalid_state_error; cancelled:
     /// cancelled_error.
-    [[nodiscard]] std::exception_ptr exception() { return core_->exception(); }
+    [[nodiscard]] std::exception_ptr exception() { return core().exception(); }
 
     /// Task.add_done_callback on the untyped reference: `f(task_ref&)` (or `f()`).
     template <class F> callback_id add_done_callback(F f) {
-        return core_->add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
+        return core().add_callback([fn = std::move(f)](detail::future_state_base* b) mutable {
             task_ref r(static_cast<detail::task_core*>(b));
             detail::invoke_done_callback(fn, r);
         });
     }
     /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept { return core_->remove_callback(id); }
+    std::size_t remove_done_callback(callback_id id) { return core().remove_callback(id); }
 
     friend bool operator==(const task_ref& a, const task_ref& b) noexcept {
         return a.core_ == b.core_;
@@ -2615,6 +2797,14 @@ public:
 
 protected:
     explicit task_ref(detail::task_core* c) noexcept : core_(c) {}
+    /// The task, or invalid_state_error for an empty reference.
+    [[nodiscard]] detail::task_core& core() const {
+        if (!core_) {
+            throw invalid_state_error(
+                "empty task handle (default-constructed or moved-from): it refers to no task");
+        }
+        return *core_;
+    }
     detail::ref_ptr<detail::task_core> core_;
 
     friend task_ref current_task();
@@ -2643,17 +2833,13 @@ public:
         });
     }
     /// Task.remove_done_callback: the number of callbacks removed (0 or 1).
-    std::size_t remove_done_callback(callback_id id) noexcept {
-        return state()->remove_callback(id);
-    }
+    std::size_t remove_done_callback(callback_id id) { return state()->remove_callback(id); }
 
-    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out.
-    auto operator co_await() & noexcept {
-        return detail::state_awaiter<state_type, false>(state());
-    }
-    auto operator co_await() && noexcept {
-        return detail::state_awaiter<state_type, true>(state());
-    }
+    /// `co_await h` gives a copy of the result; `co_await std::move(h)` moves it out. Awaiting a
+    /// pending task of another loop throws std::runtime_error; an empty handle,
+    /// invalid_state_error.
+    auto operator co_await() & { return detail::state_awaiter<state_type, false>(state()); }
+    auto operator co_await() && { return detail::state_awaiter<state_type, true>(state()); }
 
 private:
     using state_type = detail::task_state<T>;
@@ -2661,9 +2847,7 @@ private:
     friend struct detail::state_access;
 
     explicit task_handle(state_type* s) noexcept : task_ref(s) {}
-    [[nodiscard]] state_type* state() const noexcept {
-        return static_cast<state_type*>(core_.get());
-    }
+    [[nodiscard]] state_type* state() const { return static_cast<state_type*>(&core()); }
 };
 
 namespace detail {
@@ -2677,8 +2861,9 @@ struct state_access {
         }
         return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
     }
+    /// The state behind `h` (null for an empty handle).
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
-        return ref_ptr<task_state<T>>(h.state());
+        return ref_ptr<task_state<T>>(static_cast<task_state<T>*>(h.core_.get()));
     }
     template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
         return f.s_;
@@ -3039,6 +3224,79 @@ template <class T> void async_generator_promise<T>::close_later(async_generator_
 } // namespace asyncio
 // ---- (back in asyncio/asyncio.hpp)
 
+// ---- asyncio/awaitable.hpp -----------------------------------------------------------------------
+// The awaitable concepts, the result type of an await, and ensure_future for any awaitable.
+
+
+#include <concepts>
+
+namespace asyncio {
+
+/// An awaiter: what `co_await` works on once operator co_await, if any, was applied. Only
+/// await_ready and await_resume are checked: await_suspend takes the awaiting coroutine's handle,
+/// whose promise type the concept cannot know.
+template <class A>
+concept awaiter = requires(A& a) {
+    { a.await_ready() } -> std::convertible_to<bool>;
+    a.await_resume();
+};
+
+namespace detail {
+
+/// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
+template <class Aw> decltype(auto) get_awaiter(Aw&& aw) {
+    if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
+        return std::forward<Aw>(aw).operator co_await();
+    } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
+        return operator co_await(std::forward<Aw>(aw));
+    } else {
+        return std::forward<Aw>(aw);
+    }
+}
+
+} // namespace detail
+
+/// Something an asyncio-cpp coroutine can `co_await` (Python's awaitable): a task<T>, a
+/// task_handle<T>, a future<T>, sleep(...), gather(...), a queue operation, or any type with
+/// await_ready/await_suspend/await_resume or an operator co_await giving such an awaiter.
+/// `A` is the type as it is awaited: `awaitable<task<int>&>` is about `co_await t` for an lvalue.
+template <class A>
+concept awaitable = requires(A&& a) {
+    { detail::get_awaiter(std::forward<A>(a)) } -> awaiter;
+};
+
+/// What `co_await a` gives for an `A`.
+template <awaitable A>
+using await_result_t = decltype(detail::get_awaiter(std::declval<A>()).await_resume());
+
+namespace detail {
+
+/// Runs any other awaitable as a task, so combinators can treat every child alike.
+template <class Aw> task<await_result_t<Aw>> await_as_task(Aw aw) {
+    co_return co_await std::move(aw);
+}
+
+template <class A> inline constexpr bool is_future_like = false;
+template <class T> inline constexpr bool is_future_like<task<T>> = true;
+template <class T> inline constexpr bool is_future_like<task_handle<T>> = true;
+template <class T> inline constexpr bool is_future_like<future<T>> = true;
+
+} // namespace detail
+
+/// asyncio.ensure_future for any other awaitable (a sleep, a gather, a queue operation, a type of
+/// your own): moved into a task created on `loop`, as CPython wraps a coroutine. (Tasks, handles
+/// and futures have their own overloads: a task<T> is spawned, a handle or future is returned.)
+template <class A>
+    requires(!detail::is_future_like<std::remove_cvref_t<A>>) && awaitable<A> &&
+            std::move_constructible<std::remove_cvref_t<A>>
+[[nodiscard]] task_handle<await_result_t<std::remove_cvref_t<A>>> ensure_future(A&& aw,
+                                                                                event_loop& loop) {
+    return loop.create_task(detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(aw))));
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
 // ---- asyncio/gather.hpp --------------------------------------------------------------------------
 // gather (asyncio.gather): run awaitables concurrently and collect their results in order.
 
@@ -3077,6 +3335,31 @@ public:
     gather_core(const gather_core&) = delete;
     gather_core& operator=(const gather_core&) = delete;
 
+    /// _GatheringFuture.cancel(msg): cancels every unfinished child; true if at least one
+    /// accepted. The gather then ends with cancelled_error once its children are done, even with
+    /// return_exceptions. False once the gather is done, or when every child is already done.
+    bool cancel(std::string msg = {}) {
+        if (outer_done_) {
+            return false;
+        }
+        bool accepted = false;
+        for (std::size_t i = 0; i < n_; ++i) {
+            slot& s = slots_[i];
+            if (!s.child->done() && s.child->ops->cancel(s.child.get(), msg)) {
+                accepted = true;
+            }
+        }
+        if (accepted) {
+            cancel_requested_ = true;
+        }
+        return accepted;
+    }
+    /// Future.done(): the gather has its results, or its exception.
+    [[nodiscard]] bool done() const noexcept { return outer_done_; }
+    /// Future.cancelled(): always false, as in CPython, whose gather future ends a cancelled
+    /// gather with a CancelledError *exception* rather than in the cancelled state.
+    [[nodiscard]] static constexpr bool cancelled() noexcept { return false; }
+
     [[nodiscard]] bool await_ready() const noexcept { return outer_done_; }
 
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
@@ -3091,7 +3374,7 @@ protected:
     /// Links every slot to its child; children already done count at once (3.12+ behaviour),
     /// so gathering only finished children does not suspend.
     void attach(slot* slots, std::size_t n, event_loop& loop) noexcept {
-        begin_attach(slots, loop);
+        begin_attach(slots, n, loop);
         for (std::size_t i = 0; i < n; ++i) {
             attach_next();
         }
@@ -3099,10 +3382,12 @@ protected:
     }
 
     /// The same one slot at a time, so that a range is read in a single pass: `slots` fills up
-    /// in order, and each slot is attached as soon as its child is set.
-    void begin_attach(slot* slots, event_loop& loop) noexcept {
+    /// in order, and each slot is attached as soon as its child is set. `total` is the number of
+    /// children there will be: a finished child attached first must not look like the last one.
+    void begin_attach(slot* slots, std::size_t total, event_loop& loop) noexcept {
         slots_ = slots;
         n_ = 0;
+        total_ = total;
         loop_ = &loop.core();
     }
     void attach_next() noexcept {
@@ -3129,11 +3414,24 @@ protected:
     /// After resuming: cancellation delivered to the awaiting task, or the first failure.
     void rethrow_if_failed() {
         if (root_ != nullptr) {
-            root_->throw_if_cancel_delivered();
+            if (outer_cancelled_) {
+                root_->keep_awaited_cancellation(); // the gather's own cancelled_error wins
+            } else {
+                root_->throw_if_cancel_delivered();
+            }
         }
         if (outer_exc_) {
             std::rethrow_exception(outer_exc_);
         }
+    }
+
+    /// Before the results are handed out: they are moved out of the children, so only once.
+    void take_results_once() {
+        if (results_taken_) {
+            throw std::runtime_error(
+                "cannot reuse already awaited gather: its results were already taken");
+        }
+        results_taken_ = true;
     }
 
     [[nodiscard]] std::size_t child_count() const noexcept { return n_; }
@@ -3173,7 +3471,7 @@ private:
         }
         if (!return_exceptions_) {
             if (c.cancelled()) {
-                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())));
+                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())), true);
                 return;
             }
             if (c.status() == future_status::exception) {
@@ -3189,14 +3487,16 @@ private:
     // The last child is in: the gather ends, cancelled if its task asked for it (with the message
     // of the last child when that one was cancelled too).
     void finish_if_last(const std::string& cancel_message) noexcept {
-        if (finished_ == n_) {
+        if (finished_ == total_) {
             finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(cancel_message))
-                                     : nullptr);
+                                     : nullptr,
+                   cancel_requested_);
         }
     }
 
-    void finish(std::exception_ptr e) noexcept {
+    void finish(std::exception_ptr e, bool cancelled = false) noexcept {
         outer_done_ = true;
+        outer_cancelled_ = cancelled;
         outer_exc_ = std::move(e);
         if (root_ != nullptr) {
             root_->wake();
@@ -3206,21 +3506,7 @@ private:
     // Cancelling the awaiting task cancels every unfinished child; the gather then ends with
     // cancelled_error once they finish, even with return_exceptions.
     static bool on_cancel(void* ctx, task_core& t) {
-        auto* g = static_cast<gather_core*>(ctx);
-        if (g->outer_done_) {
-            return false;
-        }
-        bool accepted = false;
-        for (std::size_t i = 0; i < g->n_; ++i) {
-            slot& s = g->slots_[i];
-            if (!s.child->done() && s.child->ops->cancel(s.child.get(), t.cancel_message())) {
-                accepted = true;
-            }
-        }
-        if (accepted) {
-            g->cancel_requested_ = true;
-        }
-        return accepted;
+        return static_cast<gather_core*>(ctx)->cancel(t.cancel_message());
     }
 
     void detach_impl() noexcept {
@@ -3246,13 +3532,16 @@ private:
     }
 
     slot* slots_ = nullptr;
-    std::size_t n_ = 0;
+    std::size_t n_ = 0;     // attached so far
+    std::size_t total_ = 0; // attached once the gather is built
     std::size_t finished_ = 0;
     loop_core* loop_ = nullptr;
     task_core* root_ = nullptr;
     std::exception_ptr outer_exc_;
     bool outer_done_ = false;
+    bool outer_cancelled_ = false; // outer_exc_ is the gather's own cancelled_error
     bool cancel_requested_ = false;
+    bool results_taken_ = false;
 };
 
 } // namespace asyncio::detail
@@ -3298,24 +3587,6 @@ private:
 
 namespace detail {
 
-/// The awaiter `co_await aw` would use (member or free operator co_await, or `aw` itself).
-template <class Aw> decltype(auto) get_awaiter(Aw&& aw) {
-    if constexpr (requires { std::forward<Aw>(aw).operator co_await(); }) {
-        return std::forward<Aw>(aw).operator co_await();
-    } else if constexpr (requires { operator co_await(std::forward<Aw>(aw)); }) {
-        return operator co_await(std::forward<Aw>(aw));
-    } else {
-        return std::forward<Aw>(aw);
-    }
-}
-
-template <class Aw> using await_result_t = decltype(get_awaiter(std::declval<Aw>()).await_resume());
-
-/// Runs any other awaitable as a task, so gather can treat every child alike.
-template <class Aw> task<await_result_t<Aw>> await_as_task(Aw aw) {
-    co_return co_await std::move(aw);
-}
-
 /// How gather holds one argument: the state it watches and whether it owns the result (a lazy
 /// task or a wrapped awaitable: the result is moved out; a user's handle or future: copied).
 template <class A> struct gather_child {
@@ -3335,20 +3606,33 @@ template <class T> struct gather_child<task<T>> {
         return ref_ptr<state_type>(state_access::spawn(loop, t, true));
     }
 };
+/// A handle or future given to gather must be set and belong to the gather's loop (CPython raises
+/// ValueError for a future of another loop, even a finished one).
+template <class State> ref_ptr<State> checked_child(ref_ptr<State> s, const event_loop& loop) {
+    if (!s) {
+        throw invalid_state_error(
+            "gather: an empty task_handle or future (default-constructed or moved-from)");
+    }
+    if (!s->belongs_to(loop)) {
+        throw std::invalid_argument(
+            "The future belongs to a different loop than the one specified as the loop argument");
+    }
+    return s;
+}
 template <class T> struct gather_child<task_handle<T>> {
     using value_type = T;
     using state_type = task_state<T>;
     static constexpr bool owned = false;
-    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop&) {
-        return state_access::get(h);
+    static ref_ptr<state_type> make(const task_handle<T>& h, event_loop& loop) {
+        return checked_child(state_access::get(h), loop);
     }
 };
 template <class T> struct gather_child<future<T>> {
     using value_type = T;
     using state_type = future_state<T>;
     static constexpr bool owned = false;
-    static ref_ptr<state_type> make(const future<T>& f, event_loop&) {
-        return state_access::get(f);
+    static ref_ptr<state_type> make(const future<T>& f, event_loop& loop) {
+        return checked_child(state_access::get(f), loop);
     }
 };
 
@@ -3379,6 +3663,18 @@ decltype(auto) extract(typename Child::state_type& s) {
     }
 }
 
+/// What `co_await g` uses for a gather `g`, lvalue or rvalue: a pointer to it. (g++ 12 copies an
+/// xvalue operand that is its own awaiter, GCC bug 99575, and a gather cannot be copied; going
+/// through operator co_await makes `co_await std::move(g)` compile everywhere.)
+template <class G> struct gather_awaiter {
+    G* g;
+    [[nodiscard]] bool await_ready() const noexcept { return g->await_ready(); }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+        g->await_suspend(h);
+    }
+    decltype(auto) await_resume() { return g->await_resume(); }
+};
+
 template <bool ReturnExceptions, class... Children>
 class gather_awaitable final : public gather_core {
 public:
@@ -3393,8 +3689,12 @@ public:
     // Unlink from the children before the slots drop the references.
     ~gather_awaitable() { detach(); }
 
+    auto operator co_await() & noexcept { return gather_awaiter<gather_awaitable>{this}; }
+    auto operator co_await() && noexcept { return gather_awaiter<gather_awaitable>{this}; }
+
     auto await_resume() {
         rethrow_if_failed();
+        take_results_once();
         return collect(std::index_sequence_for<Children...>{});
     }
 
@@ -3427,8 +3727,9 @@ public:
         try {
             if constexpr (std::ranges::sized_range<Range>) {
                 // One pass: each child is spawned and attached into its slot in turn.
-                storage_.reserve(static_cast<std::size_t>(std::ranges::size(r)));
-                begin_attach(storage_.data(), loop);
+                const auto n = static_cast<std::size_t>(std::ranges::size(r));
+                storage_.reserve(n);
+                begin_attach(storage_.data(), n, loop);
                 for (auto&& a : r) {
                     storage_.emplace_back().child = make(a, loop);
                     attach_next();
@@ -3439,7 +3740,7 @@ public:
                     children.push_back(make(a, loop));
                 }
                 storage_.reserve(children.size());
-                begin_attach(storage_.data(), loop);
+                begin_attach(storage_.data(), children.size(), loop);
                 for (ref_ptr<state_type>& c : children) {
                     storage_.emplace_back().child = std::move(c);
                     attach_next();
@@ -3455,8 +3756,12 @@ public:
     gather_range_awaitable& operator=(const gather_range_awaitable&) = delete;
     ~gather_range_awaitable() { detach(); }
 
+    auto operator co_await() & noexcept { return gather_awaiter<gather_range_awaitable>{this}; }
+    auto operator co_await() && noexcept { return gather_awaiter<gather_range_awaitable>{this}; }
+
     auto await_resume() {
         rethrow_if_failed();
+        take_results_once();
         using E = decltype(extract<Child, ReturnExceptions>(std::declval<state_type&>()));
         std::vector<E> out;
         out.reserve(child_count());
@@ -3512,9 +3817,22 @@ private:
 
 template <class A> using gather_child_t = gather_child<std::remove_cvref_t<A>>;
 
-/// A range of awaitables (gather's range form) as opposed to a single awaitable.
+/// A range (gather's range form) as opposed to a single awaitable.
 template <class R>
 concept gather_range = std::ranges::input_range<R>;
+
+template <class A> inline constexpr bool is_task = false;
+template <class T> inline constexpr bool is_task<task<T>> = true;
+
+/// What gather takes as one argument: an awaitable, with a lazy task<T> passed as an rvalue
+/// (gather spawns it; `gather(std::move(t))` for a named one).
+template <class A>
+concept gather_argument =
+    awaitable<A> && !(std::is_lvalue_reference_v<A> && is_task<std::remove_cvref_t<A>>);
+
+/// A range whose elements gather can take (lazy tasks in it are moved from).
+template <class R>
+concept gather_awaitable_range = gather_range<R> && awaitable<std::ranges::range_reference_t<R>>;
 
 template <class... Aws>
 inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws> && ...);
@@ -3528,9 +3846,9 @@ inline constexpr bool is_single_range = sizeof...(Aws) == 1 && (gather_range<Aws
 /// the awaiting task cancels every child. The awaiter resumes two iterations after the last child
 /// finishes; gathering nothing, or only finished children, does not suspend.
 template <class... Aws>
-    requires(!detail::is_single_range<Aws...>)
-[[nodiscard("co_await the gather")]] detail::gather_awaitable<false, detail::gather_child_t<Aws>...>
-gather(Aws&&... aws) {
+    requires(!detail::is_single_range<Aws...>) && (detail::gather_argument<Aws> && ...)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<
+    false, detail::gather_child_t<Aws>...> gather(Aws&&... aws) {
     return detail::gather_awaitable<false, detail::gather_child_t<Aws>...>(
         get_running_loop(), std::forward<Aws>(aws)...);
 }
@@ -3538,16 +3856,16 @@ gather(Aws&&... aws) {
 /// asyncio.gather(*aws, return_exceptions=True): each slot is an asyncio::outcome<T> holding the
 /// child's value or exception; completes only when every child is done.
 template <class... Aws>
-    requires(!detail::is_single_range<Aws...>)
-[[nodiscard("co_await the gather")]] detail::gather_awaitable<true, detail::gather_child_t<Aws>...>
-gather(return_exceptions_t, Aws&&... aws) {
+    requires(!detail::is_single_range<Aws...>) && (detail::gather_argument<Aws> && ...)
+[[nodiscard("co_await the gather")]] detail::gather_awaitable<
+    true, detail::gather_child_t<Aws>...> gather(return_exceptions_t, Aws&&... aws) {
     return detail::gather_awaitable<true, detail::gather_child_t<Aws>...>(
         get_running_loop(), std::forward<Aws>(aws)...);
 }
 
 /// asyncio.gather(*range): a std::vector of results in range order. Lazy tasks in the range are
 /// moved from (and spawned in order); handles and futures are shared.
-template <detail::gather_range Range>
+template <detail::gather_awaitable_range Range>
 [[nodiscard("co_await the gather")]] auto gather(Range&& range) {
     return detail::gather_range_awaitable<
         false, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
@@ -3555,7 +3873,7 @@ template <detail::gather_range Range>
 }
 
 /// asyncio.gather(*range, return_exceptions=True): a std::vector of asyncio::outcome<T>.
-template <detail::gather_range Range>
+template <detail::gather_awaitable_range Range>
 [[nodiscard("co_await the gather")]] auto gather(return_exceptions_t, Range&& range) {
     return detail::gather_range_awaitable<
         true, detail::gather_child_t<std::ranges::range_reference_t<Range>>>(
@@ -3782,7 +4100,6 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/generator.hpp)
 
-#include <concepts>
 
 namespace asyncio {
 
@@ -4181,6 +4498,12 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     void clear() noexcept { items_.clear(); }
+    /// Front (next out) to back.
+    template <class F> void for_each(F&& f) const {
+        for (const T& v : items_) {
+            f(v);
+        }
+    }
 
 private:
     std::deque<T> items_;
@@ -4197,6 +4520,12 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     void clear() noexcept { items_.clear(); }
+    /// Bottom (oldest) to top (next out), the order of LifoQueue's list.
+    template <class F> void for_each(F&& f) const {
+        for (const T& v : items_) {
+            f(v);
+        }
+    }
 
 private:
     std::vector<T> items_;
@@ -4217,6 +4546,20 @@ public:
     }
     [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
     void clear() noexcept { heap_.clear(); }
+    /// In the order the items come out (the heap's own layout depends on the standard library).
+    template <class F> void for_each(F&& f) const {
+        std::vector<const entry*> order;
+        order.reserve(heap_.size());
+        for (const entry& e : heap_) {
+            order.push_back(&e);
+        }
+        Compare comp = comp_;
+        std::sort(order.begin(), order.end(),
+                  [&comp](const entry* a, const entry* b) { return later{&comp}(*b, *a); });
+        for (const entry* e : order) {
+            f(e->value);
+        }
+    }
 
 private:
     struct entry {
@@ -4253,6 +4596,16 @@ public:
     }
     [[nodiscard]] std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
     [[nodiscard]] bool is_shut_down() const noexcept { return shut_down_; }
+
+    /// For debug strings: the number of tasks blocked in `get()` (asyncio's `len(q._getters)`).
+    [[nodiscard]] std::size_t waiting_getters() const noexcept { return count(getters_); }
+    /// For debug strings: the number of tasks blocked in `put()` (`len(q._putters)`).
+    [[nodiscard]] std::size_t waiting_putters() const noexcept { return count(putters_); }
+    /// For debug strings: items put and not yet marked done (`q._unfinished_tasks`).
+    [[nodiscard]] std::size_t unfinished_tasks() const noexcept { return unfinished_; }
+    /// For debug strings: calls `f(const T&)` for each item, in the order asyncio's repr lists
+    /// `_queue` (FIFO: next out first; LIFO: oldest first; priority: next out first).
+    template <class F> void for_each_item(F&& f) const { store_.for_each(std::forward<F>(f)); }
 
     void put_nowait(T item) {
         if (shut_down_) {
@@ -4392,6 +4745,8 @@ protected:
     ~basic_queue() = default;
 
 private:
+    static std::size_t count(const waiter_list& l) noexcept { return l.count(); }
+
     Store store_;
     std::ptrdiff_t maxsize_;
 };
@@ -4429,6 +4784,502 @@ public:
 };
 
 } // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/repr.hpp ----------------------------------------------------------------------------
+// Debug strings (asyncio's repr): operator<< and std::formatter for futures, tasks, handles,
+// queues.
+
+
+
+// ---- asyncio/detail/repr_value.hpp ---------------------------------------------------------------
+// How the debug strings of repr.hpp print values, strings, floats and exceptions, as Python's repr.
+
+
+
+#include <charconv>
+#include <ostream>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <typeinfo>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+namespace asyncio::detail::repr {
+
+/// The demangled name of `t` (as the compiler spells it), or `fallback` without RTTI.
+inline std::string type_name(const std::type_info& t) {
+#if __has_include(<cxxabi.h>)
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(t.name(), nullptr, nullptr, &status), &std::free);
+    if (status == 0 && demangled) {
+        return demangled.get();
+    }
+#endif
+    return t.name();
+}
+
+template <class T> std::string type_name_of(std::string_view fallback) {
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+    (void)fallback;
+    return type_name(typeid(T));
+#else
+    return std::string(fallback);
+#endif
+}
+
+/// Writes `s` as Python's repr of a str: single quotes unless the text holds a single quote and
+/// no double quote; backslash escapes for the quote, `\`, tab, newline, return and other control
+/// characters. Bytes from 0x80 up are copied (UTF-8 text prints as itself, as in Python).
+inline void write_string(std::ostream& os, std::string_view s) {
+    const bool has_single = s.find('\'') != std::string_view::npos;
+    const bool has_double = s.find('"') != std::string_view::npos;
+    const char quote = has_single && !has_double ? '"' : '\'';
+    static constexpr char hex[] = "0123456789abcdef";
+    os << quote;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == quote || c == '\\') {
+            os << '\\' << c;
+        } else if (c == '\t') {
+            os << "\\t";
+        } else if (c == '\n') {
+            os << "\\n";
+        } else if (c == '\r') {
+            os << "\\r";
+        } else if (u < 0x20 || u == 0x7f) {
+            os << "\\x" << hex[u >> 4U] << hex[u & 0xfU];
+        } else {
+            os << c;
+        }
+    }
+    os << quote;
+}
+
+/// reprlib.repr of a str: Python's repr, cut in the middle to 30 characters when longer.
+inline void write_short_string(std::ostream& os, std::string_view s) {
+    std::ostringstream full;
+    write_string(full, s);
+    const std::string r = full.str();
+    constexpr std::size_t max = 30;
+    if (r.size() <= max) {
+        os << r;
+        return;
+    }
+    constexpr std::size_t head = (max - 3) / 2;
+    constexpr std::size_t tail = max - 3 - head;
+    os << std::string_view(r).substr(0, head) << "..."
+       << std::string_view(r).substr(r.size() - tail);
+}
+
+/// Python's repr of a float: the shortest digits that read back, fixed notation for exponents
+/// from -4 to 15 (always with a fractional part), else scientific with a two-digit exponent.
+inline void write_float(std::ostream& os, double v) {
+    if (std::isnan(v)) {
+        os << "nan";
+        return;
+    }
+    if (std::isinf(v)) {
+        os << (v < 0 ? "-inf" : "inf");
+        return;
+    }
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
+    std::string out;
+    if (!text.empty() && text.front() == '-') {
+        out += '-';
+        text.remove_prefix(1);
+    }
+    const std::size_t e = text.find('e');
+    std::string digits;
+    for (const char c : text.substr(0, e)) {
+        if (c != '.') {
+            digits += c;
+        }
+    }
+    const int exp = std::atoi(std::string(text.substr(e + 1)).c_str());
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-exp - 1), '0');
+            out += digits;
+        } else {
+            const auto int_len = static_cast<std::size_t>(exp) + 1;
+            if (digits.size() <= int_len) {
+                out += digits;
+                out.append(int_len - digits.size(), '0');
+                out += ".0";
+            } else {
+                out += digits.substr(0, int_len);
+                out += '.';
+                out += digits.substr(int_len);
+            }
+        }
+    } else {
+        out += digits.substr(0, 1);
+        if (digits.size() > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += exp < 0 ? "e-" : "e+";
+        const int a = exp < 0 ? -exp : exp;
+        if (a < 10) {
+            out += '0';
+        }
+        out += std::to_string(a);
+    }
+    os << out;
+}
+
+template <class T>
+concept streamable = requires(std::ostream& os, const T& v) { os << v; };
+
+/// Writes a value as the repr of its Python counterpart (see the notes at the top of the file).
+/// `shorten`: reprlib's 30-character limit for strings (future and task results).
+template <class T> void write_value(std::ostream& os, const T& v, bool shorten = false) {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (std::is_same_v<U, bool>) {
+        os << (v ? "True" : "False");
+    } else if constexpr (std::is_same_v<U, none> || std::is_same_v<U, std::nullptr_t>) {
+        os << "None";
+    } else if constexpr (std::is_same_v<U, char>) {
+        write_string(os, std::string_view(&v, 1));
+    } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
+        if (shorten) {
+            write_short_string(os, std::string_view(v));
+        } else {
+            write_string(os, std::string_view(v));
+        }
+    } else if constexpr (std::is_integral_v<U> && sizeof(U) == 1) {
+        os << static_cast<int>(v); // signed/unsigned char are numbers here, not characters
+    } else if constexpr (std::is_floating_point_v<U>) {
+        write_float(os, static_cast<double>(v));
+    } else if constexpr (streamable<U>) {
+        os << v;
+    } else {
+        os << '<' << type_name_of<U>("object") << '>';
+    }
+}
+
+/// Writes an exception as `TypeName('what')` (see the notes at the top of the file).
+inline void write_exception(std::ostream& os, const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error& c) {
+        os << "asyncio::cancelled_error(";
+        write_string(os, c.message());
+        os << ')';
+    } catch (const std::exception& x) {
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+        os << type_name(typeid(x)) << '(';
+#else
+        os << "exception(";
+#endif
+        write_string(os, x.what());
+        os << ')';
+    } catch (...) {
+#if (defined(__cpp_rtti) || defined(__GXX_RTTI)) && __has_include(<cxxabi.h>)
+        const std::type_info* t = abi::__cxa_current_exception_type();
+        os << (t != nullptr ? type_name(*t) : std::string("exception")) << "()";
+#else
+        os << "exception()";
+#endif
+    }
+}
+
+} // namespace asyncio::detail::repr
+// ---- (back in asyncio/repr.hpp)
+
+#include <version>
+
+#if defined(__cpp_lib_format)
+#include <format>
+#endif
+
+// What the debug strings print, field by field against CPython 3.13's repr:
+//
+//   future<T>        <Future pending> | <Future finished result=1> |
+//                    <Future finished exception=std::invalid_argument('x')> | <Future cancelled>
+//   task_handle<T>   <Task pending name='Task-1'> | <Task cancelling name='t'> |
+//                    <Task finished name='t' result='s'> | <Task cancelled name='t'>
+//   task_ref         the same without result= (its type is erased; exception= is printed)
+//   handle           <Handle> | <Handle cancelled>
+//   timer_handle     <TimerHandle when=12.5> | <TimerHandle cancelled when=12.5>
+//   queue<T>         <Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1 shutdown>
+//                    (PriorityQueue, LifoQueue likewise; this is CPython's str(q): its repr
+//                    adds "at 0x...", which says nothing a C++ reader needs)
+//
+// Differences C++ forces, deliberately:
+// - A task has no `coro=<f() running at file:line>`: a coroutine handle knows neither its
+//   function's name nor where it is suspended. The task's name is the substitute.
+// - A task has no `wait_for=<...>`: the task records how to cancel what it awaits, not what that
+//   is. A future or task has no `cb=[...]`: C++ callables have no printable name.
+// - A handle prints no callback (`<Handle f() at file:line>` in CPython), for the same reason.
+// - An exception prints as its dynamic type's demangled name and its what() text, e.g.
+//   `std::invalid_argument('x')` for Python's `ValueError('x')`; `asyncio::cancelled_error('m')`
+//   shows the cancel message; an exception of a type not derived from std::exception prints as
+//   `TypeName()`. Without RTTI every type name is `exception`.
+// - Values: strings (std::string, std::string_view, C strings, char) are quoted as Python
+//   quotes them ('x', "it's", '\n', '\x01'); bool prints True/False; void results, asyncio::none
+//   and nullptr print None; floating point prints as Python's float repr (1.0, 0.001, 1e+16); a
+//   type with its own operator<< prints through it; any other type prints as `<TypeName>`
+//   (demangled when the standard library allows, else `<object>`). A future or task result
+//   string longer than 30 characters is shortened as reprlib does ('aaaaaaaaaaaa...aaaaaaaaaaaaa');
+//   queue items are printed in full, as CPython does.
+// - A priority_queue lists its items in the order they come out (CPython lists heapq's array,
+//   whose order is an implementation detail of the heap).
+// - An empty (default-constructed) future, task or handle prints `<Future empty>`, `<Task empty>`,
+//   `<Handle empty>`: Python has no such object.
+//
+// Printing never changes state: it does not mark an exception as retrieved (the "exception was
+// never retrieved" report still comes) and does not move a result out.
+
+namespace asyncio {
+
+namespace detail::repr {
+
+/// Reads a state's exception without marking it retrieved (printing must not silence the
+/// "exception was never retrieved" report). Never instantiated.
+struct exception_peek : future_state_base {
+    static const std::exception_ptr& of(const future_state_base& s) noexcept {
+        return s.*(&exception_peek::exc_);
+    }
+};
+
+/// The untyped state behind a task_ref. Never instantiated.
+struct task_ref_peek : task_ref {
+    static task_core* of(const task_ref& r) noexcept { return (r.*(&task_ref_peek::core_)).get(); }
+};
+
+/// `pending`, `finished` or `cancelled` (and, for a task, `cancelling`), as asyncio's `_state`.
+inline void write_status(std::ostream& os, const future_state_base& s, int cancelling) {
+    if (!s.done()) {
+        os << (cancelling > 0 ? "cancelling" : "pending");
+    } else if (s.cancelled()) {
+        os << "cancelled";
+    } else {
+        os << "finished";
+    }
+}
+
+/// ` result=...` / ` exception=...` of a finished state; nothing otherwise. `slot` is null when
+/// the result type is unknown (task_ref).
+template <class T>
+void write_outcome(std::ostream& os, const future_state_base& s, value_slot<T>* slot) {
+    if (s.status() == future_status::exception) {
+        os << " exception=";
+        write_exception(os, exception_peek::of(s));
+    } else if (s.status() == future_status::result && slot != nullptr) {
+        os << " result=";
+        if constexpr (std::is_void_v<T>) {
+            os << "None";
+        } else {
+            write_value(os, slot->get(), true);
+        }
+    }
+}
+
+inline void write_task_head(std::ostream& os, const task_core& t) {
+    os << "<Task ";
+    write_status(os, t, t.cancelling());
+    os << " name=";
+    write_string(os, t.name());
+}
+
+template <class Queue> void write_queue(std::ostream& os, std::string_view kind, const Queue& q) {
+    os << '<' << kind << " maxsize=" << q.maxsize();
+    if (!q.empty()) {
+        os << " _queue=[";
+        bool first = true;
+        q.for_each_item([&](const auto& item) {
+            if (!first) {
+                os << ", ";
+            }
+            first = false;
+            write_value(os, item);
+        });
+        os << ']';
+    }
+    if (const std::size_t n = q.waiting_getters(); n != 0) {
+        os << " _getters[" << n << ']';
+    }
+    if (const std::size_t n = q.waiting_putters(); n != 0) {
+        os << " _putters[" << n << ']';
+    }
+    if (const std::size_t n = q.unfinished_tasks(); n != 0) {
+        os << " tasks=" << n;
+    }
+    if (q.is_shut_down()) {
+        os << " shutdown";
+    }
+    os << '>';
+}
+
+/// The debug string of `v` (what operator<< writes).
+template <class V> std::string to_string(const V& v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+} // namespace detail::repr
+
+/// asyncio.Future's repr: `<Future pending>`, `<Future finished result=1>`,
+/// `<Future finished exception=std::invalid_argument('x')>`, `<Future cancelled>`. Reads the
+/// state only: an exception is not marked retrieved. See repr.hpp's notes for what differs.
+template <class T> std::ostream& operator<<(std::ostream& os, const future<T>& f) {
+    if (!f) {
+        return os << "<Future empty>";
+    }
+    auto s = detail::state_access::get(f);
+    os << "<Future ";
+    detail::repr::write_status(os, *s, 0);
+    detail::repr::write_outcome<T>(os, *s, &s->slot());
+    return os << '>';
+}
+
+/// asyncio.Task's repr: `<Task pending name='Task-1'>`, `<Task cancelling name='t'>` (a cancel
+/// requested, not yet done), `<Task finished name='t' result=1>`, `<Task finished name='t'
+/// exception=std::runtime_error('x')>`, `<Task cancelled name='t'>`. No `coro=` and no
+/// `wait_for=`: see repr.hpp's notes.
+template <class T> std::ostream& operator<<(std::ostream& os, const task_handle<T>& t) {
+    if (!t) {
+        return os << "<Task empty>";
+    }
+    auto s = detail::state_access::get(t);
+    detail::repr::write_task_head(os, *s);
+    detail::repr::write_outcome<T>(os, *s, &s->slot());
+    return os << '>';
+}
+
+/// asyncio.Task's repr through a type-erased reference (current_task(), all_tasks()): as for
+/// task_handle<T>, without `result=` (the result's type is not known here).
+inline std::ostream& operator<<(std::ostream& os, const task_ref& t) {
+    if (!t) {
+        return os << "<Task empty>";
+    }
+    const detail::task_core& s = *detail::repr::task_ref_peek::of(t);
+    detail::repr::write_task_head(os, s);
+    detail::repr::write_outcome<void>(os, s, nullptr);
+    return os << '>';
+}
+
+/// asyncio.Handle's repr: `<Handle>` or `<Handle cancelled>` (no callback name: see repr.hpp).
+inline std::ostream& operator<<(std::ostream& os, const handle& h) {
+    if (!h) {
+        return os << "<Handle empty>";
+    }
+    return os << (h.cancelled() ? "<Handle cancelled>" : "<Handle>");
+}
+
+/// asyncio.TimerHandle's repr: `<TimerHandle when=12.5>` or `<TimerHandle cancelled when=12.5>`,
+/// `when` in seconds on the loop's clock, printed as Python prints a float.
+inline std::ostream& operator<<(std::ostream& os, const timer_handle& h) {
+    if (!h) {
+        return os << "<TimerHandle empty>";
+    }
+    os << (h.cancelled() ? "<TimerHandle cancelled when=" : "<TimerHandle when=");
+    const auto ns = h.when().time_since_epoch().count();
+    detail::repr::write_float(os, static_cast<double>(ns) / 1e9);
+    return os << '>';
+}
+
+/// asyncio.Queue's str(): `<Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1
+/// shutdown>`, each field only when it is not empty/zero, as in CPython.
+template <class T> std::ostream& operator<<(std::ostream& os, const queue<T>& q) {
+    detail::repr::write_queue(os, "Queue", q);
+    return os;
+}
+/// asyncio.PriorityQueue's str(); `_queue` lists the items in the order they come out.
+template <class T, class Compare>
+std::ostream& operator<<(std::ostream& os, const priority_queue<T, Compare>& q) {
+    detail::repr::write_queue(os, "PriorityQueue", q);
+    return os;
+}
+/// asyncio.LifoQueue's str(); `_queue` lists the items oldest first, as CPython's list does.
+template <class T> std::ostream& operator<<(std::ostream& os, const lifo_queue<T>& q) {
+    detail::repr::write_queue(os, "LifoQueue", q);
+    return os;
+}
+
+} // namespace asyncio
+
+#if defined(__cpp_lib_format)
+
+namespace asyncio::detail::repr {
+
+/// std::format support: `{}` only (no format spec), writing what operator<< writes.
+struct formatter_base {
+    constexpr auto parse(std::format_parse_context& ctx) {
+        auto it = ctx.begin();
+        if (it != ctx.end() && *it != '}') {
+            throw std::format_error("asyncio debug strings take no format spec");
+        }
+        return it;
+    }
+    template <class V, class Context> auto write(const V& v, Context& ctx) const {
+        const std::string s = to_string(v);
+        return std::copy(s.begin(), s.end(), ctx.out());
+    }
+};
+
+} // namespace asyncio::detail::repr
+
+template <class T>
+struct std::formatter<asyncio::future<T>, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::future<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <class T>
+struct std::formatter<asyncio::task_handle<T>, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::task_handle<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::task_ref, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::task_ref& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::handle, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::handle& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::timer_handle, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::timer_handle& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <class T>
+struct std::formatter<asyncio::queue<T>, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::queue<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <class T, class Compare>
+struct std::formatter<asyncio::priority_queue<T, Compare>, char>
+    : asyncio::detail::repr::formatter_base {
+    template <class Context>
+    auto format(const asyncio::priority_queue<T, Compare>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <class T>
+struct std::formatter<asyncio::lifo_queue<T>, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::lifo_queue<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+
+#endif
 // ---- (back in asyncio/asyncio.hpp)
 
 // ---- asyncio/run.hpp -----------------------------------------------------------------------------
@@ -4555,6 +5406,16 @@ template <class T> T run(task<T> main, run_options opts = {}) {
         }
         throw;
     }
+}
+
+/// asyncio.run for any other awaitable (`asyncio::run(asyncio::sleep(1s))`): it runs as the main
+/// task.
+template <class A>
+    requires(!detail::is_future_like<std::remove_cvref_t<A>>) && awaitable<A> &&
+            std::move_constructible<std::remove_cvref_t<A>>
+auto run(A&& main, run_options opts = {}) {
+    return run(detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(main))),
+               std::move(opts));
 }
 
 } // namespace asyncio

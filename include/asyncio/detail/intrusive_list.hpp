@@ -4,6 +4,8 @@
 
 #include <asyncio/config.hpp>
 
+#include <cstddef>
+
 namespace asyncio::detail {
 
 /// Base of every element; `Tag` lets one object sit in several lists at once.
@@ -40,6 +42,15 @@ public:
     ~intrusive_list() { clear(); }
 
     [[nodiscard]] bool empty() const noexcept { return head_.next_ == &head_; }
+
+    /// The number of elements, by walking the list (O(n): for debug strings, not hot paths).
+    [[nodiscard]] std::size_t count() const noexcept {
+        std::size_t n = 0;
+        for (const hook* h = head_.next_; h != &head_; h = h->next_) {
+            ++n;
+        }
+        return n;
+    }
 
     void push_back(T& item) noexcept {
         hook& h = item;
