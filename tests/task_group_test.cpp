@@ -246,7 +246,7 @@ log_t run_case(asyncio::task<> (*body)(log_t*)) {
 
 } // namespace
 
-TEST_CASE("task_group: waits for every child after the body; results readable after") {
+TEST_CASE("task_group: waits for every child after the body, and results are readable after") {
     CHECK(run_case(all_succeed) ==
           log_t{"body done at 0", "a done at 100", "b done at 200", "group done at 200 a b"});
 }
@@ -292,7 +292,7 @@ TEST_CASE("task_group: create_task raises runtime_error while shutting down and 
                 "create_task once the group is done: TaskGroup <TaskGroup entered> is finished"});
 }
 
-TEST_CASE("task_group: nested groups nest their exception_groups; split divides by type") {
+TEST_CASE("task_group: nested groups nest their exception_groups, and split divides by type") {
     CHECK(run_case(nested) == log_t{"i fails at 100", "o cancelled at 100",
                                     "group: group[ValueError(deep)] at 100",
                                     "split: group[ValueError(deep)] | rest None"});

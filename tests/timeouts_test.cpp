@@ -303,7 +303,7 @@ TEST_CASE("timeout: an external cancellation passes through as cancelled_error")
           log_t{"external: CancelledError passes through", "external: task cancelled True"});
 }
 
-TEST_CASE("timeout: reschedule moves or removes the deadline; when() and timeout_at") {
+TEST_CASE("timeout: reschedule moves or removes the deadline, with when() and timeout_at") {
     CHECK(run_case(reschedule) == log_t{"reschedule: when 300 still running at 200",
                                         "reschedule: none, at 1200",
                                         "reschedule while expiring: Cannot change state of "

@@ -160,8 +160,8 @@ log_t run_case(asyncio::task<> (*body)(log_t*)) {
 
 } // namespace
 
-TEST_CASE("shield: cancelling the awaiter leaves the inner task running; cancelling the inner "
-          "cancels the shield; a done inner gives its result") {
+TEST_CASE("shield: cancelling the awaiter leaves the inner task running, cancelling the inner "
+          "cancels the shield, and a done inner gives its result") {
     CHECK(run_case(shield_cases) ==
           log_t{"waiter cancelled at 100 inner done False", "inner done at 200",
                 "inner result inner at 200", "inner2 cancelled at 300",
