@@ -69,7 +69,7 @@ asyncio::task<> hops(std::vector<std::string>* log) {
 } // namespace
 
 TEST_CASE("structured concurrency: task_group, wait and shield resume two iterations after the "
-          "last child; timeout and wait_for add none") {
+          "last child, while timeout and wait_for add none") {
     std::vector<std::string> log;
     run_virtual(hops(&log));
     CHECK(log == std::vector<std::string>{"task_group: child finished 3 awaiter resumed 5",

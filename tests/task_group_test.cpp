@@ -251,8 +251,8 @@ TEST_CASE("task_group: waits for every child after the body, and results are rea
           log_t{"body done at 0", "a done at 100", "b done at 200", "group done at 200 a b"});
 }
 
-TEST_CASE("task_group: the first failure cancels the other children and the body, then an "
-          "exception_group; the parent's cancelling() returns to 0") {
+TEST_CASE("task_group: the first failure cancels the other children and the body, then raises an "
+          "exception_group, and the parent's cancelling() returns to 0") {
     CHECK(run_case(one_fails) ==
           log_t{"a fails at 100", "b cancelled at 100", "body cancelled at 100",
                 "group: unhandled errors in a TaskGroup (1 sub-exception) | ValueError(boom) at "
@@ -305,7 +305,7 @@ TEST_CASE("task_group: composes with timeout, around the group and inside a chil
                                         "timeout in a child: TimeoutError() at 200"});
 }
 
-TEST_CASE("exception_group: what() counts sub-exceptions; split keeps the nesting") {
+TEST_CASE("exception_group: what() counts sub-exceptions and split keeps the nesting") {
     const asyncio::exception_group inner("inner",
                                          {std::make_exception_ptr(std::invalid_argument("v")),
                                           std::make_exception_ptr(asyncio::timeout_error(""))});
