@@ -42,6 +42,20 @@ BENCHMARK(BM_peers_w1_spawn_gather)
     ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond);
 
+// W1 with eager tasks (loop.set_task_factory(asyncio::eager_task_factory)).
+void BM_peers_w1_spawn_gather_eager(benchmark::State& state) {
+    const std::int64_t n = state.range(0);
+    for ([[maybe_unused]] auto _ : state) {
+        check(state, run_once(peers::w1_spawn_gather_eager(n)), peers::triangle(n));
+    }
+    state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_peers_w1_spawn_gather_eager)
+    ->Arg(1000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond);
+
 // W1 written with gather's range form over lazy tasks.
 void BM_peers_w1_gather_lazy(benchmark::State& state) {
     const std::int64_t n = state.range(0);

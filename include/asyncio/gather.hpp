@@ -71,7 +71,7 @@ template <class A> struct gather_child {
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(A&& a, event_loop& loop) {
         task<value_type> t = await_as_task(std::move(a));
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 template <class T> struct gather_child<task<T>> {
@@ -79,7 +79,7 @@ template <class T> struct gather_child<task<T>> {
     using state_type = task_state<T>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 /// A handle or future given to gather must be set and belong to the gather's loop (CPython raises

@@ -23,6 +23,20 @@
 
 namespace asyncio {
 
+/// Selects eager tasks: `loop.set_task_factory(asyncio::eager_task_factory)`.
+struct eager_task_factory_t {
+    explicit constexpr eager_task_factory_t() = default;
+};
+/// asyncio.eager_task_factory.
+inline constexpr eager_task_factory_t eager_task_factory{};
+
+/// Selects an eager start for one task: `asyncio::create_task(t, asyncio::eager_start)`.
+struct eager_start_t {
+    explicit constexpr eager_start_t() = default;
+};
+/// Python 3.14's `eager_start=True`.
+inline constexpr eager_start_t eager_start{};
+
 /// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
 /// virtual clock), so virtual-time tests compare times exactly.
 struct loop_clock {
@@ -244,6 +258,17 @@ public:
     template <class T> task_handle<T> create_task(task<T> t);
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T> task_handle<T> create_task(task<T> t, std::string name);
+
+    /// The same, started eagerly (see asyncio::create_task with eager_start).
+    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
+    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+
+    /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
+    /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
+    /// inside the call that creates it, until it first suspends.
+    void set_task_factory(eager_task_factory_t) noexcept { core_.eager_tasks = true; }
+    /// loop.set_task_factory(None): tasks start in the next iteration again (the default).
+    void set_task_factory(std::nullptr_t) noexcept { core_.eager_tasks = false; }
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }

@@ -116,8 +116,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered)
-        : task_core(loop, std::move(frame), &ops_table, numbered) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
     task_state(const task_state&) = delete;
@@ -126,8 +126,8 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered) {
-        return new task_state(loop, std::move(frame), numbered);
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
+        return new task_state(loop, std::move(frame), numbered, eager);
     }
 
 private:
@@ -267,12 +267,29 @@ namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
-    /// Spawns `t` on `loop`: the state, holding only the loop's reference.
-    template <class T> static task_state<T>* spawn(event_loop& loop, task<T>& t, bool numbered) {
+    /// Spawns `t` on `loop` and returns a reference to its state. `name` empty: "Task-<n>".
+    /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
+    /// CPython 3.13 with a task factory, the task then has its default name during that step and
+    /// is named afterwards.
+    template <class T>
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
+                                        bool eager) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
-        return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
+        eager = eager && loop.is_running();
+        ref_ptr<task_state<T>> s(
+            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        if (eager) {
+            s->run_first_step();
+        }
+        if (!name.empty()) {
+            s->set_name(std::move(name));
+        }
+        return s;
+    }
+    template <class T> static task_handle<T> handle_of(ref_ptr<task_state<T>> s) noexcept {
+        return task_handle<T>(s.get());
     }
     /// The state behind `h` (null for an empty handle).
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
@@ -293,15 +310,20 @@ struct state_access {
 } // namespace detail
 
 template <class T> task_handle<T> event_loop::create_task(task<T> t) {
-    return task_handle<T>(detail::state_access::spawn(*this, t, true));
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
 }
 template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    detail::task_state<T>* s = detail::state_access::spawn(*this, t, name.empty());
-    task_handle<T> h(s);
-    if (!name.empty()) {
-        s->set_name(std::move(name));
-    }
-    return h;
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
+}
+template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
+    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
@@ -313,6 +335,15 @@ template <class T> task_handle<T> create_task(task<T> t) {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T> task_handle<T> create_task(task<T> t, std::string name) {
     return get_running_loop().create_task(std::move(t), std::move(name));
+}
+/// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
+/// body runs at once, inside create_task, until it first suspends; a body that never suspends
+/// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
+template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), e);
+}
+template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.

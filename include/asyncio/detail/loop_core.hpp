@@ -129,6 +129,8 @@ public:
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
+    /// Tasks created while the loop runs start eagerly (set_task_factory(eager_task_factory)).
+    bool eager_tasks = false;
     /// Counter behind callback ids (add_done_callback), unique per loop.
     std::uint64_t callback_ids = 0;
     intrusive_list<state_link, state_tag> states;

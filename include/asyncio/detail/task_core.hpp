@@ -67,7 +67,9 @@ private:
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
-    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
+    /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
+              bool eager)
         : future_state_base(loop, table, true), frame_(std::move(frame)) {
         auto& core = loop.core();
         if (numbered) {
@@ -75,9 +77,15 @@ public:
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
-        wake();    // may throw (bad_alloc): nothing is linked yet
+        if (!eager) {
+            wake(); // may throw (bad_alloc): nothing is linked yet
+        }
         core.tasks.push_back(*this);
     }
+
+    /// An eager task's first step (3.12's eager_task_factory): run synchronously by its creator,
+    /// as the current task, until the body first suspends or ends. The creator holds a reference.
+    void run_first_step() noexcept { step(); }
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
