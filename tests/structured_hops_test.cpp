@@ -64,6 +64,7 @@ asyncio::task<> hops(std::vector<std::string>* log) {
     (void)co_await asyncio::wait_for(child(&c, &marks), 10s);
     line("wait_for", "body");
     c.stop = true;
+    co_await asyncio::sleep(0s); // the counter's queued callback runs (and stops) before c goes
 }
 
 } // namespace
