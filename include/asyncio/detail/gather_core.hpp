@@ -46,7 +46,7 @@ public:
     /// _GatheringFuture.cancel(msg): cancels every unfinished child; true if at least one
     /// accepted. The gather then ends with cancelled_error once its children are done, even with
     /// return_exceptions. False once the gather is done, or when every child is already done.
-    bool cancel(std::string msg = {}) {
+    bool cancel(const std::string& msg = {}) {
         if (outer_done_) {
             return false;
         }
