@@ -11,6 +11,7 @@
 #include <asyncio/asyncio.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -545,7 +546,8 @@ public:
         }
 #if defined(ASYNCIO_HAS_ASAN)
         // From a live pool, an orphaned chunk or the heap: a freed block is poisoned.
-        if (__asan_address_is_poisoned(b.p) == 0) {
+        if (__asan_address_is_poisoned(b.p) == 0 ||
+            __asan_address_is_poisoned(b.p + b.n - 1) == 0) {
             errors.push_back("a freed block is not poisoned");
         }
 #endif
@@ -650,3 +652,85 @@ TEST_CASE("block_pool: random allocations and frees across size classes and pool
     CHECK(errors.empty());
     CHECK(census.outstanding() == 0); // every chunk freed once its pool and blocks are gone
 }
+
+// ---- AddressSanitizer: what the arena holds is poisoned ----------------------------------------
+
+#if defined(ASYNCIO_HAS_ASAN)
+TEST_CASE(
+    "block_pool: under AddressSanitizer a freed block stays poisoned until handed out again") {
+    constexpr std::size_t n = 100; // a 112-byte block
+    block_pool pool;
+    auto* a = static_cast<std::byte*>(pool.allocate(n));
+    // The object and its tag byte are addressable; the padding after them and the uncarved rest
+    // of the chunk are not.
+    CHECK(__asan_region_is_poisoned(a, n + 1) == nullptr);
+    CHECK(__asan_address_is_poisoned(a + n + 1) == 1);
+    CHECK(__asan_address_is_poisoned(a + block_pool::block_size(n)) == 1);
+    fill(a, n, 1);
+
+    block_pool::deallocate(a, n);
+    // The whole block, free-list link included: a use after free of a pooled block is reported.
+    CHECK(__asan_region_is_poisoned(a, block_pool::block_size(n)) == a);
+    bool every_byte = true;
+    for (std::size_t i = 0; i < block_pool::block_size(n); ++i) {
+        every_byte = every_byte && __asan_address_is_poisoned(a + i) == 1;
+    }
+    CHECK(every_byte);
+
+    void* again = pool.allocate(n);
+    REQUIRE(again == a);
+    CHECK(__asan_region_is_poisoned(a, n + 1) == nullptr);
+    CHECK(__asan_address_is_poisoned(a + n + 1) == 1);
+    block_pool::deallocate(again, n);
+    CHECK(__asan_address_is_poisoned(a) == 1);
+}
+
+TEST_CASE("block_pool: under AddressSanitizer a block freed after its pool is gone is poisoned") {
+    constexpr std::size_t n = 40;
+    auto pool = std::make_unique<block_pool>();
+    auto* kept = static_cast<std::byte*>(pool->allocate(n));
+    auto* other = static_cast<std::byte*>(pool->allocate(n));
+    pool.reset();
+    CHECK(__asan_region_is_poisoned(kept, n) == nullptr);
+    block_pool::deallocate(kept, n); // the chunk still holds `other`
+    CHECK(__asan_address_is_poisoned(kept) == 1);
+    CHECK(__asan_region_is_poisoned(other, n) == nullptr);
+    block_pool::deallocate(other, n); // the last block: the chunk goes back to the heap
+    CHECK(__asan_address_is_poisoned(other) == 1);
+}
+
+namespace {
+
+/// Publishes the address of a local that lives in its coroutine frame (it spans a suspension).
+asyncio::task<> frame_local(const volatile std::byte** where) {
+    volatile std::byte local{7};
+    *where = &local;
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    *where = &local;
+}
+
+asyncio::task<bool> frame_poisoned_once_freed(std::size_t* chunks) {
+    const volatile std::byte* local = nullptr;
+    {
+        auto h = asyncio::create_task(frame_local(&local));
+        co_await h;
+    }
+    // Let the loop finish with the task, then look at the freed frame.
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    *chunks = asyncio::get_running_loop().core().pool.chunk_count();
+    co_return __asan_address_is_poisoned(local) == 1;
+}
+
+} // namespace
+
+TEST_CASE("block_pool: under AddressSanitizer the frame of a finished task is poisoned") {
+    std::size_t chunks = 0;
+    CHECK(asyncio::run(frame_poisoned_once_freed(&chunks)));
+#if defined(ASYNCIO_NO_BLOCK_POOL)
+    CHECK(chunks == 0); // frames from the global heap, whose freed memory ASan poisons
+#else
+    CHECK(chunks >= 1); // ASYNCIO_POOL_UNDER_ASAN: frames from the loop's arena, which poisons
+#endif
+}
+#endif
