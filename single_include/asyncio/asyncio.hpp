@@ -46,8 +46,17 @@
 #endif
 
 /// Set to disable the per-loop arena of frame and task-state memory (detail/block_pool.hpp);
-/// defined automatically under AddressSanitizer so that it sees every block freed.
-#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN)
+/// defined automatically under AddressSanitizer so that it sees every block freed, unless
+/// ASYNCIO_POOL_UNDER_ASAN is defined.
+///
+/// ASYNCIO_POOL_UNDER_ASAN: define it (under AddressSanitizer) to keep the arena, so that the
+/// memory the loop really uses is the memory checked. The arena poisons what it holds and has not
+/// handed out (freed blocks, the uncarved rest of its chunks, the padding after each object), so a
+/// use of a freed frame or state is reported until the block is reused; the arena has no
+/// quarantine, so a use after the reuse is not, which the global heap's quarantine would catch.
+/// asyncio-cpp's asan preset runs its tests both ways. No effect without AddressSanitizer.
+#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN) &&                                \
+    !defined(ASYNCIO_POOL_UNDER_ASAN)
 #define ASYNCIO_NO_BLOCK_POOL 1
 #endif
 
@@ -197,8 +206,9 @@ namespace asyncio::detail {
 ///
 /// Single-threaded: a block is freed on its pool's thread, or once that pool is gone, on one
 /// thread at a time per orphaned chunk (the loop's rules for frames). The library bypasses the
-/// pool under ASYNCIO_NO_BLOCK_POOL (AddressSanitizer must see every frame freed); the class
-/// itself still works there, and poisons the memory it does not hand out.
+/// pool under ASYNCIO_NO_BLOCK_POOL, which AddressSanitizer builds define unless
+/// ASYNCIO_POOL_UNDER_ASAN is defined (config.hpp); the class itself works either way, and under
+/// AddressSanitizer poisons the memory it does not hand out.
 class block_pool {
 public:
     static constexpr std::size_t granule = 16;
