@@ -10,17 +10,27 @@
 
 #include <asyncio/asyncio.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <new>
+#include <random>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+
+#if defined(ASYNCIO_HAS_ASAN)
+#include <sanitizer/asan_interface.h>
 #endif
 
 using asyncio::detail::block_pool;
@@ -435,5 +445,292 @@ TEST_CASE("block_pool: chunks past the first ones come from regions unmapped onc
     CHECK(holds(kept, n, 7));
     block_pool::deallocate(kept, n);
     CHECK_FALSE(mapped(kept));
+}
+#endif
+
+// ---- a randomized run against a model
+// ------------------------------------------------------------
+
+namespace {
+
+/// What the pool should do, kept alongside it: the live blocks (with the address ranges of their
+/// blocks, which must never overlap), and for each live pool the freed blocks of each size class,
+/// which the free lists hand out again last-freed first.
+class pool_model {
+public:
+    static constexpr int no_pool = -1;
+
+    struct block {
+        std::byte* p;
+        std::size_t n;
+        std::uint64_t stamp;
+        int pool; // the slot of its live pool, or no_pool (global heap, or its pool is gone)
+    };
+
+    explicit pool_model(std::uint64_t seed) : rng_(seed) {}
+
+    /// `rng() % n`: the same on every standard library (std::mt19937_64's output is fixed by the
+    /// standard, std::uniform_int_distribution's is not).
+    std::size_t pick(std::size_t n) { return static_cast<std::size_t>(rng_() % n); }
+
+    /// An object size: the largest and smallest of a size class, the limits of the arena, any.
+    std::size_t pick_size() {
+        const std::size_t classes = block_pool::max_pooled / block_pool::granule;
+        switch (pick(8)) {
+        case 0:
+            return block_pool::granule * (1 + pick(classes)) - 1;
+        case 1:
+            return block_pool::granule * (1 + pick(classes));
+        case 2:
+            return block_pool::max_pooled - 1 - pick(2); // the largest pooled objects
+        case 3:
+            return 1 + pick(2 * block_pool::max_pooled); // a quarter of these from the heap
+        default:
+            return 1 + pick(block_pool::max_pooled - 1);
+        }
+    }
+
+    void allocate(std::vector<std::string>& errors) {
+        const std::size_t slot = pick(pools_.size());
+        if (!pools_[slot]) {
+            pools_[slot] = std::make_unique<block_pool>();
+        }
+        const std::size_t n = pick_size();
+        const std::size_t size = block_pool::block_size(n);
+        auto* p = static_cast<std::byte*>(pools_[slot]->allocate(n));
+        const bool pooled = size <= block_pool::max_pooled;
+        if (pooled) {
+            auto& reuse = free_[slot][class_of(n)];
+            if (!reuse.empty()) {
+                if (reuse.back() != p) {
+                    errors.push_back("a freed block of the class was not handed out again");
+                }
+                reuse.pop_back();
+            }
+        }
+        if (address(p) % alignof(std::max_align_t) != 0) {
+            errors.push_back("a block is not aligned for any object");
+        }
+        // No overlap with a live block: the next one starts at or after this one's end, and the
+        // previous one ends at or before its start.
+        const auto next = ranges_.lower_bound(address(p));
+        if (next != ranges_.end() && next->first < address(p) + size) {
+            errors.push_back("a new block overlaps the block after it");
+        }
+        if (next != ranges_.begin() && std::prev(next)->second > address(p)) {
+            errors.push_back("a new block overlaps the block before it");
+        }
+        ranges_.emplace(address(p), address(p) + size);
+#if defined(ASYNCIO_HAS_ASAN)
+        if (__asan_region_is_poisoned(p, n + 1) != nullptr) {
+            errors.push_back("an allocated object or its tag byte is poisoned");
+        }
+#endif
+        const block b{p, n, rng_(), pooled ? static_cast<int>(slot) : no_pool};
+        write_stamps(b);
+        live_.push_back(b);
+    }
+
+    void free_one(std::vector<std::string>& errors) {
+        const std::size_t i = pick(live_.size());
+        const block b = live_[i];
+        live_[i] = live_.back();
+        live_.pop_back();
+        if (!has_stamps(b)) {
+            errors.push_back("a block's content changed while it was live");
+        }
+        ranges_.erase(address(b.p));
+        block_pool::deallocate(b.p, b.n);
+        if (b.pool != no_pool) {
+            free_[static_cast<std::size_t>(b.pool)][class_of(b.n)].push_back(b.p);
+        }
+#if defined(ASYNCIO_HAS_ASAN)
+        // From a live pool, an orphaned chunk or the heap: a freed block is poisoned.
+        if (__asan_address_is_poisoned(b.p) == 0 ||
+            __asan_address_is_poisoned(b.p + b.n - 1) == 0) {
+            errors.push_back("a freed block is not poisoned");
+        }
+#endif
+    }
+
+    /// Destroys a pool: its live blocks become blocks of an orphaned chunk.
+    void destroy_pool(std::size_t slot) {
+        pools_[slot].reset();
+        for (auto& list : free_[slot]) {
+            list.clear();
+        }
+        for (block& b : live_) {
+            if (b.pool == static_cast<int>(slot)) {
+                b.pool = no_pool;
+            }
+        }
+    }
+
+    void check_all(std::vector<std::string>& errors) const {
+        for (const block& b : live_) {
+            if (!has_stamps(b)) {
+                errors.push_back("a live block's content changed");
+                return;
+            }
+        }
+    }
+
+    /// Random steps, then everything freed and destroyed in random order.
+    void run(std::size_t steps, std::vector<std::string>& errors) {
+        for (std::size_t s = 0; s < steps && errors.empty(); ++s) {
+            const std::size_t r = pick(100);
+            if (r < 52 || live_.empty()) {
+                allocate(errors);
+            } else if (r < 97) {
+                free_one(errors);
+            } else if (r < 99) {
+                destroy_pool(pick(pools_.size()));
+            } else {
+                check_all(errors);
+            }
+        }
+        check_all(errors);
+        while (!live_.empty() || pools_[0] || pools_[1]) {
+            if (live_.empty() || pick(8) == 0) {
+                destroy_pool(pick(pools_.size()));
+            } else {
+                free_one(errors);
+            }
+        }
+    }
+
+private:
+    static std::size_t class_of(std::size_t n) noexcept {
+        return block_pool::block_size(n) / block_pool::granule - 1;
+    }
+
+    /// An 8-byte stamp at every 16-byte boundary of the object (two blocks that overlap share
+    /// one, since blocks start on one) and in its last byte.
+    static unsigned char stamp_byte(const block& b, std::size_t i) noexcept {
+        return static_cast<unsigned char>((b.stamp >> ((i % 8) * 8)) + i / 16);
+    }
+    static void write_stamps(const block& b) noexcept {
+        for (std::size_t at = 0; at < b.n; at += block_pool::granule) {
+            for (std::size_t i = at; i < at + 8 && i < b.n; ++i) {
+                b.p[i] = std::byte{stamp_byte(b, i)};
+            }
+        }
+        b.p[b.n - 1] = std::byte{stamp_byte(b, b.n - 1)};
+    }
+    static bool has_stamps(const block& b) noexcept {
+        for (std::size_t at = 0; at < b.n; at += block_pool::granule) {
+            for (std::size_t i = at; i < at + 8 && i < b.n; ++i) {
+                if (b.p[i] != std::byte{stamp_byte(b, i)}) {
+                    return false;
+                }
+            }
+        }
+        return b.p[b.n - 1] == std::byte{stamp_byte(b, b.n - 1)};
+    }
+
+    std::mt19937_64 rng_;
+    std::array<std::unique_ptr<block_pool>, 2> pools_;
+    std::array<std::array<std::vector<std::byte*>, block_pool::max_pooled / block_pool::granule>, 2>
+        free_;
+    std::vector<block> live_;
+    std::map<std::uintptr_t, std::uintptr_t> ranges_; // live block start -> end
+};
+
+} // namespace
+
+TEST_CASE("block_pool: random allocations and frees across size classes and pools match a model") {
+    const chunk_census census;
+    constexpr std::uint64_t seeds = 3000;
+    std::uint64_t failed_seed = 0;
+    std::vector<std::string> errors;
+    for (std::uint64_t seed = 1; seed <= seeds && errors.empty(); ++seed) {
+        pool_model model(seed);
+        model.run(300, errors);
+        failed_seed = seed;
+    }
+    INFO("seed " << failed_seed << ": " << (errors.empty() ? std::string("no error") : errors[0]));
+    CHECK(errors.empty());
+    CHECK(census.outstanding() == 0); // every chunk freed once its pool and blocks are gone
+}
+
+// ---- AddressSanitizer: what the arena holds is poisoned ----------------------------------------
+
+#if defined(ASYNCIO_HAS_ASAN)
+TEST_CASE(
+    "block_pool: under AddressSanitizer a freed block stays poisoned until handed out again") {
+    constexpr std::size_t n = 100; // a 112-byte block
+    block_pool pool;
+    auto* a = static_cast<std::byte*>(pool.allocate(n));
+    // The object and its tag byte are addressable; the padding after them and the uncarved rest
+    // of the chunk are not.
+    CHECK(__asan_region_is_poisoned(a, n + 1) == nullptr);
+    CHECK(__asan_address_is_poisoned(a + n + 1) == 1);
+    CHECK(__asan_address_is_poisoned(a + block_pool::block_size(n)) == 1);
+    fill(a, n, 1);
+
+    block_pool::deallocate(a, n);
+    // The whole block, free-list link included: a use after free of a pooled block is reported.
+    CHECK(__asan_region_is_poisoned(a, block_pool::block_size(n)) == a);
+    bool every_byte = true;
+    for (std::size_t i = 0; i < block_pool::block_size(n); ++i) {
+        every_byte = every_byte && __asan_address_is_poisoned(a + i) == 1;
+    }
+    CHECK(every_byte);
+
+    void* again = pool.allocate(n);
+    REQUIRE(again == a);
+    CHECK(__asan_region_is_poisoned(a, n + 1) == nullptr);
+    CHECK(__asan_address_is_poisoned(a + n + 1) == 1);
+    block_pool::deallocate(again, n);
+    CHECK(__asan_address_is_poisoned(a) == 1);
+}
+
+TEST_CASE("block_pool: under AddressSanitizer a block freed after its pool is gone is poisoned") {
+    constexpr std::size_t n = 40;
+    auto pool = std::make_unique<block_pool>();
+    auto* kept = static_cast<std::byte*>(pool->allocate(n));
+    auto* other = static_cast<std::byte*>(pool->allocate(n));
+    pool.reset();
+    CHECK(__asan_region_is_poisoned(kept, n) == nullptr);
+    block_pool::deallocate(kept, n); // the chunk still holds `other`
+    CHECK(__asan_address_is_poisoned(kept) == 1);
+    CHECK(__asan_region_is_poisoned(other, n) == nullptr);
+    block_pool::deallocate(other, n); // the last block: the chunk goes back to the heap
+    CHECK(__asan_address_is_poisoned(other) == 1);
+}
+
+namespace {
+
+/// Publishes the address of a local that lives in its coroutine frame (it spans a suspension).
+asyncio::task<> frame_local(const volatile std::byte** where) {
+    volatile std::byte local{7};
+    *where = &local;
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    *where = &local;
+}
+
+asyncio::task<bool> frame_poisoned_once_freed(std::size_t* chunks) {
+    const volatile std::byte* local = nullptr;
+    {
+        auto h = asyncio::create_task(frame_local(&local));
+        co_await h;
+    }
+    // Let the loop finish with the task, then look at the freed frame.
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    *chunks = asyncio::get_running_loop().core().pool.chunk_count();
+    co_return __asan_address_is_poisoned(local) == 1;
+}
+
+} // namespace
+
+TEST_CASE("block_pool: under AddressSanitizer the frame of a finished task is poisoned") {
+    std::size_t chunks = 0;
+    CHECK(asyncio::run(frame_poisoned_once_freed(&chunks)));
+#if defined(ASYNCIO_NO_BLOCK_POOL)
+    CHECK(chunks == 0); // frames from the global heap, whose freed memory ASan poisons
+#else
+    CHECK(chunks >= 1); // ASYNCIO_POOL_UNDER_ASAN: frames from the loop's arena, which poisons
+#endif
 }
 #endif

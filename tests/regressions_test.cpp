@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <ratio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -557,4 +559,70 @@ TEST_CASE("issue 10: run_until_complete, ensure_future and run accept any awaita
     asyncio::run_options opts;
     opts.clock = asyncio::clock_kind::virtual_time;
     asyncio::run(asyncio::sleep(1h), opts); // an hour of virtual time
+}
+
+// ---- issue 10 item 5: durations of every representation and ratio
+
+namespace {
+
+template <class Rep, class Period>
+asyncio::task<std::int64_t> nanoseconds_slept(std::chrono::duration<Rep, Period> d) {
+    auto& loop = asyncio::get_running_loop();
+    const auto start = loop.time();
+    co_await asyncio::sleep(d);
+    co_return (loop.time() - start).count();
+}
+
+/// When a call_later timer of `d` fires on a fresh virtual-time loop (nanoseconds from the start).
+template <class Rep, class Period>
+std::int64_t call_later_fires_at(std::chrono::duration<Rep, Period> d) {
+    asyncio::event_loop loop{asyncio::clock_kind::virtual_time};
+    std::int64_t fired = -1;
+    (void)loop.call_later(d, [&loop, &fired] {
+        fired = loop.time().time_since_epoch().count();
+        loop.stop();
+    });
+    loop.run_forever();
+    return fired;
+}
+
+} // namespace
+
+TEST_CASE("issue 10: sleep with an unsigned representation waits the whole delay") {
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<unsigned, std::milli>(500))) ==
+          500'000'000);
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<std::uint64_t>(2))) == 2'000'000'000);
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<std::uint8_t, std::micro>(255))) ==
+          255'000);
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<std::uint64_t, std::nano>(7))) == 7);
+}
+
+TEST_CASE("issue 10: call_later with an unsigned representation fires after the whole delay") {
+    CHECK(call_later_fires_at(std::chrono::duration<unsigned, std::milli>(500)) == 500'000'000);
+    CHECK(call_later_fires_at(std::chrono::duration<std::uint64_t>(2)) == 2'000'000'000);
+    CHECK(call_later_fires_at(std::chrono::duration<std::uint16_t, std::ratio<60>>(3)) ==
+          180'000'000'000);
+}
+
+TEST_CASE("issue 10: sleep with floating, tiny and huge ratios waits exactly the converted delay") {
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<double, std::ratio<1, 3>>(3.0))) ==
+          1'000'000'000);
+    CHECK(run_virtual(nanoseconds_slept(
+              std::chrono::duration<std::int64_t, std::atto>(1'500'000'000))) == 1);
+    CHECK(run_virtual(nanoseconds_slept(
+              std::chrono::duration<std::uint32_t, std::pico>(4'000'000'000U))) == 4'000'000);
+    CHECK(run_virtual(nanoseconds_slept(std::chrono::duration<float, std::milli>(2.5F))) ==
+          2'500'000);
+}
+
+TEST_CASE("issue 10: call_later with a huge ratio is armed for the end of time, not now") {
+    asyncio::event_loop loop{asyncio::clock_kind::virtual_time};
+    bool fired = false;
+    auto h = loop.call_later(std::chrono::duration<std::uint8_t, std::ratio<1'000'000'000'000>>(1),
+                             [&fired] { fired = true; });
+    (void)loop.call_later(std::chrono::hours(24), [&loop] { loop.stop(); });
+    loop.run_forever();
+    CHECK_FALSE(fired);
+    CHECK(h.when().time_since_epoch().count() == asyncio::detail::max_ns);
+    h.cancel();
 }

@@ -32,8 +32,17 @@
 #endif
 
 /// Set to disable the per-loop arena of frame and task-state memory (detail/block_pool.hpp);
-/// defined automatically under AddressSanitizer so that it sees every block freed.
-#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN)
+/// defined automatically under AddressSanitizer so that it sees every block freed, unless
+/// ASYNCIO_POOL_UNDER_ASAN is defined.
+///
+/// ASYNCIO_POOL_UNDER_ASAN: define it (under AddressSanitizer) to keep the arena, so that the
+/// memory the loop really uses is the memory checked. The arena poisons what it holds and has not
+/// handed out (freed blocks, the uncarved rest of its chunks, the padding after each object), so a
+/// use of a freed frame or state is reported until the block is reused; the arena has no
+/// quarantine, so a use after the reuse is not, which the global heap's quarantine would catch.
+/// asyncio-cpp's asan preset runs its tests both ways. No effect without AddressSanitizer.
+#if !defined(ASYNCIO_NO_BLOCK_POOL) && defined(ASYNCIO_HAS_ASAN) &&                                \
+    !defined(ASYNCIO_POOL_UNDER_ASAN)
 #define ASYNCIO_NO_BLOCK_POOL 1
 #endif
 

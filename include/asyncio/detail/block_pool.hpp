@@ -35,8 +35,9 @@ namespace asyncio::detail {
 ///
 /// Single-threaded: a block is freed on its pool's thread, or once that pool is gone, on one
 /// thread at a time per orphaned chunk (the loop's rules for frames). The library bypasses the
-/// pool under ASYNCIO_NO_BLOCK_POOL (AddressSanitizer must see every frame freed); the class
-/// itself still works there, and poisons the memory it does not hand out.
+/// pool under ASYNCIO_NO_BLOCK_POOL, which AddressSanitizer builds define unless
+/// ASYNCIO_POOL_UNDER_ASAN is defined (config.hpp); the class itself works either way, and under
+/// AddressSanitizer poisons the memory it does not hand out.
 class block_pool {
 public:
     static constexpr std::size_t granule = 16;
