@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-// Every expectation below was first observed with /work/scratch/py/hops.py (and
-// two_stage_equal.py), a line-by-line Python twin of these tests, run with
-// `PYENV_VERSION=3.13.0 python3 hops.py` (the scripts are not part of the repository). A hop is
+// Every expectation below is printed by tests/py/hops.py, a line-by-line Python twin of these
+// tests (`PYENV_VERSION=3.13.0 python3 tests/py/hops.py`; the CTest case asyncio.py.hops checks it
+// against tests/py/hops.expected). A hop is
 // `ticks when the effect is seen - ticks when the cause happened`; the ticker bumps `ticks` once
 // per loop iteration.
 
@@ -109,7 +109,7 @@ static task<int> sleep_zero_iterations() {
 TEST_CASE("conformance scheduling: sleep(0) resumes one iteration later",
           "[conformance][scheduling]") {
     // CPython 3.13: ('sleep(0)', 1, ['X', 'main']); with a call_soon counter instead of a ticker
-    // task: "sleep(0): iterations 1" (iteration_counter.py).
+    // task: "sleep(0): iterations 1".
     CHECK(run_virtual(sleep_zero_hops()) == 1);
     CHECK(run_virtual(sleep_zero_iterations()) == 1);
 }
@@ -303,8 +303,8 @@ static task<std::vector<std::string>> two_stage_sleep_same_collection() {
 TEST_CASE("conformance scheduling: a sleep resumes one iteration after its timer is collected",
           "[conformance][scheduling]") {
     // CPython 3.13: with A sleeping 0.01 s, call_later(0.02, cb) and the loop blocked 50 ms so
-    // both timers are collected together: ['cb', 'A resumed', 'next iteration'] (hops.py). With
-    // call_at on A's exact deadline instead of blocking, the same (two_stage_equal.py).
+    // both timers are collected together: ['cb', 'A resumed', 'next iteration']. With call_at on
+    // A's exact deadline instead of blocking, the same.
     const std::vector<std::string> expected{"cb", "A resumed", "next iteration"};
     CHECK(run_virtual(two_stage_sleep_same_collection()) == expected);
 }
