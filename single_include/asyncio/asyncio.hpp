@@ -100,6 +100,16 @@ public:
     [[nodiscard]] const char* what() const noexcept { return "generator exit"; }
 };
 
+/// Python's StopAsyncIteration where a C++ caller cannot be given std::nullopt instead: thrown by
+/// `async_generator::aclose()` on a generator that an earlier aclose() already threw
+/// generator_exit into and that yielded again (CPython's `ag_closed` flag: that aclose raised
+/// "async generator ignored GeneratorExit"; every later one raises StopAsyncIteration without
+/// entering the body). `next()` still signals the end of a generator with std::nullopt.
+class stop_async_iteration : public std::runtime_error {
+public:
+    stop_async_iteration() : std::runtime_error("StopAsyncIteration") {}
+};
+
 /// asyncio.InvalidStateError: e.g. `result()` of a pending future, `set_result` twice.
 class invalid_state_error : public std::logic_error {
 public:
@@ -2941,6 +2951,10 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
     bool running_ = false;
     bool finished_ = false;
     bool exit_requested_ = false;
+    /// An aclose() has thrown generator_exit into it (CPython's `ag_closed`): a later aclose()
+    /// throws stop_async_iteration without entering the body, and a drop destroys the frame at
+    /// once instead of handing it to a closing task.
+    bool aclosed_ = false;
     /// Dropped by its owner while unfinished: the loop owns the frame until a task closes it.
     bool orphaned_ = false;
     /// run()'s shutdown_asyncgens has tried to close it (once is all it gets).
@@ -3040,10 +3054,15 @@ public:
         if (p_->running_) {
             throw std::runtime_error("aclose(): asynchronous generator is already running");
         }
+        if (p_->aclosed_) {
+            // It survived an earlier aclose by yielding again: CPython never re-enters it.
+            throw stop_async_iteration();
+        }
         return false;
     }
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
         p_->exit_requested_ = true;
+        p_->aclosed_ = true;
         p_->enter(h);
     }
     void await_resume() {
@@ -3112,7 +3131,9 @@ public:
 
     /// `co_await gen.aclose()`: closes the generator, running its cleanup; a no-op when it never
     /// started or already finished. Rethrows an exception its cleanup raised other than
-    /// generator_exit; throws std::runtime_error if the generator yields again.
+    /// generator_exit; throws std::runtime_error if the generator yields again, after which every
+    /// further aclose() throws stop_async_iteration without entering it (as CPython does; `next()`
+    /// still resumes it).
     [[nodiscard("co_await the aclose")]] detail::aclose_awaiter<T> aclose() noexcept {
         if (frame_ && !promise().started_) {
             frame_.reset(); // never started: nothing to clean up
@@ -3167,7 +3188,9 @@ private:
             return;
         }
         promise_type& p = promise();
-        if (p.started_ && !p.finished_ && !p.running_ && p.loop_ != nullptr &&
+        // One that already survived an aclose is destroyed at once, as CPython closes an
+        // ag_closed generator without its finalizer hook.
+        if (p.started_ && !p.finished_ && !p.running_ && !p.aclosed_ && p.loop_ != nullptr &&
             !p.loop_->core().closing_) {
             try {
                 // While run() shuts down, shutdown_asyncgens closes it with the others.

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""CPython twin of tests/async_generator_test.cpp: aclose after an ignored GeneratorExit,
+finalization of generators dropped on a live loop."""
+
+import asyncio
+import gc
+
+from pysupport import VirtualTimeLoop, show
+
+
+def run(main, reports):
+    def factory():
+        loop = VirtualTimeLoop()
+        loop.set_exception_handler(lambda lp, ctx: reports.append(
+            (ctx["message"].split(" <")[0], repr(ctx.get("exception")))))
+        return loop
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+async def ignores_exit(log, keep_ignoring):
+    while True:
+        try:
+            yield 1
+        except GeneratorExit:
+            log.append("caught GeneratorExit")
+            if not keep_ignoring[0]:
+                raise
+
+
+async def ignore_exit_main(log):
+    keep_ignoring = [True]
+    gen = ignores_exit(log, keep_ignoring)
+    await gen.__anext__()
+    try:
+        await gen.aclose()
+        log.append("aclose returned")
+    except RuntimeError as e:
+        log.append(f"RuntimeError: {e}")
+    keep_ignoring[0] = False
+    try:
+        await gen.aclose()
+        log.append("second aclose returned")
+    except StopAsyncIteration as e:
+        log.append(f"second aclose: {e!r}")
+    log.append(f"next gave {await gen.__anext__()}")
+    del gen  # closed at once, without the loop's finalizer hook: it does not enter the body
+    gc.collect()
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+kept = []
+
+
+async def ignore_exit_kept_main(log):
+    keep_ignoring = [True]
+    gen = ignores_exit(log, keep_ignoring)
+    kept.append((gen, keep_ignoring))
+    await gen.__anext__()
+    try:
+        await gen.aclose()
+    except RuntimeError as e:
+        log.append(repr(e))
+
+
+log, reports = [], []
+run(ignore_exit_main(log), reports)
+show("ignored GeneratorExit:", log, "reports", reports)
+log, reports = [], []
+run(ignore_exit_kept_main(log), reports)
+show("kept past main:", log, "reports", reports)
+kept[0][1][0] = False  # so that the synchronous close at the drop below goes quietly
+kept.clear()
