@@ -1259,12 +1259,19 @@ task<void> drop_before_loop_dies(async_generator<tracked>* gen) {
 TEST_CASE("async_generator: lifetime - a generator dropped just before its loop is destroyed is "
           "destroyed with the loop") {
     lifetime_scope scope;
+    std::vector<std::string> reports;
     {
         asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
-        loop.set_exception_handler([](asyncio::event_loop&, const asyncio::exception_context&) {});
+        loop.set_exception_handler(
+            [&reports](asyncio::event_loop&, const asyncio::exception_context& c) {
+                reports.push_back(c.message);
+            });
         auto gen = tracked_values(5, false);
         loop.run_until_complete(drop_before_loop_dies(&gen));
     }
+    // py (tests/py/agen_obs.py): dropped just before the loop goes: ['Task was destroyed but it
+    //     is pending!']
+    CHECK(reports == std::vector<std::string>{"Task was destroyed but it is pending!"});
     REQUIRE(scope.balanced());
 }
 
@@ -1284,12 +1291,19 @@ TEST_CASE("async_generator: lifetime - a generator suspended inside an await of 
           "with its loop is destroyed exactly once") {
     lifetime_scope scope;
     log_t log;
+    std::vector<std::string> reports;
     {
         asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
-        loop.set_exception_handler([](asyncio::event_loop&, const asyncio::exception_context&) {});
+        loop.set_exception_handler(
+            [&reports](asyncio::event_loop&, const asyncio::exception_context& c) {
+                reports.push_back(c.message);
+            });
         auto consumer = loop.create_task(consume_tracked_forever(&log));
         loop.run_until_complete(nap(1500ms));
     }
+    // py (tests/py/agen_obs.py): abandoned with its loop: ["inside the generator's sleep"]
+    //     ['Task was destroyed but it is pending!']
+    CHECK(reports == std::vector<std::string>{"Task was destroyed but it is pending!"});
     REQUIRE(log == log_t{"inside the generator's sleep"});
     REQUIRE(scope.balanced());
 }

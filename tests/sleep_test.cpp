@@ -129,7 +129,6 @@ TEST_CASE("sleep: sleep(d) resumes after exactly d on the virtual clock", "[slee
     const auto t = run_virtual(timed_sleep(1s, 250ms));
     CHECK(t.start == 1s);
     CHECK(t.end == 1250ms);
-    CHECK(t.end - t.start == 250ms);
 }
 
 TEST_CASE("sleep: a floating-point duration is accepted", "[sleep]") {

@@ -5,6 +5,7 @@ finalization of generators dropped on a live loop."""
 
 import asyncio
 import gc
+import warnings
 
 from pysupport import VirtualTimeLoop, show
 
@@ -74,3 +75,55 @@ run(ignore_exit_kept_main(log), reports)
 show("kept past main:", log, "reports", reports)
 kept[0][1][0] = False  # so that the synchronous close at the drop below goes quietly
 kept.clear()
+
+
+async def tracked_values():
+    for i in range(5):
+        await asyncio.sleep(1)
+        yield i
+
+
+def closed_loop_reports(make_main):
+    """Runs make_main(loop) until it completes, then closes and drops the loop: the reports."""
+    found = []
+    loop = VirtualTimeLoop()
+    loop.set_exception_handler(lambda lp, ctx: found.append(ctx["message"]))
+    loop.run_until_complete(make_main(loop))
+    loop.close()
+    del loop
+    gc.collect()
+    return found
+
+
+async def drop_before_loop_dies(holder):
+    await holder[0].__anext__()
+    holder[0] = None  # handed to the loop's finalizer hook
+
+
+# The finalizer hook's aclose() coroutine never runs there: CPython warns about it on stderr.
+warnings.filterwarnings("ignore", "coroutine method 'aclose'")
+holder = [tracked_values()]
+reports = closed_loop_reports(lambda loop: drop_before_loop_dies(holder))
+show("dropped just before the loop goes:", reports)
+
+
+async def consume_tracked_forever(log):
+    gen = tracked_values()
+    await gen.__anext__()
+    log.append("inside the generator's sleep")
+    await gen.__anext__()  # the loop is closed while the generator sleeps here
+    log.append("not reached")
+
+
+log, consumers = [], []
+
+
+def abandon(loop):
+    consumers.append(loop.create_task(consume_tracked_forever(log)))
+    return asyncio.sleep(1.5)
+
+
+reports = closed_loop_reports(abandon)
+consumers.clear()
+gc.collect()
+show("abandoned with its loop:", log, reports)
