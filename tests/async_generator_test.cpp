@@ -830,6 +830,105 @@ TEST_CASE("async_generator: a generator dropped mid-iteration in a running task 
     REQUIRE(reports.items.empty());
 }
 
+/// Logs "finally" when the generator's frame goes, however it goes (Python's `finally:`).
+struct finally_log {
+    log_t* log;
+    explicit finally_log(log_t* l) : log(l) {}
+    finally_log(const finally_log&) = delete;
+    finally_log& operator=(const finally_log&) = delete;
+    ~finally_log() { log->emplace_back("finally"); }
+};
+
+async_generator<int> slow_logged(log_t* log) {
+    const finally_log guard{log};
+    try {
+        for (int i = 0; i < 3; ++i) {
+            co_await asyncio::sleep(1s);
+            log->push_back("yield " + std::to_string(i));
+            co_yield i;
+        }
+    } catch (const asyncio::generator_exit&) {
+        log->push_back(at("generator_exit"));
+        throw;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back(at("cancelled_error"));
+        throw;
+    }
+}
+
+task<void> consume_one(async_generator<int>* gen, log_t* log) {
+    const std::optional<int> v = co_await gen->next();
+    log->push_back("consumer got " + show(v));
+}
+
+task<void> drop_during_next_main(log_t* log) {
+    std::optional<async_generator<int>> gen(slow_logged(log));
+    auto consumer = asyncio::create_task(consume_one(&*gen, log));
+    co_await asyncio::sleep(0s); // the consumer is inside the generator's sleep
+    log->emplace_back("dropping");
+    gen.reset();
+    co_await consumer;
+    log->emplace_back("consumer done");
+    for (int i = 0; i < 3; ++i) {
+        co_await asyncio::sleep(0s);
+    }
+    log->emplace_back("main end");
+}
+
+TEST_CASE("async_generator: a generator dropped while another task is inside its next() finishes "
+          "that next() and is then closed by the finalizer's task") {
+    // py (tests/py/agen_obs.py): dropped inside next(): ['dropping', 'yield 0', 'consumer got 0',
+    //     'consumer done', 'GeneratorExit@1', 'finally', 'main end'] reports []
+    lifetime_scope scope;
+    log_t log;
+    captured_reports reports;
+    run_virtual(drop_during_next_main(&log), &reports);
+    INFO(describe(reports));
+    CHECK(reports.items.empty());
+    REQUIRE(log == log_t{"dropping", "yield 0", "consumer got 0", "consumer done",
+                         "generator_exit@1", "finally", "main end"});
+    REQUIRE(scope.balanced());
+}
+
+task<void> cancel_closer_main(log_t* log) {
+    {
+        auto gen = slow_logged(log);
+        (void)co_await gen.next();
+    } // dropped: the finalizer creates the closing task in the next iteration
+    co_await asyncio::sleep(0s); // the closing task exists now and has not started
+    std::vector<asyncio::task_ref> closers;
+    for (const auto& t : asyncio::all_tasks()) {
+        if (t != asyncio::current_task()) {
+            closers.push_back(t);
+        }
+    }
+    log->push_back("closers " + std::to_string(closers.size()));
+    for (auto& t : closers) {
+        static_cast<void>(t.cancel());
+    }
+    co_await asyncio::sleep(0s);
+    co_await asyncio::sleep(0s);
+    for (const auto& t : closers) {
+        log->push_back(std::string("closer cancelled ") + (t.cancelled() ? "true" : "false"));
+    }
+    log->emplace_back("main end");
+}
+
+TEST_CASE("async_generator: a closing task cancelled before it starts throws cancelled_error into "
+          "the generator, whose cleanup then runs") {
+    // py (tests/py/agen_obs.py): closer cancelled before it starts: ['yield 0', 'closers 1',
+    //     'CancelledError@1', 'finally', 'closer cancelled True', 'main end'] reports []
+    lifetime_scope scope;
+    log_t log;
+    captured_reports reports;
+    run_virtual(cancel_closer_main(&log), &reports);
+    INFO(describe(reports));
+    CHECK(reports.items.empty());
+    REQUIRE(log == log_t{"yield 0", "closers 1", "cancelled_error@1", "finally",
+                         "closer cancelled true", "main end"});
+    REQUIRE(scope.balanced());
+}
+
 task<void> main_throws(log_t* log) {
     auto gen = finally_awaits(log);
     (void)co_await gen.next();

@@ -127,3 +127,65 @@ reports = closed_loop_reports(abandon)
 consumers.clear()
 gc.collect()
 show("abandoned with its loop:", log, reports)
+
+
+async def slow_logged(log):
+    try:
+        for i in range(3):
+            await asyncio.sleep(1)
+            log.append(f"yield {i}")
+            yield i
+    except GeneratorExit:
+        log.append(f"GeneratorExit@{asyncio.get_running_loop().time():.0f}")
+        raise
+    except asyncio.CancelledError:
+        log.append(f"CancelledError@{asyncio.get_running_loop().time():.0f}")
+        raise
+    finally:
+        log.append("finally")
+
+
+async def consume_one(aw, log):
+    v = await aw
+    log.append(f"consumer got {v}")
+
+
+async def drop_during_next_main(log):
+    gen = slow_logged(log)
+    consumer = asyncio.create_task(consume_one(gen.__anext__(), log))
+    await asyncio.sleep(0)  # the consumer is inside the generator's sleep
+    log.append("dropping")
+    del gen
+    gc.collect()
+    await consumer
+    log.append("consumer done")
+    for _ in range(3):
+        await asyncio.sleep(0)
+    log.append("main end")
+
+
+log, reports = [], []
+run(drop_during_next_main(log), reports)
+show("dropped inside next():", log, "reports", reports)
+
+
+async def cancel_closer_main(log):
+    gen = slow_logged(log)
+    await gen.__anext__()
+    del gen  # the finalizer hook creates the closing task in the next iteration
+    gc.collect()
+    await asyncio.sleep(0)
+    closers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    log.append(f"closers {len(closers)}")
+    for t in closers:
+        t.cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    for t in closers:
+        log.append(f"closer cancelled {t.cancelled()}")
+    log.append("main end")
+
+
+log, reports = [], []
+run(cancel_closer_main(log), reports)
+show("closer cancelled before it starts:", log, "reports", reports)
