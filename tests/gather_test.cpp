@@ -352,7 +352,8 @@ asyncio::task<void> finished_children_main(ticker_state* ts, finished_probe* p) 
 }
 
 TEST_CASE("gather: gathering only finished handles does not suspend") {
-    // py 3.13 (gather_test.py): "finished handles [1, 2] done True ticks 1 1"
+    // py 3.13 (gather_test.py): "finished handles [1, 2] done True ticks 1 1"; tests/py/hops.py:
+    // ('gather of finished tasks', 0, [1, 2])
     // (py 3.11 prints "ticks 1 3": 3.12+ counts done children at the call)
     ticker_state ts;
     finished_probe p;
@@ -517,40 +518,6 @@ TEST_CASE("gather: one handle passed twice fills both slots") {
     std::vector<int> out;
     run_virtual(duplicates_main(&out));
     REQUIRE(out == std::vector<int>{11, 11, 22});
-}
-
-// ---- hops -------------------------------------------------------------------------------------
-
-asyncio::task<int> finish_after_yield(ticker_state* ts, int* finish_tick) {
-    co_await asyncio::sleep(0ms);
-    *finish_tick = ts->ticks;
-    co_return 1;
-}
-
-struct hop_probe {
-    int finish_tick = -1;
-    int resume_tick = -1;
-    int result = 0;
-};
-
-asyncio::task<void> gather_hop_main(ticker_state* ts, hop_probe* p) {
-    auto tick = asyncio::create_task(ticker(ts));
-    co_await asyncio::sleep(0ms);
-    auto [r] = co_await asyncio::gather(finish_after_yield(ts, &p->finish_tick));
-    p->resume_tick = ts->ticks;
-    p->result = r;
-    ts->stop = true;
-    co_await tick;
-}
-
-TEST_CASE("gather: the awaiter resumes two iterations after the last child finishes") {
-    // py (gather_test.py): "hop: child finished at tick 3 awaiter resumed at tick 5"
-    ticker_state ts;
-    hop_probe p;
-    run_virtual(gather_hop_main(&ts, &p));
-    REQUIRE(p.result == 1);
-    REQUIRE(p.finish_tick == 3);
-    REQUIRE(p.resume_tick == 5);
 }
 
 // ---- lifetimes --------------------------------------------------------------------------------
