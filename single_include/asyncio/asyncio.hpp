@@ -3040,6 +3040,16 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
     static void close_later(async_generator_promise& p);
     static void closer_cancelled(async_generator_promise& p) noexcept;
 
+    /// Queues close_later(p) for the next iteration; false if that fails (out of memory).
+    static bool schedule_finalizer(async_generator_promise& p) noexcept {
+        try {
+            p.finalizer_ = p.loop_->call_soon([pp = &p] { close_later(*pp); });
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
     /// Called by the awaiter that drove a step (next() or aclose()) once it has taken the step's
     /// outcome. An owner that dropped the generator during the step left the frame to this
     /// point (orphaned_ while running): finished or spent by aclose, it is destroyed here;
@@ -3052,12 +3062,10 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
             if (p.loop_->core().shutting_down_) {
                 return; // run()'s shutdown_asyncgens closes it with the others
             }
-            try {
-                p.finalizer_ = p.loop_->call_soon([pp = &p] { close_later(*pp); });
+            if (schedule_finalizer(p)) {
                 return;
-            } catch (...) {
-                // Out of memory: destroy the frame without awaiting cleanup (below).
             }
+            // Out of memory: destroy the frame without awaiting cleanup (below).
         }
         p.orphaned_ = false;
         unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(p)).reset();
@@ -3246,19 +3254,13 @@ private:
         // ag_closed generator without its finalizer hook.
         if (p.started_ && !p.finished_ && !p.aclosed_ && p.loop_ != nullptr &&
             !p.loop_->core().closing_) {
-            try {
-                // While run() shuts down, shutdown_asyncgens closes it with the others.
-                if (!p.loop_->core().shutting_down_) {
-                    p.finalizer_ =
-                        p.loop_->call_soon([pp = &p] { promise_type::close_later(*pp); });
-                }
+            // While run() shuts down, shutdown_asyncgens closes it with the others.
+            if (p.loop_->core().shutting_down_ || promise_type::schedule_finalizer(p)) {
                 p.orphaned_ = true;
                 (void)frame_.release();
                 return;
-            } catch (...) {
-                // Out of memory: destroy the frame without awaiting cleanup (below).
-                p.orphaned_ = false;
             }
+            // Out of memory: destroy the frame without awaiting cleanup (below).
         }
         frame_.reset();
     }
@@ -3334,7 +3336,9 @@ void async_generator_promise<T>::closer_cancelled(async_generator_promise& p) no
         (void)p.loop_->create_task(
             close_generator<T>(&p, close_guard<T>(&p), std::make_exception_ptr(cancelled_error())));
     } catch (...) {
-        // Out of memory: it stays registered, and is destroyed with its loop at the latest.
+        // Out of memory: no closing task. It stays registered, so run()'s shutdown or the loop's
+        // destruction disposes of it.
+        return;
     }
 }
 
