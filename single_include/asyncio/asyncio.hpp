@@ -64,9 +64,13 @@ namespace asyncio::detail {
 // ---- asyncio/exceptions.hpp ----------------------------------------------------------------------
 // The exception types that mirror asyncio's (CancelledError, InvalidStateError, QueueEmpty, ...).
 
+#include <cstddef>
+#include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace asyncio {
 
@@ -140,6 +144,74 @@ public:
     queue_shut_down() : std::runtime_error("queue is shut down") {}
 };
 
+/// Python's ExceptionGroup, as a task_group raises it ("unhandled errors in a TaskGroup"): a
+/// message and the exceptions it groups, in the order they happened; a nested task_group's group
+/// appears as one of them. `what()` is Python's str(): "message (2 sub-exceptions)". `except*`
+/// becomes `split<E>()`, which divides the group (recursively, keeping the nesting) into the part
+/// whose leaves are an `E` and the rest: `auto [timeouts, rest] = eg.split<timeout_error>();
+/// if (rest) throw *rest;`.
+class exception_group : public std::runtime_error {
+public:
+    exception_group(std::string message, std::vector<std::exception_ptr> exceptions)
+        : std::runtime_error(describe(message, exceptions.size())), message_(std::move(message)),
+          exceptions_(std::move(exceptions)) {}
+
+    /// ExceptionGroup.message.
+    [[nodiscard]] const std::string& message() const noexcept { return message_; }
+    /// ExceptionGroup.exceptions.
+    [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept {
+        return exceptions_;
+    }
+
+    /// ExceptionGroup.split(E): the leaves that are an `E`, and the others, each as a group with
+    /// the same nesting (std::nullopt when empty).
+    template <class E>
+    [[nodiscard]] std::pair<std::optional<exception_group>, std::optional<exception_group>>
+    split() const {
+        std::vector<std::exception_ptr> match;
+        std::vector<std::exception_ptr> rest;
+        for (const std::exception_ptr& e : exceptions_) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const exception_group& g) {
+                auto [m, r] = g.split<E>();
+                if (m) {
+                    match.push_back(std::make_exception_ptr(std::move(*m)));
+                }
+                if (r) {
+                    rest.push_back(std::make_exception_ptr(std::move(*r)));
+                }
+            } catch (const E&) {
+                match.push_back(e);
+            } catch (...) {
+                rest.push_back(e);
+            }
+        }
+        return {make(std::move(match)), make(std::move(rest))};
+    }
+    /// ExceptionGroup.subgroup(E): the part of split<E>() that matches.
+    template <class E> [[nodiscard]] std::optional<exception_group> subgroup() const {
+        return split<E>().first;
+    }
+    /// Whether some leaf, at any depth, is an `E`.
+    template <class E> [[nodiscard]] bool contains() const { return subgroup<E>().has_value(); }
+
+private:
+    static std::string describe(const std::string& message, std::size_t n) {
+        return message + " (" + std::to_string(n) +
+               (n == 1 ? " sub-exception)" : " sub-exceptions)");
+    }
+    [[nodiscard]] std::optional<exception_group> make(std::vector<std::exception_ptr> v) const {
+        if (v.empty()) {
+            return std::nullopt;
+        }
+        return exception_group(message_, std::move(v));
+    }
+
+    std::string message_;
+    std::vector<std::exception_ptr> exceptions_;
+};
+
 } // namespace asyncio
 // ---- (back in asyncio/async_generator.hpp)
 
@@ -177,7 +249,6 @@ struct state_access;
 
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
 #include <new>
 
@@ -690,7 +761,6 @@ private:
 // The loop's timer heap: a 4-ary min-heap ordered by (deadline, sequence) with indexed removal.
 
 
-#include <vector>
 
 namespace asyncio::detail {
 
@@ -1075,7 +1145,6 @@ template <class Rep, class Period>
 } // namespace asyncio::detail
 // ---- (back in asyncio/loop.hpp)
 
-#include <exception>
 #include <functional>
 #include <thread>
 #include <type_traits>
@@ -1521,7 +1590,6 @@ inline event_loop::~event_loop() {
 // Storage for a coroutine's or future's result: a value, a reference (as a pointer) or nothing.
 
 
-#include <optional>
 
 namespace asyncio {
 
@@ -2491,7 +2559,7 @@ public:
         s_->complete_exception(std::move(e));
     }
     /// Future.cancel(msg): true if the future was pending and is now cancelled.
-    bool cancel(std::string msg = {}) { return state().cancel(msg); }
+    bool cancel(const std::string& msg = {}) { return state().cancel(msg); }
 
     /// Future.result(): the value (a reference into the shared state; void for void). Pending:
     /// invalid_state_error("Result is not set."); cancelled: cancelled_error; failed: rethrows.
@@ -5624,6 +5692,839 @@ template <class Rep, class Period>
 [[nodiscard("co_await the sleep")]] detail::sleep_awaiter
 sleep(std::chrono::duration<Rep, Period> delay) {
     return detail::sleep_awaiter(detail::to_nanoseconds(delay));
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/task_group.hpp ----------------------------------------------------------------------
+// task_group (asyncio.TaskGroup): structured concurrency as a body-taking coroutine.
+
+
+
+#include <list>
+
+namespace asyncio {
+
+/// asyncio.TaskGroup. C++ has no asynchronous destructor and no `co_await` in a `catch` block, so
+/// `async with TaskGroup() as tg: body` becomes a call that owns the body:
+///
+///     int r = co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<int>
+///     {
+///         tg.create_task(child(), "name");
+///         co_return 42;
+///     });
+///
+/// `run` returns once the body and every child are done (the scope cannot be left while a child
+/// runs, and the group lives only as long as `run`). The first child that fails cancels the other
+/// children and the body's current await; the failures then come out as one exception_group
+/// ("unhandled errors in a TaskGroup"), the body's own error among them, nested groups nested. A
+/// child that was merely cancelled is not an error. An external cancellation of the task running
+/// the group cancels every child and propagates as cancelled_error once they are done; the group's
+/// own cancellation of that task is withdrawn with uncancel(), as in CPython (asyncio-semantics.md
+/// section 6). The awaiter resumes two iterations after the last child finishes. Children are
+/// cancelled in the order they were created (CPython walks a set, in no fixed order).
+class task_group {
+public:
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() {
+        // Only when the loop is destroyed under a pending group: its children's callbacks must
+        // not reach it.
+        for (child& c : tasks_) {
+            if (!c.task.done()) {
+                c.task.remove_done_callback(c.callback);
+            }
+        }
+    }
+
+    /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
+    /// in the next iteration). std::runtime_error, with CPython's message, when the group is
+    /// finished or shutting down; the rejected task is destroyed without running.
+    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+        if (!entered_) {
+            throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
+        }
+        if (exiting_ && tasks_.empty()) {
+            throw std::runtime_error("TaskGroup " + repr() + " is finished");
+        }
+        if (aborting_) {
+            throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
+        }
+        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
+        tasks_.push_back(child{h, 0});
+        auto it = std::prev(tasks_.end());
+        it->callback = h.add_done_callback([this, it] { on_task_done(it); });
+        return h;
+    }
+
+    /// Runs `body(tg)`, a callable taking the group and returning an awaitable (typically a
+    /// coroutine lambda returning task<T>), inline in the calling task, then waits for every
+    /// child; returns what the body returned. See the class comment for errors and cancellation.
+    template <class F>
+        requires std::is_invocable_v<F&, task_group&> &&
+                 awaitable<std::invoke_result_t<F&, task_group&>>
+    [[nodiscard("co_await the task group")]] static auto run(F body)
+        -> task<await_result_t<std::invoke_result_t<F&, task_group&>>> {
+        return run_body<await_result_t<std::invoke_result_t<F&, task_group&>>>(std::move(body));
+    }
+
+    /// TaskGroup's repr: "<TaskGroup tasks=2 errors=1 cancelling>".
+    [[nodiscard]] std::string repr() const {
+        std::string s = "<TaskGroup";
+        if (!tasks_.empty()) {
+            s += " tasks=" + std::to_string(tasks_.size());
+        }
+        if (!errors_.empty()) {
+            s += " errors=" + std::to_string(errors_.size());
+        }
+        if (aborting_) {
+            s += " cancelling";
+        } else if (entered_) {
+            s += " entered";
+        }
+        return s + ">";
+    }
+
+private:
+    struct child {
+        task_ref task;
+        callback_id callback;
+    };
+
+    task_group() = default;
+
+    void enter() {
+        loop_ = &get_running_loop();
+        parent_ = current_task();
+        if (!parent_) {
+            throw std::runtime_error("TaskGroup " + repr() + " cannot determine the parent task");
+        }
+        entered_ = true;
+    }
+
+    void abort() {
+        aborting_ = true;
+        for (child& c : tasks_) {
+            if (!c.task.done()) {
+                c.task.cancel();
+            }
+        }
+    }
+
+    // TaskGroup._on_task_done: a done callback, so it runs one iteration after the child ends.
+    void on_task_done(std::list<child>::iterator it) {
+        task_ref t = std::move(it->task);
+        tasks_.erase(it);
+        if (on_completed_ && tasks_.empty() && !on_completed_.done()) {
+            on_completed_.set_result();
+        }
+        if (t.cancelled()) {
+            return;
+        }
+        std::exception_ptr e = t.exception();
+        if (!e) {
+            return;
+        }
+        errors_.push_back(e);
+        if (parent_.done()) {
+            loop_->call_exception_handler({"Task " + t.get_name() +
+                                               " has errored out but its parent task " +
+                                               parent_.get_name() + " is already completed",
+                                           e, t.get_name()});
+            return;
+        }
+        if (!aborting_ && !parent_cancel_requested_) {
+            abort();
+            parent_cancel_requested_ = true;
+            parent_.cancel();
+        }
+    }
+
+    template <class R, class F> static task<R> run_body(F body) {
+        task_group g;
+        g.enter();
+        std::exception_ptr error;
+        bool cancelled = false;
+        detail::value_slot<R> result;
+        try {
+            if constexpr (std::is_void_v<R>) {
+                co_await body(g);
+                result.emplace();
+            } else {
+                result.emplace(co_await body(g));
+            }
+        } catch (const cancelled_error&) {
+            error = std::current_exception();
+            cancelled = true;
+        } catch (...) {
+            error = std::current_exception();
+        }
+        // TaskGroup.__aexit__.
+        g.exiting_ = true;
+        std::exception_ptr propagate_cancellation = cancelled ? error : nullptr;
+        if (error && !g.aborting_) {
+            g.abort();
+        }
+        while (!g.tasks_.empty()) {
+            if (!g.on_completed_) {
+                g.on_completed_ = g.loop_->create_future<void>();
+            }
+            std::exception_ptr cancel;
+            try {
+                co_await g.on_completed_;
+            } catch (const cancelled_error&) {
+                cancel = std::current_exception();
+            }
+            if (cancel && !g.aborting_) {
+                propagate_cancellation = cancel;
+                g.abort();
+            }
+            g.on_completed_ = future<void>();
+        }
+        if (g.parent_cancel_requested_ && g.parent_.uncancel() == 0) {
+            propagate_cancellation = nullptr;
+        }
+        if (propagate_cancellation && g.errors_.empty()) {
+            std::rethrow_exception(propagate_cancellation);
+        }
+        if (error && !cancelled) {
+            g.errors_.push_back(error);
+        }
+        if (!g.errors_.empty()) {
+            if (g.parent_.cancelling() != 0) {
+                g.parent_.uncancel();
+                g.parent_.cancel();
+            }
+            throw exception_group("unhandled errors in a TaskGroup", std::move(g.errors_));
+        }
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        if constexpr (std::is_void_v<R>) {
+            co_return;
+        } else {
+            co_return std::move(result.get());
+        }
+    }
+
+    event_loop* loop_ = nullptr;
+    task_ref parent_;
+    std::list<child> tasks_; // pending children, in creation order
+    std::vector<std::exception_ptr> errors_;
+    future<void> on_completed_;
+    bool entered_ = false;
+    bool exiting_ = false;
+    bool aborting_ = false;
+    bool parent_cancel_requested_ = false;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/timeouts.hpp ------------------------------------------------------------------------
+// timeout, timeout_at (asyncio.timeout's async context manager, as a body-taking coroutine) and
+// wait_for.
+
+
+
+
+namespace asyncio {
+
+/// asyncio.Timeout: the scope a `timeout` / `timeout_at` body runs in. `when()` is the deadline
+/// (std::nullopt: none), `reschedule(when)` moves it, `expired()` says whether it fired. The
+/// deadline cancels the task running the body (at its current co_await, through the usual
+/// cancellation); the scope then turns that cancellation, and only that one, into timeout_error.
+class timeout_scope {
+public:
+    using time_point = loop_clock::time_point;
+
+    timeout_scope(const timeout_scope&) = delete;
+    timeout_scope& operator=(const timeout_scope&) = delete;
+    ~timeout_scope() { handle_.cancel(); }
+
+    /// Timeout.when(): the current deadline on the loop's clock, or std::nullopt for none.
+    [[nodiscard]] std::optional<time_point> when() const noexcept { return when_; }
+
+    /// Timeout.expired(): the deadline fired while the body ran.
+    [[nodiscard]] bool expired() const noexcept {
+        return state_ == state::expiring || state_ == state::expired;
+    }
+
+    /// Timeout.reschedule(when): a new deadline (std::nullopt: none); one already passed fires in
+    /// the next iteration. std::runtime_error once the deadline fired or the body finished, as in
+    /// CPython ("Cannot change state of expiring Timeout", "... expired ...", "... finished ...").
+    void reschedule(std::optional<time_point> when) {
+        if (state_ != state::entered) {
+            if (state_ == state::created) {
+                throw std::runtime_error("Timeout has not been entered");
+            }
+            throw std::runtime_error(std::string("Cannot change state of ") + state_name() +
+                                     " Timeout");
+        }
+        when_ = when;
+        handle_.cancel();
+        handle_ = handle();
+        if (!when) {
+            return;
+        }
+        event_loop& loop = get_running_loop();
+        if (*when <= loop.time()) {
+            // CPython uses call_soon here: the deadline fires behind what is already queued.
+            handle_ = loop.call_soon([this] { on_timeout(); });
+        } else {
+            handle_ = loop.call_at(*when, [this] { on_timeout(); });
+        }
+    }
+
+private:
+    template <class R, class F>
+    friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F);
+
+    enum class state { created, entered, expiring, expired, exited };
+
+    explicit timeout_scope(std::optional<time_point> when) noexcept : when_(when) {}
+
+    [[nodiscard]] const char* state_name() const noexcept {
+        switch (state_) {
+        case state::created:
+            return "created";
+        case state::entered:
+            return "active";
+        case state::expiring:
+            return "expiring";
+        case state::expired:
+            return "expired";
+        case state::exited:
+            break;
+        }
+        return "finished";
+    }
+
+    // Timeout.__aenter__.
+    void enter() {
+        task_ = current_task();
+        if (!task_) {
+            throw std::runtime_error("Timeout should be used inside a task");
+        }
+        state_ = state::entered;
+        cancelling_ = task_.cancelling();
+        reschedule(when_);
+    }
+
+    void on_timeout() {
+        ASYNCIO_ASSERT(state_ == state::entered);
+        task_.cancel();
+        state_ = state::expiring;
+    }
+
+    // Timeout.__aexit__: true when the body's cancelled_error is this deadline's, to be raised
+    // as timeout_error.
+    [[nodiscard]] bool exit(bool body_cancelled) {
+        handle_.cancel();
+        handle_ = handle();
+        if (state_ == state::expiring) {
+            state_ = state::expired;
+            return task_.uncancel() <= cancelling_ && body_cancelled;
+        }
+        state_ = state::exited;
+        return false;
+    }
+
+    std::optional<time_point> when_;
+    handle handle_;
+    task_ref task_;
+    int cancelling_ = 0;
+    state state_ = state::created;
+};
+
+namespace detail {
+
+/// Calls the body with the scope if it takes one.
+template <class F> auto invoke_timeout_body(F& body, timeout_scope& scope) {
+    if constexpr (std::is_invocable_v<F&, timeout_scope&>) {
+        return body(scope);
+    } else {
+        return body();
+    }
+}
+
+template <class F>
+using timeout_body_result_t = await_result_t<decltype(invoke_timeout_body(
+    std::declval<F&>(), std::declval<timeout_scope&>()))>;
+
+template <class F>
+concept timeout_body = (std::is_invocable_v<F&, timeout_scope&> || std::is_invocable_v<F&>) &&
+                       requires(F& f, timeout_scope& s) {
+                           { invoke_timeout_body(f, s) } -> awaitable;
+                       };
+
+} // namespace detail
+
+/// The coroutine behind timeout and timeout_at (named outside detail only to befriend the scope).
+template <class R, class F>
+task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
+    timeout_scope scope(when);
+    scope.enter();
+    std::exception_ptr error;
+    bool cancelled = false;
+    detail::value_slot<R> result;
+    try {
+        if constexpr (std::is_void_v<R>) {
+            co_await detail::invoke_timeout_body(body, scope);
+            result.emplace();
+        } else {
+            result.emplace(co_await detail::invoke_timeout_body(body, scope));
+        }
+    } catch (const cancelled_error&) {
+        error = std::current_exception();
+        cancelled = true;
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (scope.exit(cancelled)) {
+        throw timeout_error(""); // CPython: TimeoutError(), raised from the CancelledError
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if constexpr (std::is_void_v<R>) {
+        co_return;
+    } else {
+        co_return std::move(result.get());
+    }
+}
+
+/// `async with asyncio.timeout_at(when) as t: body`: runs `body(t)` (or `body()`), a callable
+/// returning an awaitable (typically a coroutine lambda returning task<T>), inline in the calling
+/// task, and returns what it gives. At `when` on the loop's clock the task is cancelled; if that
+/// cancellation ends the body, timeout_error is raised instead (an outer timeout's or another
+/// cancellation passes through). std::nullopt: no deadline (`reschedule` may set one). Any other
+/// exception of the body propagates. Throws std::runtime_error("Timeout should be used inside a
+/// task") outside a task. A body that never suspends is never interrupted, as in CPython.
+/// Because C++ has no asynchronous destructors, the body is a callable and not a block.
+template <class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
+timeout_at(std::optional<loop_clock::time_point> when, F body) {
+    return detail_run_timeout<detail::timeout_body_result_t<F>>(when, std::move(body));
+}
+
+/// `async with asyncio.timeout(delay) as t: body`: timeout_at(loop.time() + delay, body); the
+/// deadline is taken when the call is made (it needs a running loop).
+template <class Rep, class Period, class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
+timeout(std::chrono::duration<Rep, Period> delay, F body) {
+    const auto now = get_running_loop().time();
+    const auto when = loop_clock::time_point(std::chrono::nanoseconds(
+        detail::saturating_add(now.time_since_epoch().count(), detail::to_nanoseconds(delay))));
+    return timeout_at(when, std::move(body));
+}
+
+/// `async with asyncio.timeout(None)`: no deadline until the body reschedules one.
+template <class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>> timeout(std::nullopt_t,
+                                                                                     F body) {
+    return timeout_at(std::nullopt, std::move(body));
+}
+
+namespace detail {
+
+// wait_for's body: awaits the awaitable it holds (a member coroutine, so nothing dangles: the
+// body object lives in the timeout's frame while its coroutine runs).
+template <class V> struct await_body {
+    V aw;
+    task<await_result_t<V>> operator()() { co_return co_await std::move(aw); }
+};
+
+// wait_for with a deadline already passed: the awaitable runs as a task that is cancelled before
+// it starts (a coroutine never runs) unless it is already done, and wait_for waits for it to end.
+template <class A> task<await_result_t<A>> wait_for_expired(A aw) {
+    event_loop& loop = get_running_loop();
+    auto fut = ensure_future(std::move(aw), loop);
+    if (!fut.done()) {
+        // asyncio's _cancel_and_wait: a done callback releases a waiter future.
+        future<void> waiter = loop.create_future<void>();
+        const callback_id id = fut.add_done_callback([waiter]() mutable {
+            if (!waiter.done()) {
+                waiter.set_result();
+            }
+        });
+        struct remove_callback {
+            decltype(fut)& f;
+            callback_id id;
+            ~remove_callback() { f.remove_done_callback(id); }
+        } guard{fut, id};
+        fut.cancel();
+        co_await waiter;
+    }
+    if (fut.cancelled()) {
+        throw timeout_error("");
+    }
+    if constexpr (std::is_void_v<await_result_t<A>>) {
+        fut.result();
+    } else {
+        co_return std::move(fut.result());
+    }
+}
+
+} // namespace detail
+
+/// asyncio.wait_for(aw, timeout) as in 3.12+: `co_await aw` under a timeout, inline in the calling
+/// task. On expiry the work is cancelled and awaited until it ends (its cleanup runs), then
+/// timeout_error is raised; if it swallowed the cancellation and returned a value, that value is
+/// returned. A timeout of zero or less never starts a coroutine: the awaitable runs as a task,
+/// cancelled before its first step unless it is already done. Cancelling the caller cancels the
+/// work too.
+template <class A, class Rep, class Period>
+    requires awaitable<A> && std::move_constructible<std::remove_cvref_t<A>>
+[[nodiscard("co_await the wait_for")]] task<await_result_t<std::remove_cvref_t<A>>>
+wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
+    using V = std::remove_cvref_t<A>;
+    if (detail::to_nanoseconds(timeout_) <= 0) {
+        return detail::wait_for_expired(V(std::forward<A>(aw)));
+    }
+    return asyncio::timeout(timeout_, detail::await_body<V>{V(std::forward<A>(aw))});
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/wait.hpp ----------------------------------------------------------------------------
+// shield, wait and as_completed (asyncio.shield, asyncio.wait, asyncio.as_completed).
+
+
+#include <unordered_set>
+
+namespace asyncio {
+
+namespace detail {
+
+/// A task_handle<T> or a future<T>: what wait and as_completed watch.
+template <class H> inline constexpr bool is_watchable = false;
+template <class T> inline constexpr bool is_watchable<task_handle<T>> = true;
+template <class T> inline constexpr bool is_watchable<future<T>> = true;
+
+/// What a range element becomes: handles and futures stay themselves, anything else awaitable
+/// is spawned as a task (as CPython's ensure_future).
+template <class A> auto to_watchable(A&& a, event_loop& loop) {
+    if constexpr (is_watchable<std::remove_cvref_t<A>>) {
+        return std::remove_cvref_t<A>(a);
+    } else {
+        return ensure_future(std::move(a), loop);
+    }
+}
+
+template <class R>
+using watchable_of_t = decltype(to_watchable(std::declval<std::ranges::range_reference_t<R>>(),
+                                             std::declval<event_loop&>()));
+
+/// The identity of a handle or future (duplicates collapse, as in CPython's set).
+template <class H> const void* identity_of(const H& h) {
+    return state_access::get(h).get();
+}
+
+/// The distinct elements of `r`, as handles or futures, in their first order.
+template <class R> auto distinct_watchables(R&& r, event_loop& loop) {
+    using H = watchable_of_t<R>;
+    std::vector<H> out;
+    std::unordered_set<const void*> seen;
+    for (auto&& a : r) {
+        H h = to_watchable(a, loop);
+        if (!identity_of(h)) {
+            throw invalid_state_error("an empty task_handle or future (default-constructed or "
+                                      "moved-from) cannot be waited for");
+        }
+        if (seen.insert(identity_of(h)).second) {
+            out.push_back(std::move(h));
+        }
+    }
+    return out;
+}
+
+template <class R>
+concept watchable_range =
+    std::ranges::input_range<R> && awaitable<std::ranges::range_reference_t<R>>;
+
+template <class H> void copy_outcome(H& inner, future<typename H::value_type>& outer) {
+    using T = typename H::value_type;
+    if (inner.cancelled()) {
+        outer.cancel();
+    } else if (std::exception_ptr e = inner.exception()) {
+        outer.set_exception(e);
+    } else if constexpr (std::is_void_v<T>) {
+        outer.set_result();
+    } else {
+        outer.set_result(inner.result());
+    }
+}
+
+} // namespace detail
+
+/// asyncio.shield(aw): a future that completes as `aw` does, which cancelling does not propagate
+/// into `aw`: cancelling the task awaiting the shield (or the returned future) cancels only the
+/// future, and `aw` runs on (its result is then dropped, its exception marked retrieved).
+/// Cancelling `aw` itself cancels the future. `aw` is a task_handle<T> or future<T>, or any other
+/// awaitable, which then runs as a task. When `aw` is already done the future is returned done
+/// (CPython returns `aw` itself). The awaiter resumes two iterations after `aw` finishes.
+/// The result is copied from a handle or future the caller holds.
+template <class A>
+    requires awaitable<A>
+[[nodiscard("co_await the shield")]] auto shield(A&& aw) {
+    event_loop& loop = get_running_loop();
+    auto inner = detail::to_watchable(std::forward<A>(aw), loop);
+    using H = decltype(inner);
+    using T = typename H::value_type;
+    future<T> outer = loop.create_future<T>();
+    if (inner.done()) {
+        detail::copy_outcome(inner, outer);
+        return outer;
+    }
+    // Each side's callback holds the other: inner's ends with inner, outer's with outer.
+    const callback_id on_inner = inner.add_done_callback([outer](H& in) mutable {
+        if (outer.cancelled()) {
+            if (!in.cancelled()) {
+                (void)in.exception(); // marks it retrieved
+            }
+            return;
+        }
+        detail::copy_outcome(in, outer);
+    });
+    outer.add_done_callback([inner, on_inner]() mutable {
+        if (!inner.done()) {
+            inner.remove_done_callback(on_inner);
+        }
+    });
+    return outer;
+}
+
+/// asyncio.FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED.
+enum class return_when { first_completed, first_exception, all_completed };
+inline constexpr return_when first_completed = return_when::first_completed;
+inline constexpr return_when first_exception = return_when::first_exception;
+inline constexpr return_when all_completed = return_when::all_completed;
+
+/// What wait returns: the handles or futures that are done and those still pending, each in input
+/// order (CPython returns two sets; here the order is deterministic). `auto [done, pending] = ...`.
+template <class H> struct wait_result {
+    std::vector<H> done;
+    std::vector<H> pending;
+};
+
+namespace detail {
+
+template <class H>
+task<wait_result<H>> wait_impl(std::vector<H> fs, return_when when,
+                               std::optional<std::int64_t> timeout_ns) {
+    event_loop& loop = get_running_loop();
+    future<void> waiter = loop.create_future<void>();
+    handle timeout_handle;
+    if (timeout_ns) {
+        timeout_handle = loop.call_later(std::chrono::nanoseconds(*timeout_ns), [waiter]() mutable {
+            if (!waiter.done()) {
+                waiter.set_result();
+            }
+        });
+    }
+    // Shared with the callbacks: one that is already scheduled when this coroutine ends still
+    // runs after it (as CPython's closure keeps its counter).
+    auto counter = std::make_shared<std::size_t>(fs.size());
+    std::vector<callback_id> ids;
+    ids.reserve(fs.size());
+    auto on_completion = [counter, when, waiter, timeout_handle](H& f) mutable {
+        --*counter;
+        if (*counter == 0 || when == return_when::first_completed ||
+            (when == return_when::first_exception && !f.cancelled() && f.exception())) {
+            timeout_handle.cancel();
+            if (!waiter.done()) {
+                waiter.set_result();
+            }
+        }
+    };
+    struct cleanup {
+        std::vector<H>& fs;
+        std::vector<callback_id>& ids;
+        handle& timeout_handle;
+        ~cleanup() {
+            timeout_handle.cancel();
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                fs[i].remove_done_callback(ids[i]);
+            }
+        }
+    } guard{fs, ids, timeout_handle};
+    for (H& f : fs) {
+        ids.push_back(f.add_done_callback(on_completion));
+    }
+    co_await waiter;
+    wait_result<H> out;
+    for (H& f : fs) {
+        (f.done() ? out.done : out.pending).push_back(f);
+    }
+    co_return out;
+}
+
+inline void check_return_when(return_when when) {
+    if (when != return_when::first_completed && when != return_when::first_exception &&
+        when != return_when::all_completed) {
+        throw std::invalid_argument("Invalid return_when value: " +
+                                    std::to_string(static_cast<int>(when)));
+    }
+}
+
+} // namespace detail
+
+/// asyncio.wait(fs, return_when=...): waits until every one (all_completed, the default), the
+/// first one (first_completed) or the first to fail (first_exception; a cancellation does not
+/// count) of the handles or futures in `fs` is done; duplicates count once. Never raises the
+/// awaitables' exceptions and never cancels them. It always suspends, even when the condition
+/// already holds, and resumes two iterations later, as in CPython. An empty range raises
+/// std::invalid_argument("Set of Tasks/Futures is empty.").
+template <detail::watchable_range R>
+[[nodiscard("co_await the wait")]] auto wait(R&& fs, return_when when = all_completed) {
+    detail::check_return_when(when);
+    auto v = detail::distinct_watchables(std::forward<R>(fs), get_running_loop());
+    if (v.empty()) {
+        throw std::invalid_argument("Set of Tasks/Futures is empty.");
+    }
+    return detail::wait_impl(std::move(v), when, std::nullopt);
+}
+
+/// asyncio.wait(fs, timeout=..., return_when=...): the same, returning when `timeout` passes at
+/// the latest (it never raises timeout_error).
+template <detail::watchable_range R, class Rep, class Period>
+[[nodiscard("co_await the wait")]] auto wait(R&& fs, std::chrono::duration<Rep, Period> timeout,
+                                             return_when when = all_completed) {
+    detail::check_return_when(when);
+    auto v = detail::distinct_watchables(std::forward<R>(fs), get_running_loop());
+    if (v.empty()) {
+        throw std::invalid_argument("Set of Tasks/Futures is empty.");
+    }
+    return detail::wait_impl(std::move(v), when, detail::to_nanoseconds(timeout));
+}
+
+/// asyncio.as_completed(aws, timeout=...) (3.13): the handles or futures of `aws` (other
+/// awaitables run as tasks; duplicates count once) in the order they complete.
+///
+///     auto ac = asyncio::as_completed(tasks);
+///     while (auto t = co_await ac.next()) { use(t->result()); }   // async for t in as_completed
+///     for (std::size_t i = 0; i < n; ++i) { use(co_await ac.next_result()); } // for aw in ...
+///
+/// `next()` gives the next completed handle (std::nullopt once all were given), as 3.13's
+/// `async for` yields the original tasks; `next_result()` its result, or raises its exception, as
+/// awaiting an element of the plain iteration does. When the timeout passes first, every
+/// remaining `next()` raises timeout_error. Not copyable or movable; must not outlive its loop.
+template <class H> class as_completed_iterator {
+public:
+    using value_type = typename H::value_type;
+
+    as_completed_iterator(std::vector<H> todo, std::optional<std::int64_t> timeout_ns)
+        : s_(std::make_shared<state>()) {
+        event_loop& loop = get_running_loop();
+        s_->todo = std::move(todo);
+        s_->left = s_->pending = s_->todo.size();
+        s_->ids.reserve(s_->todo.size());
+        // The callbacks share the state: one already scheduled when the iterator goes still runs.
+        for (H& f : s_->todo) {
+            s_->ids.push_back(f.add_done_callback([st = s_](H& done) { st->on_completion(done); }));
+        }
+        if (!s_->todo.empty() && timeout_ns) {
+            s_->timeout = loop.call_later(std::chrono::nanoseconds(*timeout_ns),
+                                          [st = s_] { st->on_timeout(); });
+        }
+    }
+    as_completed_iterator(const as_completed_iterator&) = delete;
+    as_completed_iterator& operator=(const as_completed_iterator&) = delete;
+    ~as_completed_iterator() { s_->detach(); }
+
+    /// How many handles or futures are still to be given.
+    [[nodiscard]] std::size_t remaining() const noexcept { return s_->left; }
+
+    /// The next handle or future to complete; std::nullopt once every one was given.
+    [[nodiscard("co_await the next")]] task<std::optional<H>> next() {
+        std::shared_ptr<state> st = s_;
+        if (st->left == 0) {
+            co_return std::nullopt;
+        }
+        --st->left;
+        std::optional<H> f = co_await st->done.get();
+        if (!f) {
+            throw timeout_error("");
+        }
+        co_return f;
+    }
+
+    /// The next completed awaitable's result (or its exception); std::runtime_error once none is
+    /// left (Python's StopIteration).
+    [[nodiscard("co_await the next result")]] task<value_type> next_result() {
+        if (s_->left == 0) {
+            throw std::runtime_error("as_completed: no awaitable left");
+        }
+        std::optional<H> f = co_await next();
+        if constexpr (std::is_void_v<value_type>) {
+            f->result();
+        } else {
+            co_return f->result();
+        }
+    }
+
+private:
+    struct state {
+        std::vector<H> todo;
+        std::vector<callback_id> ids;
+        queue<std::optional<H>> done;
+        handle timeout;
+        std::size_t left = 0;
+        std::size_t pending = 0;
+
+        void on_completion(H& f) {
+            if (pending == 0) {
+                return; // the timeout came first
+            }
+            --pending;
+            done.put_nowait(f);
+            if (pending == 0) {
+                timeout.cancel();
+                timeout = handle();
+            }
+        }
+
+        void on_timeout() {
+            detach();
+            for (; pending > 0; --pending) {
+                done.put_nowait(std::nullopt); // each remaining next() raises timeout_error
+            }
+        }
+
+        // Drops the callbacks that have not fired and the timeout, which all hold the state.
+        void detach() noexcept {
+            timeout.cancel();
+            timeout = handle();
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                if (!todo[i].done()) {
+                    todo[i].remove_done_callback(ids[i]);
+                }
+            }
+            ids.clear();
+        }
+    };
+
+    std::shared_ptr<state> s_;
+};
+
+/// asyncio.as_completed(aws): see as_completed_iterator.
+template <detail::watchable_range R>
+[[nodiscard]] as_completed_iterator<detail::watchable_of_t<R>> as_completed(R&& aws) {
+    return {detail::distinct_watchables(std::forward<R>(aws), get_running_loop()), std::nullopt};
+}
+
+/// asyncio.as_completed(aws, timeout=...): see as_completed_iterator.
+template <detail::watchable_range R, class Rep, class Period>
+[[nodiscard]] as_completed_iterator<detail::watchable_of_t<R>>
+as_completed(R&& aws, std::chrono::duration<Rep, Period> timeout) {
+    return {detail::distinct_watchables(std::forward<R>(aws), get_running_loop()),
+            detail::to_nanoseconds(timeout)};
 }
 
 } // namespace asyncio
