@@ -1040,6 +1040,8 @@ public:
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
+    /// Tasks created while the loop runs start eagerly (set_task_factory(eager_task_factory)).
+    bool eager_tasks = false;
     /// Counter behind callback ids (add_done_callback), unique per loop.
     std::uint64_t callback_ids = 0;
     intrusive_list<state_link, state_tag> states;
@@ -1150,6 +1152,20 @@ template <class Rep, class Period>
 #include <type_traits>
 
 namespace asyncio {
+
+/// Selects eager tasks: `loop.set_task_factory(asyncio::eager_task_factory)`.
+struct eager_task_factory_t {
+    explicit constexpr eager_task_factory_t() = default;
+};
+/// asyncio.eager_task_factory.
+inline constexpr eager_task_factory_t eager_task_factory{};
+
+/// Selects an eager start for one task: `asyncio::create_task(t, asyncio::eager_start)`.
+struct eager_start_t {
+    explicit constexpr eager_start_t() = default;
+};
+/// Python 3.14's `eager_start=True`.
+inline constexpr eager_start_t eager_start{};
 
 /// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
 /// virtual clock), so virtual-time tests compare times exactly.
@@ -1372,6 +1388,17 @@ public:
     template <class T> task_handle<T> create_task(task<T> t);
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T> task_handle<T> create_task(task<T> t, std::string name);
+
+    /// The same, started eagerly (see asyncio::create_task with eager_start).
+    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
+    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+
+    /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
+    /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
+    /// inside the call that creates it, until it first suspends.
+    void set_task_factory(eager_task_factory_t) noexcept { core_.eager_tasks = true; }
+    /// loop.set_task_factory(None): tasks start in the next iteration again (the default).
+    void set_task_factory(std::nullptr_t) noexcept { core_.eager_tasks = false; }
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
@@ -2124,7 +2151,9 @@ private:
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
-    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
+    /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
+              bool eager)
         : future_state_base(loop, table, true), frame_(std::move(frame)) {
         auto& core = loop.core();
         if (numbered) {
@@ -2132,9 +2161,15 @@ public:
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
-        wake();    // may throw (bad_alloc): nothing is linked yet
+        if (!eager) {
+            wake(); // may throw (bad_alloc): nothing is linked yet
+        }
         core.tasks.push_back(*this);
     }
+
+    /// An eager task's first step (3.12's eager_task_factory): run synchronously by its creator,
+    /// as the current task, until the body first suspends or ends. The creator holds a reference.
+    void run_first_step() noexcept { step(); }
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
@@ -2781,8 +2816,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered)
-        : task_core(loop, std::move(frame), &ops_table, numbered) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
     task_state(const task_state&) = delete;
@@ -2791,8 +2826,8 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered) {
-        return new task_state(loop, std::move(frame), numbered);
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
+        return new task_state(loop, std::move(frame), numbered, eager);
     }
 
 private:
@@ -2932,12 +2967,29 @@ namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
-    /// Spawns `t` on `loop`: the state, holding only the loop's reference.
-    template <class T> static task_state<T>* spawn(event_loop& loop, task<T>& t, bool numbered) {
+    /// Spawns `t` on `loop` and returns a reference to its state. `name` empty: "Task-<n>".
+    /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
+    /// CPython 3.13 with a task factory, the task then has its default name during that step and
+    /// is named afterwards.
+    template <class T>
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
+                                        bool eager) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
-        return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
+        eager = eager && loop.is_running();
+        ref_ptr<task_state<T>> s(
+            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        if (eager) {
+            s->run_first_step();
+        }
+        if (!name.empty()) {
+            s->set_name(std::move(name));
+        }
+        return s;
+    }
+    template <class T> static task_handle<T> handle_of(ref_ptr<task_state<T>> s) noexcept {
+        return task_handle<T>(s.get());
     }
     /// The state behind `h` (null for an empty handle).
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
@@ -2958,15 +3010,20 @@ struct state_access {
 } // namespace detail
 
 template <class T> task_handle<T> event_loop::create_task(task<T> t) {
-    return task_handle<T>(detail::state_access::spawn(*this, t, true));
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
 }
 template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    detail::task_state<T>* s = detail::state_access::spawn(*this, t, name.empty());
-    task_handle<T> h(s);
-    if (!name.empty()) {
-        s->set_name(std::move(name));
-    }
-    return h;
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
+}
+template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
+    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
@@ -2978,6 +3035,15 @@ template <class T> task_handle<T> create_task(task<T> t) {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T> task_handle<T> create_task(task<T> t, std::string name) {
     return get_running_loop().create_task(std::move(t), std::move(name));
+}
+/// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
+/// body runs at once, inside create_task, until it first suspends; a body that never suspends
+/// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
+template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), e);
+}
+template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
@@ -3786,7 +3852,7 @@ template <class A> struct gather_child {
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(A&& a, event_loop& loop) {
         task<value_type> t = await_as_task(std::move(a));
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 template <class T> struct gather_child<task<T>> {
@@ -3794,7 +3860,7 @@ template <class T> struct gather_child<task<T>> {
     using state_type = task_state<T>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 /// A handle or future given to gather must be set and belong to the gather's loop (CPython raises
