@@ -3,8 +3,9 @@
 // cancellation, aclose, the "already running" error, move-only values, the finalizer of dropped
 // generators, run()'s shutdown_asyncgens, and lifetimes of frames and values on every path.
 //
-// Expected behaviour was checked against CPython 3.13.0 with twin scripts kept outside the
-// repository (agen_test*.py); their output is quoted in the `//` comments ("py:").
+// Expected behaviour was checked against CPython 3.13.0 with twin scripts; those quoted as
+// "py (tests/py/agen_obs.py)" are in the repository and checked by CTest (asyncio.py.agen_obs),
+// the older ones (agen_test*.py) were not kept.
 
 #include "support/catch.hpp"
 #include "support/test_support.hpp"
@@ -472,9 +473,8 @@ async_generator<int> ignores_exit(log_t* log, bool* keep_ignoring) {
     }
 }
 
-task<void> ignore_exit_main(log_t* log) {
-    bool keep_ignoring = true;
-    auto gen = ignores_exit(log, &keep_ignoring);
+task<void> ignore_exit_main(log_t* log, bool* keep_ignoring) {
+    auto gen = ignores_exit(log, keep_ignoring);
     (void)co_await gen.next();
     try {
         co_await gen.aclose();
@@ -482,20 +482,67 @@ task<void> ignore_exit_main(log_t* log) {
     } catch (const std::runtime_error& e) {
         log->push_back(std::string("runtime_error: ") + e.what());
     }
-    // Still suspended at its co_yield: a second aclose that it obeys closes it.
-    keep_ignoring = false;
-    co_await gen.aclose();
-    log->emplace_back("closed");
+    // Still suspended at its co_yield, but aclose() was spent on it (CPython's ag_closed): a
+    // second aclose raises StopAsyncIteration without entering the body, even one it would obey.
+    *keep_ignoring = false;
+    try {
+        co_await gen.aclose();
+        log->emplace_back("second aclose returned");
+    } catch (const asyncio::stop_async_iteration&) {
+        log->emplace_back("second aclose: stop_async_iteration");
+    }
+    // next() still enters it.
+    log->push_back("next: " + show(co_await gen.next()));
+    // Dropped while the loop runs: no closing task (CPython closes an ag_closed generator at once,
+    // without its finalizer hook); the frame is destroyed without entering the body.
 }
 
 TEST_CASE("async_generator: a generator that yields again after generator_exit makes aclose throw "
-          "runtime_error") {
-    // py: ignore: ['caught GeneratorExit', 'RuntimeError: async generator ignored GeneratorExit']
+          "runtime_error, and later acloses throw stop_async_iteration") {
+    // py (tests/py/agen_obs.py): ignored GeneratorExit: ['caught GeneratorExit', 'RuntimeError:
+    //     async generator ignored GeneratorExit', 'second aclose: StopAsyncIteration()',
+    //     'next gave 1', 'caught GeneratorExit'] reports []
+    // The last entry is CPython closing the dropped generator synchronously (gen.close() at
+    // dealloc); C++ cannot throw into a frame without resuming it, so here the frame is destroyed
+    // (destructors run, catch blocks do not) and that entry is absent.
     log_t log;
-    run_virtual(ignore_exit_main(&log));
+    bool keep_ignoring = true;
+    captured_reports reports;
+    run_virtual(ignore_exit_main(&log, &keep_ignoring), &reports);
+    INFO(describe(reports));
+    CHECK(reports.items.empty());
     REQUIRE(log == log_t{"caught generator_exit",
                          "runtime_error: async generator ignored GeneratorExit",
-                         "caught generator_exit", "closed"});
+                         "second aclose: stop_async_iteration", "next: 1"});
+}
+
+task<void> ignore_exit_kept_main(log_t* log, async_generator<int>* keep, bool* keep_ignoring) {
+    *keep = ignores_exit(log, keep_ignoring);
+    (void)co_await keep->next();
+    try {
+        co_await keep->aclose();
+    } catch (const std::runtime_error& e) {
+        log->push_back(std::string("runtime_error: ") + e.what());
+    }
+}
+
+TEST_CASE("async_generator: run's shutdown reports stop_async_iteration for a generator whose "
+          "aclose was spent") {
+    // py (tests/py/agen_obs.py): kept past main: ['caught GeneratorExit', "RuntimeError('async
+    //     generator ignored GeneratorExit')"] reports [('an error occurred during closing of
+    //     asynchronous generator', 'StopAsyncIteration()')]
+    log_t log;
+    bool keep_ignoring = true;
+    async_generator<int> kept;
+    captured_reports reports;
+    run_virtual(ignore_exit_kept_main(&log, &kept, &keep_ignoring), &reports);
+    INFO(describe(reports));
+    REQUIRE(reports.items.size() == 1U);
+    CHECK(reports.items[0].message == "an error occurred during closing of asynchronous generator");
+    CHECK_THROWS_AS(std::rethrow_exception(reports.items[0].exception),
+                    asyncio::stop_async_iteration);
+    CHECK(log ==
+          log_t{"caught generator_exit", "runtime_error: async generator ignored GeneratorExit"});
 }
 
 // ---- concurrent use ---------------------------------------------------------------------------
@@ -781,6 +828,105 @@ TEST_CASE("async_generator: a generator dropped mid-iteration in a running task 
     CHECK(ticks[1] == 4);
     CHECK(ticks[2] == 5);
     REQUIRE(reports.items.empty());
+}
+
+/// Logs "finally" when the generator's frame goes, however it goes (Python's `finally:`).
+struct finally_log {
+    log_t* log;
+    explicit finally_log(log_t* l) : log(l) {}
+    finally_log(const finally_log&) = delete;
+    finally_log& operator=(const finally_log&) = delete;
+    ~finally_log() { log->emplace_back("finally"); }
+};
+
+async_generator<int> slow_logged(log_t* log) {
+    const finally_log guard{log};
+    try {
+        for (int i = 0; i < 3; ++i) {
+            co_await asyncio::sleep(1s);
+            log->push_back("yield " + std::to_string(i));
+            co_yield i;
+        }
+    } catch (const asyncio::generator_exit&) {
+        log->push_back(at("generator_exit"));
+        throw;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back(at("cancelled_error"));
+        throw;
+    }
+}
+
+task<void> consume_one(async_generator<int>* gen, log_t* log) {
+    const std::optional<int> v = co_await gen->next();
+    log->push_back("consumer got " + show(v));
+}
+
+task<void> drop_during_next_main(log_t* log) {
+    std::optional<async_generator<int>> gen(slow_logged(log));
+    auto consumer = asyncio::create_task(consume_one(&*gen, log));
+    co_await asyncio::sleep(0s); // the consumer is inside the generator's sleep
+    log->emplace_back("dropping");
+    gen.reset();
+    co_await consumer;
+    log->emplace_back("consumer done");
+    for (int i = 0; i < 3; ++i) {
+        co_await asyncio::sleep(0s);
+    }
+    log->emplace_back("main end");
+}
+
+TEST_CASE("async_generator: a generator dropped while another task is inside its next() finishes "
+          "that next() and is then closed by the finalizer's task") {
+    // py (tests/py/agen_obs.py): dropped inside next(): ['dropping', 'yield 0', 'consumer got 0',
+    //     'consumer done', 'GeneratorExit@1', 'finally', 'main end'] reports []
+    lifetime_scope scope;
+    log_t log;
+    captured_reports reports;
+    run_virtual(drop_during_next_main(&log), &reports);
+    INFO(describe(reports));
+    CHECK(reports.items.empty());
+    REQUIRE(log == log_t{"dropping", "yield 0", "consumer got 0", "consumer done",
+                         "generator_exit@1", "finally", "main end"});
+    REQUIRE(scope.balanced());
+}
+
+task<void> cancel_closer_main(log_t* log) {
+    {
+        auto gen = slow_logged(log);
+        (void)co_await gen.next();
+    } // dropped: the finalizer creates the closing task in the next iteration
+    co_await asyncio::sleep(0s); // the closing task exists now and has not started
+    std::vector<asyncio::task_ref> closers;
+    for (const auto& t : asyncio::all_tasks()) {
+        if (t != asyncio::current_task()) {
+            closers.push_back(t);
+        }
+    }
+    log->push_back("closers " + std::to_string(closers.size()));
+    for (auto& t : closers) {
+        static_cast<void>(t.cancel());
+    }
+    co_await asyncio::sleep(0s);
+    co_await asyncio::sleep(0s);
+    for (const auto& t : closers) {
+        log->push_back(std::string("closer cancelled ") + (t.cancelled() ? "true" : "false"));
+    }
+    log->emplace_back("main end");
+}
+
+TEST_CASE("async_generator: a closing task cancelled before it starts throws cancelled_error into "
+          "the generator, whose cleanup then runs") {
+    // py (tests/py/agen_obs.py): closer cancelled before it starts: ['yield 0', 'closers 1',
+    //     'CancelledError@1', 'finally', 'closer cancelled True', 'main end'] reports []
+    lifetime_scope scope;
+    log_t log;
+    captured_reports reports;
+    run_virtual(cancel_closer_main(&log), &reports);
+    INFO(describe(reports));
+    CHECK(reports.items.empty());
+    REQUIRE(log == log_t{"yield 0", "closers 1", "cancelled_error@1", "finally",
+                         "closer cancelled true", "main end"});
+    REQUIRE(scope.balanced());
 }
 
 task<void> main_throws(log_t* log) {
@@ -1212,12 +1358,19 @@ task<void> drop_before_loop_dies(async_generator<tracked>* gen) {
 TEST_CASE("async_generator: lifetime - a generator dropped just before its loop is destroyed is "
           "destroyed with the loop") {
     lifetime_scope scope;
+    std::vector<std::string> reports;
     {
         asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
-        loop.set_exception_handler([](asyncio::event_loop&, const asyncio::exception_context&) {});
+        loop.set_exception_handler(
+            [&reports](asyncio::event_loop&, const asyncio::exception_context& c) {
+                reports.push_back(c.message);
+            });
         auto gen = tracked_values(5, false);
         loop.run_until_complete(drop_before_loop_dies(&gen));
     }
+    // py (tests/py/agen_obs.py): dropped just before the loop goes: ['Task was destroyed but it
+    //     is pending!']
+    CHECK(reports == std::vector<std::string>{"Task was destroyed but it is pending!"});
     REQUIRE(scope.balanced());
 }
 
@@ -1237,12 +1390,19 @@ TEST_CASE("async_generator: lifetime - a generator suspended inside an await of 
           "with its loop is destroyed exactly once") {
     lifetime_scope scope;
     log_t log;
+    std::vector<std::string> reports;
     {
         asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
-        loop.set_exception_handler([](asyncio::event_loop&, const asyncio::exception_context&) {});
+        loop.set_exception_handler(
+            [&reports](asyncio::event_loop&, const asyncio::exception_context& c) {
+                reports.push_back(c.message);
+            });
         auto consumer = loop.create_task(consume_tracked_forever(&log));
         loop.run_until_complete(nap(1500ms));
     }
+    // py (tests/py/agen_obs.py): abandoned with its loop: ["inside the generator's sleep"]
+    //     ['Task was destroyed but it is pending!']
+    CHECK(reports == std::vector<std::string>{"Task was destroyed but it is pending!"});
     REQUIRE(log == log_t{"inside the generator's sleep"});
     REQUIRE(scope.balanced());
 }

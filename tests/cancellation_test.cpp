@@ -626,6 +626,21 @@ asyncio::task<void> cancelled_result_main(sleeper_probe* sp) {
     REQUIRE(h.cancelled());
     REQUIRE_THROWS_AS(h.result(), asyncio::cancelled_error);
     REQUIRE_THROWS_AS(h.exception(), asyncio::cancelled_error);
+    // cancel() without a message: both carry CancelledError() with no args.
+    std::string from_result = "<not raised>";
+    std::string from_exception = "<not raised>";
+    try {
+        static_cast<void>(h.result());
+    } catch (const asyncio::cancelled_error& e) {
+        from_result = e.message();
+    }
+    try {
+        static_cast<void>(h.exception());
+    } catch (const asyncio::cancelled_error& e) {
+        from_exception = e.message();
+    }
+    CHECK(from_result.empty());
+    CHECK(from_exception.empty());
 }
 
 TEST_CASE("cancel: result() and exception() of a cancelled task raise cancelled_error") {

@@ -13,11 +13,13 @@
 #include <utility>
 #include <vector>
 
-// Every expectation below was first observed with /work/scratch/py/hops.py (and
-// two_stage_equal.py), a line-by-line Python twin of these tests, run with
-// `PYENV_VERSION=3.13.0 python3 hops.py` (the scripts are not part of the repository). A hop is
+// Every expectation below is printed by tests/py/hops.py, a line-by-line Python twin of these
+// tests (`PYENV_VERSION=3.13.0 python3 tests/py/hops.py`; the CTest case asyncio.py.hops checks it
+// against tests/py/hops.expected). A hop is
 // `ticks when the effect is seen - ticks when the cause happened`; the ticker bumps `ticks` once
-// per loop iteration.
+// per loop iteration. The rows of the table tested in a per-header file are not repeated here:
+// sleep(0) (sleep_test.cpp), future set_result (future_test.cpp), a gather of finished children
+// (gather_test.cpp); hops.py still prints them.
 
 namespace {
 
@@ -30,7 +32,6 @@ using asyncio::get_running_loop;
 using asyncio::loop_clock;
 using asyncio::sleep;
 using asyncio::task;
-using asyncio::testing::iteration_counter;
 using asyncio::testing::run_virtual;
 using asyncio::testing::start_ticker;
 using asyncio::testing::stop_ticker;
@@ -83,37 +84,6 @@ TEST_CASE("conformance scheduling: create_task starts the body one iteration lat
     CHECK(r.hops == 1);
 }
 
-static task<int> sleep_zero_hops() {
-    ticker_state s;
-    auto tk = co_await start_ticker(&s);
-    const int before = s.ticks;
-    co_await sleep(0s);
-    const int hops = s.ticks - before;
-    co_await stop_ticker(&s, std::move(tk));
-    co_return hops;
-}
-
-static task<int> sleep_zero_iterations() {
-    iteration_counter c;
-    c.arm(get_running_loop());
-    co_await sleep(0s);
-    co_await sleep(0s);
-    const int before = c.iterations;
-    co_await sleep(0s);
-    const int iterations = c.iterations - before;
-    c.stop = true;
-    co_await sleep(0s);
-    co_return iterations;
-}
-
-TEST_CASE("conformance scheduling: sleep(0) resumes one iteration later",
-          "[conformance][scheduling]") {
-    // CPython 3.13: ('sleep(0)', 1, ['X', 'main']); with a call_soon counter instead of a ticker
-    // task: "sleep(0): iterations 1" (iteration_counter.py).
-    CHECK(run_virtual(sleep_zero_hops()) == 1);
-    CHECK(run_virtual(sleep_zero_iterations()) == 1);
-}
-
 static task<void> finish_after(ticker_state* s, int yields, int* finished_at) {
     for (int i = 0; i < yields; ++i) {
         co_await sleep(0s);
@@ -137,39 +107,6 @@ TEST_CASE("conformance scheduling: a task awaiting a task resumes one iteration 
           "[conformance][scheduling]") {
     // CPython 3.13: ('awaited task finishes', 1).
     CHECK(run_virtual(awaited_task_hops()) == 1);
-}
-
-static task<void> set_after_two_yields(future<int> f, ticker_state* s, int* cause_at) {
-    co_await sleep(0s);
-    co_await sleep(0s);
-    *cause_at = s->ticks;
-    f.set_result(1);
-}
-
-static task<void> await_and_record(future<int> f, ticker_state* s, int* resumed_at) {
-    static_cast<void>(co_await f);
-    *resumed_at = s->ticks;
-}
-
-static task<int> future_hops() {
-    ticker_state s;
-    auto tk = co_await start_ticker(&s);
-    int cause_at = -100;
-    int resumed_at = -200;
-    auto f = get_running_loop().create_future<int>();
-    auto waiter = create_task(await_and_record(f, &s, &resumed_at));
-    auto setter = create_task(set_after_two_yields(f, &s, &cause_at));
-    co_await waiter;
-    co_await setter;
-    co_await stop_ticker(&s, std::move(tk));
-    co_return resumed_at - cause_at;
-}
-
-TEST_CASE("conformance scheduling: a task awaiting a future resumes one iteration after "
-          "set_result",
-          "[conformance][scheduling]") {
-    // CPython 3.13: ('future set_result', 1).
-    CHECK(run_virtual(future_hops()) == 1);
 }
 
 static task<void> blocked_victim(future<int> f, ticker_state* s, int* caught_at) {
@@ -248,38 +185,6 @@ TEST_CASE("conformance scheduling: gather resumes its awaiter two iterations aft
     CHECK(r.second == 3);
 }
 
-static task<int> value_after_a_yield(int v) {
-    co_await sleep(0s);
-    co_return v;
-}
-
-static task<gather_hops> gather_of_finished_hops() {
-    ticker_state s;
-    auto tk = co_await start_ticker(&s);
-    auto t1 = create_task(value_after_a_yield(1));
-    auto t2 = create_task(value_after_a_yield(2));
-    co_await t1;
-    co_await t2;
-    const int before = s.ticks;
-    auto [a, b] = co_await gather(t1, t2);
-    gather_hops r;
-    r.hops = s.ticks - before;
-    r.first = a;
-    r.second = b;
-    co_await stop_ticker(&s, std::move(tk));
-    co_return r;
-}
-
-TEST_CASE("conformance scheduling: gather of children that are all done does not suspend",
-          "[conformance][scheduling]") {
-    // CPython 3.13: ('gather of finished tasks', 0, [1, 2]); CPython 3.11.7 gave 2 hops here,
-    // the 3.12+ behaviour is the one we follow.
-    const auto r = run_virtual(gather_of_finished_hops());
-    CHECK(r.hops == 0);
-    CHECK(r.first == 1);
-    CHECK(r.second == 2);
-}
-
 static task<void> sleep_10ms_then_log(std::vector<std::string>* log) {
     co_await sleep(10ms);
     log->emplace_back("A resumed");
@@ -303,8 +208,8 @@ static task<std::vector<std::string>> two_stage_sleep_same_collection() {
 TEST_CASE("conformance scheduling: a sleep resumes one iteration after its timer is collected",
           "[conformance][scheduling]") {
     // CPython 3.13: with A sleeping 0.01 s, call_later(0.02, cb) and the loop blocked 50 ms so
-    // both timers are collected together: ['cb', 'A resumed', 'next iteration'] (hops.py). With
-    // call_at on A's exact deadline instead of blocking, the same (two_stage_equal.py).
+    // both timers are collected together: ['cb', 'A resumed', 'next iteration']. With call_at on
+    // A's exact deadline instead of blocking, the same.
     const std::vector<std::string> expected{"cb", "A resumed", "next iteration"};
     CHECK(run_virtual(two_stage_sleep_same_collection()) == expected);
 }

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-// Python observations quoted below come from /work/scratch/py/future_obs.py run with
-// CPython 3.13.0 (the scripts are not part of the repository).
+// Python observations quoted below are printed by tests/py/future_obs.py (CPython 3.13.0); the
+// CTest case asyncio.py.future_obs checks that it still prints them (tests/py/future_obs.expected).
 
 namespace {
 

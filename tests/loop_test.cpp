@@ -23,8 +23,8 @@
 #include <unistd.h>
 #endif
 
-// Python observations quoted below come from /work/scratch/py/loop_order.py run with
-// CPython 3.13.0 (the scripts are not part of the repository).
+// Python observations quoted below are printed by tests/py/loop_order.py (CPython 3.13.0); the
+// CTest case asyncio.py.loop_order checks that it still prints them (tests/py/loop_order.expected).
 
 namespace {
 
@@ -393,8 +393,8 @@ TEST_CASE("event_loop: call_soon, call_later and call_at accept move-only callab
 TEST_CASE("event_loop: a throwing callback is reported as Exception in callback and the loop "
           "continues",
           "[loop]") {
-    // CPython 3.13: the handler got "Exception in callback bad() at ..." with RuntimeError('boom'),
-    // then 'next' still ran.
+    // CPython 3.13: the handler got "Exception in callback ...bad() at ..." with
+    // RuntimeError('boom'), then 'next' still ran.
     std::vector<exception_context> reports;
     std::vector<event_loop*> loops_seen;
     event_loop loop{clock_kind::virtual_time};

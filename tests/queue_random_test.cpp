@@ -15,6 +15,7 @@
 // shutdown forgetting getters, shutdown(true) not counting removed items.
 
 #include "support/catch.hpp"
+#include "support/seeded_draw.hpp"
 #include "support/test_support.hpp"
 
 #include <asyncio/asyncio.hpp>
@@ -98,7 +99,7 @@ struct world {
     coverage* cov = nullptr;
     int snipes_left = 3;
 
-    int rand(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+    int rand(int lo, int hi) { return asyncio::testing::draw(rng, lo, hi); }
     bool coin() { return rand(0, 1) == 0; }
 
     void fail(const std::string& msg) {

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-// Python observations quoted below come from /work/scratch/py/run_obs.py run with CPython 3.13.0
-// (the scripts are not part of the repository).
+// Python observations quoted below are printed by tests/py/run_obs.py (CPython 3.13.0); the CTest
+// case asyncio.py.run_obs checks that it still prints them (tests/py/run_obs.expected).
 
 namespace {
 
@@ -157,14 +157,15 @@ static task<void> spawn_yield_and_return(std::vector<std::string>* log) {
 TEST_CASE("run: shutdown cancels tasks still pending and their cleanup runs", "[run]") {
     std::vector<std::string> log;
     SECTION("a task created just before main returns still runs its first step") {
-        // CPython 3.13: returns: 42 ['late started', 'late cancelled', 'late finally'].
+        // CPython 3.13: returns 42 ['late started', 'late cancelled at time 0.0', 'late finally'].
         CHECK(run_virtual(spawn_and_return(&log)) == 42);
         const std::vector<std::string> expected{"late started", "late cancelled at time 0",
                                                 "late finally"};
         CHECK(log == expected);
     }
     SECTION("a task blocked in a sleep") {
-        // CPython 3.13: ['early started', 'main done', 'early cancelled', 'early finally'].
+        // CPython 3.13: ['early started', 'main done', 'early cancelled at time 0.0',
+        // 'early finally'].
         run_virtual(spawn_yield_and_return(&log));
         const std::vector<std::string> expected{"early started", "main done",
                                                 "early cancelled at time 0", "early finally"};
@@ -222,7 +223,7 @@ static task<std::string> reads_the_failure() {
 }
 
 TEST_CASE("run: a task exception never retrieved is reported", "[run]") {
-    // CPython 3.13: [('Task exception was never retrieved', "ValueError('lost')", 'Task-14')]
+    // CPython 3.13: [('Task exception was never retrieved', "ValueError('lost')", 'Task-23')]
     // (CPython counts task names per process; here they count per loop, so it is Task-2).
     captured_reports reports;
     run_virtual(drops_a_failing_task(), &reports);
@@ -313,7 +314,7 @@ static task<std::string> names_and_start_time() {
 
 TEST_CASE("run: each run uses a fresh loop so task names restart at Task-1", "[run]") {
     // Deliberate deviation: CPython 3.13 numbers tasks per process (a second run gave
-    // ('Task-27', 'Task-28')); here each loop counts from Task-1, and its clock from 0.
+    // ('Task-30', 'Task-31')); here each loop counts from Task-1, and its clock from 0.
     CHECK(run_virtual(names_and_start_time()) == "Task-1 Task-2 from 0");
     CHECK(run_virtual(names_and_start_time()) == "Task-1 Task-2 from 0");
 }

@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-// Python observations quoted below come from /work/scratch/py/sleep_obs.py, sleep_order.py and
-// iteration_counter.py run with CPython 3.13.0 (the scripts are not part of the repository).
+// Python observations quoted below are printed by tests/py/sleep_obs.py (CPython 3.13.0); the
+// CTest case asyncio.py.sleep_obs checks that it still prints them (tests/py/sleep_obs.expected).
 
 namespace {
 
@@ -85,8 +85,8 @@ template <class Duration> static task<int> iterations_across_sleep(Duration d) {
 }
 
 TEST_CASE("sleep: sleep(0) yields exactly once", "[sleep]") {
-    // CPython 3.13: "sleep(0) ticks: 1" (sleep_obs.py) and "sleep(0): iterations 1",
-    // "sleep(0.0): iterations 1" (iteration_counter.py).
+    // CPython 3.13: "sleep(0) ticks: 1", "sleep(0): iterations 1",
+    // "sleep(0.0): iterations 1".
     CHECK(run_virtual(iterations_across_sleep(0s)) == 1);
     CHECK(run_virtual(iterations_across_sleep(std::chrono::duration<double>(0.0))) == 1);
     CHECK(run_virtual(ticks_across_sleep(0s)) == 1);
@@ -110,7 +110,7 @@ static task<std::vector<std::string>> sleep_zero_goes_behind_queued_callbacks() 
 }
 
 TEST_CASE("sleep: sleep(0) resumes behind the callbacks queued before it", "[sleep]") {
-    // CPython 3.13 (hops.py): call_soon(X); await sleep(0) gave ['X', 'main'].
+    // CPython 3.13 : call_soon(X); await sleep(0) gave ['X', 'main'].
     const std::vector<std::string> expected{"queued before", "resumed"};
     CHECK(run_virtual(sleep_zero_goes_behind_queued_callbacks()) == expected);
 }
@@ -129,7 +129,6 @@ TEST_CASE("sleep: sleep(d) resumes after exactly d on the virtual clock", "[slee
     const auto t = run_virtual(timed_sleep(1s, 250ms));
     CHECK(t.start == 1s);
     CHECK(t.end == 1250ms);
-    CHECK(t.end - t.start == 250ms);
 }
 
 TEST_CASE("sleep: a floating-point duration is accepted", "[sleep]") {

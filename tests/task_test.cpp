@@ -604,6 +604,7 @@ TEST_CASE("current_task: inside a task it is that task and in a plain callback i
 TEST_CASE("current_task: outside a running loop it raises std::runtime_error") {
     // py: "current_task outside loop: RuntimeError('no running event loop')"
     REQUIRE_THROWS_AS(asyncio::current_task(), std::runtime_error);
+    REQUIRE_THROWS_WITH(asyncio::current_task(), "no running event loop");
 }
 
 struct all_tasks_probe {

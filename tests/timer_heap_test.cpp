@@ -6,6 +6,7 @@
 // exactly its earliest, equal deadlines in push order. Deadlines come from a span of 1 to 8 values,
 // so most pops break a tie.
 #include "support/catch.hpp"
+#include "support/seeded_draw.hpp"
 
 #include <asyncio/detail/timer_heap.hpp>
 
@@ -92,7 +93,7 @@ public:
     }
 
 private:
-    int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+    int pick(int lo, int hi) { return asyncio::testing::draw(rng_, lo, hi); }
 
     std::string random_step() {
         const int op = pick(0, push_weight_ + 1); // [0, push_weight_) push, then remove, then pop
@@ -291,12 +292,11 @@ TEST_CASE("timer_heap: draining pops every timer once, ordered by deadline and t
             std::mt19937 rng(seed);
             // Seed 0: every deadline equal (push order alone); then spans of 3, 10 and n.
             const int span = seed == 0 ? 1 : seed == 1 ? 3 : seed == 2 ? 10 : static_cast<int>(n);
-            std::uniform_int_distribution<int> deadline(0, span > 0 ? span - 1 : 0);
             std::vector<timer_entry> entries(n);
             std::vector<std::int64_t> when(n);
             timer_heap heap;
             for (std::size_t i = 0; i < n; ++i) {
-                when[i] = deadline(rng);
+                when[i] = asyncio::testing::draw(rng, 0, span > 0 ? span - 1 : 0);
                 heap.push(entries[i], when[i]);
             }
             REQUIRE(heap.size() == n);

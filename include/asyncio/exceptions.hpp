@@ -42,6 +42,16 @@ public:
     [[nodiscard]] const char* what() const noexcept { return "generator exit"; }
 };
 
+/// Python's StopAsyncIteration where a C++ caller cannot be given std::nullopt instead: thrown by
+/// `async_generator::aclose()` on a generator that an earlier aclose() already threw
+/// generator_exit into and that yielded again (CPython's `ag_closed` flag: that aclose raised
+/// "async generator ignored GeneratorExit"; every later one raises StopAsyncIteration without
+/// entering the body). `next()` still signals the end of a generator with std::nullopt.
+class stop_async_iteration : public std::runtime_error {
+public:
+    stop_async_iteration() : std::runtime_error("StopAsyncIteration") {}
+};
+
 /// asyncio.InvalidStateError: e.g. `result()` of a pending future, `set_result` twice.
 class invalid_state_error : public std::logic_error {
 public:

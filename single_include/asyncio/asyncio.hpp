@@ -113,6 +113,16 @@ public:
     [[nodiscard]] const char* what() const noexcept { return "generator exit"; }
 };
 
+/// Python's StopAsyncIteration where a C++ caller cannot be given std::nullopt instead: thrown by
+/// `async_generator::aclose()` on a generator that an earlier aclose() already threw
+/// generator_exit into and that yielded again (CPython's `ag_closed` flag: that aclose raised
+/// "async generator ignored GeneratorExit"; every later one raises StopAsyncIteration without
+/// entering the body). `next()` still signals the end of a generator with std::nullopt.
+class stop_async_iteration : public std::runtime_error {
+public:
+    stop_async_iteration() : std::runtime_error("StopAsyncIteration") {}
+};
+
 /// asyncio.InvalidStateError: e.g. `result()` of a pending future, `set_result` twice.
 class invalid_state_error : public std::logic_error {
 public:
@@ -1040,6 +1050,8 @@ public:
     void* current_task = nullptr;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
+    /// Tasks created while the loop runs start eagerly (set_task_factory(eager_task_factory)).
+    bool eager_tasks = false;
     /// Counter behind callback ids (add_done_callback), unique per loop.
     std::uint64_t callback_ids = 0;
     intrusive_list<state_link, state_tag> states;
@@ -1259,6 +1271,20 @@ template <class Rep, class Period>
 #include <thread>
 
 namespace asyncio {
+
+/// Selects eager tasks: `loop.set_task_factory(asyncio::eager_task_factory)`.
+struct eager_task_factory_t {
+    explicit constexpr eager_task_factory_t() = default;
+};
+/// asyncio.eager_task_factory.
+inline constexpr eager_task_factory_t eager_task_factory{};
+
+/// Selects an eager start for one task: `asyncio::create_task(t, asyncio::eager_start)`.
+struct eager_start_t {
+    explicit constexpr eager_start_t() = default;
+};
+/// Python 3.14's `eager_start=True`.
+inline constexpr eager_start_t eager_start{};
 
 /// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
 /// virtual clock), so virtual-time tests compare times exactly.
@@ -1481,6 +1507,17 @@ public:
     template <class T> task_handle<T> create_task(task<T> t);
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T> task_handle<T> create_task(task<T> t, std::string name);
+
+    /// The same, started eagerly (see asyncio::create_task with eager_start).
+    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
+    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+
+    /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
+    /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
+    /// inside the call that creates it, until it first suspends.
+    void set_task_factory(eager_task_factory_t) noexcept { core_.eager_tasks = true; }
+    /// loop.set_task_factory(None): tasks start in the next iteration again (the default).
+    void set_task_factory(std::nullptr_t) noexcept { core_.eager_tasks = false; }
 
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
@@ -2233,7 +2270,9 @@ private:
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
-    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered)
+    /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
+              bool eager)
         : future_state_base(loop, table, true), frame_(std::move(frame)) {
         auto& core = loop.core();
         if (numbered) {
@@ -2241,9 +2280,15 @@ public:
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
-        wake();    // may throw (bad_alloc): nothing is linked yet
+        if (!eager) {
+            wake(); // may throw (bad_alloc): nothing is linked yet
+        }
         core.tasks.push_back(*this);
     }
+
+    /// An eager task's first step (3.12's eager_task_factory): run synchronously by its creator,
+    /// as the current task, until the body first suspends or ends. The creator holds a reference.
+    void run_first_step() noexcept { step(); }
 
     /// Schedules the next step (the task resumes in the next iteration, behind what is queued).
     void wake() {
@@ -2890,8 +2935,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered)
-        : task_core(loop, std::move(frame), &ops_table, numbered) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
     task_state(const task_state&) = delete;
@@ -2900,8 +2945,8 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered) {
-        return new task_state(loop, std::move(frame), numbered);
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
+        return new task_state(loop, std::move(frame), numbered, eager);
     }
 
 private:
@@ -3041,12 +3086,29 @@ namespace detail {
 
 /// Gives the library's combinators the shared state behind a handle or future.
 struct state_access {
-    /// Spawns `t` on `loop`: the state, holding only the loop's reference.
-    template <class T> static task_state<T>* spawn(event_loop& loop, task<T>& t, bool numbered) {
+    /// Spawns `t` on `loop` and returns a reference to its state. `name` empty: "Task-<n>".
+    /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
+    /// CPython 3.13 with a task factory, the task then has its default name during that step and
+    /// is named afterwards.
+    template <class T>
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
+                                        bool eager) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
-        return task_state<T>::spawn(loop, std::move(t.frame_), numbered);
+        eager = eager && loop.is_running();
+        ref_ptr<task_state<T>> s(
+            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        if (eager) {
+            s->run_first_step();
+        }
+        if (!name.empty()) {
+            s->set_name(std::move(name));
+        }
+        return s;
+    }
+    template <class T> static task_handle<T> handle_of(ref_ptr<task_state<T>> s) noexcept {
+        return task_handle<T>(s.get());
     }
     /// The state behind `h` (null for an empty handle).
     template <class T> static ref_ptr<task_state<T>> get(const task_handle<T>& h) noexcept {
@@ -3067,15 +3129,20 @@ struct state_access {
 } // namespace detail
 
 template <class T> task_handle<T> event_loop::create_task(task<T> t) {
-    return task_handle<T>(detail::state_access::spawn(*this, t, true));
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
 }
 template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    detail::task_state<T>* s = detail::state_access::spawn(*this, t, name.empty());
-    task_handle<T> h(s);
-    if (!name.empty()) {
-        s->set_name(std::move(name));
-    }
-    return h;
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
+}
+template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
+    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
@@ -3087,6 +3154,15 @@ template <class T> task_handle<T> create_task(task<T> t) {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T> task_handle<T> create_task(task<T> t, std::string name) {
     return get_running_loop().create_task(std::move(t), std::move(name));
+}
+/// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
+/// body runs at once, inside create_task, until it first suspends; a body that never suspends
+/// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
+template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), e);
+}
+template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
@@ -3128,6 +3204,13 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
     bool running_ = false;
     bool finished_ = false;
     bool exit_requested_ = false;
+    /// An aclose() has thrown generator_exit into it (CPython's `ag_closed`): a later aclose()
+    /// throws stop_async_iteration without entering the body, and a drop destroys the frame at
+    /// once instead of handing it to a closing task.
+    bool aclosed_ = false;
+    /// What an aclose() step throws at the co_yield instead of generator_exit: cancelled_error
+    /// when the closing task was cancelled before its first step (close_guard).
+    std::exception_ptr throw_in_;
     /// Dropped by its owner while unfinished: the loop owns the frame until a task closes it.
     bool orphaned_ = false;
     /// run()'s shutdown_asyncgens has tried to close it (once is all it gets).
@@ -3164,6 +3247,9 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
         // aclose() resumes the generator here with generator_exit, so its cleanup runs.
         void await_resume() const {
             if (p->exit_requested_) {
+                if (p->throw_in_) {
+                    std::rethrow_exception(std::exchange(p->throw_in_, nullptr));
+                }
                 throw generator_exit{};
             }
         }
@@ -3205,6 +3291,38 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
 
     static void spawn_close_task(asyncgen_link* l);
     static void close_later(async_generator_promise& p);
+    static void closer_cancelled(async_generator_promise& p) noexcept;
+
+    /// Queues close_later(p) for the next iteration; false if that fails (out of memory).
+    static bool schedule_finalizer(async_generator_promise& p) noexcept {
+        try {
+            p.finalizer_ = p.loop_->call_soon([pp = &p] { close_later(*pp); });
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
+    /// Called by the awaiter that drove a step (next() or aclose()) once it has taken the step's
+    /// outcome. An owner that dropped the generator during the step left the frame to this
+    /// point (orphaned_ while running): finished or spent by aclose, it is destroyed here;
+    /// otherwise it goes to the loop's finalizer like any generator dropped while suspended.
+    static void step_ended(async_generator_promise& p) noexcept {
+        if (!p.orphaned_) {
+            return;
+        }
+        if (!p.finished_ && !p.aclosed_ && p.loop_ != nullptr && !p.loop_->core().closing_) {
+            if (p.loop_->core().shutting_down_) {
+                return; // run()'s shutdown_asyncgens closes it with the others
+            }
+            if (schedule_finalizer(p)) {
+                return;
+            }
+            // Out of memory: destroy the frame without awaiting cleanup (below).
+        }
+        p.orphaned_ = false;
+        unique_frame(std::coroutine_handle<async_generator_promise>::from_promise(p)).reset();
+    }
 
     static void loop_closed(asyncgen_link* l) noexcept {
         auto& p = static_cast<async_generator_promise&>(*l);
@@ -3218,7 +3336,9 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
 /// `co_await gen.aclose()`.
 template <class T> class aclose_awaiter {
 public:
-    explicit aclose_awaiter(async_generator_promise<T>* p) noexcept : p_(p) {}
+    explicit aclose_awaiter(async_generator_promise<T>* p,
+                            std::exception_ptr throw_in = nullptr) noexcept
+        : p_(p), throw_in_(std::move(throw_in)) {}
 
     [[nodiscard]] bool await_ready() const {
         if (p_ == nullptr || !p_->started_ || p_->finished_) {
@@ -3227,10 +3347,16 @@ public:
         if (p_->running_) {
             throw std::runtime_error("aclose(): asynchronous generator is already running");
         }
+        if (p_->aclosed_) {
+            // It survived an earlier aclose by yielding again: CPython never re-enters it.
+            throw stop_async_iteration();
+        }
         return false;
     }
     template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
         p_->exit_requested_ = true;
+        p_->aclosed_ = true;
+        p_->throw_in_ = std::move(throw_in_);
         p_->enter(h);
     }
     void await_resume() {
@@ -3238,11 +3364,14 @@ public:
             return;
         }
         p_->exit_requested_ = false;
-        if (!p_->finished_) {
-            p_->current_.reset();
+        const bool finished = p_->finished_;
+        std::exception_ptr e = std::exchange(p_->exception_, nullptr);
+        p_->current_.reset();
+        async_generator_promise<T>::step_ended(*p_); // p_ may be gone from here on
+        if (!finished) {
             throw std::runtime_error("async generator ignored GeneratorExit");
         }
-        if (std::exception_ptr e = std::exchange(p_->exception_, nullptr)) {
+        if (e) {
             try {
                 std::rethrow_exception(e);
             } catch (const generator_exit&) {
@@ -3253,6 +3382,7 @@ public:
 
 private:
     async_generator_promise<T>* p_;
+    std::exception_ptr throw_in_;
 };
 
 } // namespace detail
@@ -3270,8 +3400,10 @@ private:
 /// thrown at its current `co_yield` and its cleanup runs, including cleanup that awaits. A
 /// second `next()` while one is in progress (from another task) throws std::runtime_error
 /// ("anext(): asynchronous generator is already running"). An unfinished generator that is
-/// destroyed while its loop runs is closed by a new task (asyncio's finalizer), and `run()`
-/// closes those still suspended when the main task ends. `T` is a value type (possibly
+/// destroyed while its loop runs is closed by a new task (asyncio's finalizer; if that task is
+/// cancelled before it starts, cancelled_error is thrown into the generator instead), one dropped
+/// while a task is inside its `next()` finishes that step first, and `run()` closes those still
+/// suspended when the main task ends. `T` is a value type (possibly
 /// move-only); moved-from or closed generators are exhausted.
 template <class T> class [[nodiscard]] async_generator {
     static_assert(!std::is_reference_v<T>, "async_generator<T> yields values: use a pointer");
@@ -3299,7 +3431,9 @@ public:
 
     /// `co_await gen.aclose()`: closes the generator, running its cleanup; a no-op when it never
     /// started or already finished. Rethrows an exception its cleanup raised other than
-    /// generator_exit; throws std::runtime_error if the generator yields again.
+    /// generator_exit; throws std::runtime_error if the generator yields again, after which every
+    /// further aclose() throws stop_async_iteration without entering it (as CPython does; `next()`
+    /// still resumes it).
     [[nodiscard("co_await the aclose")]] detail::aclose_awaiter<T> aclose() noexcept {
         if (frame_ && !promise().started_) {
             frame_.reset(); // never started: nothing to clean up
@@ -3313,34 +3447,42 @@ private:
 
     promise_type& promise() const noexcept { return frame_.promise<promise_type>(); }
 
+    // Holds the promise, not the generator: the generator may be dropped by its owner while
+    // this awaiter's task is inside the step (step_ended then disposes of the frame).
     struct next_awaiter {
         async_generator* g;
+        promise_type* p = nullptr;
 
-        [[nodiscard]] bool await_ready() const {
-            if (!g->frame_ || g->promise().finished_) {
+        [[nodiscard]] bool await_ready() {
+            if (!g->frame_) {
                 return true;
             }
-            if (g->promise().running_) {
+            p = &g->promise();
+            if (p->finished_) {
+                return true;
+            }
+            if (p->running_) {
                 throw std::runtime_error("anext(): asynchronous generator is already running");
             }
             return false;
         }
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-            g->promise().enter(h);
+            p->enter(h);
         }
         std::optional<T> await_resume() {
-            if (!g->frame_) {
+            if (p == nullptr) {
                 return std::nullopt;
             }
-            promise_type& p = g->promise();
-            if (std::exception_ptr e = std::exchange(p.exception_, nullptr)) {
+            std::exception_ptr e = std::exchange(p->exception_, nullptr);
+            std::optional<T> out;
+            if (!e && !p->finished_ && p->current_) {
+                out.emplace(std::move(*p->current_));
+                p->current_.reset();
+            }
+            promise_type::step_ended(*p); // p may be gone from here on
+            if (e) {
                 std::rethrow_exception(e);
             }
-            if (p.finished_ || !p.current_) {
-                return std::nullopt;
-            }
-            std::optional<T> out(std::move(*p.current_));
-            p.current_.reset();
             return out;
         }
     };
@@ -3354,21 +3496,24 @@ private:
             return;
         }
         promise_type& p = promise();
-        if (p.started_ && !p.finished_ && !p.running_ && p.loop_ != nullptr &&
+        if (p.running_ && p.loop_ != nullptr && !p.loop_->core().closing_) {
+            // A task is inside its next() or aclose(): that awaiter disposes of the frame when
+            // the step ends (step_ended), as CPython's awaitable keeps the generator alive.
+            p.orphaned_ = true;
+            (void)frame_.release();
+            return;
+        }
+        // One that already survived an aclose is destroyed at once, as CPython closes an
+        // ag_closed generator without its finalizer hook.
+        if (p.started_ && !p.finished_ && !p.aclosed_ && p.loop_ != nullptr &&
             !p.loop_->core().closing_) {
-            try {
-                // While run() shuts down, shutdown_asyncgens closes it with the others.
-                if (!p.loop_->core().shutting_down_) {
-                    p.finalizer_ =
-                        p.loop_->call_soon([pp = &p] { promise_type::close_later(*pp); });
-                }
+            // While run() shuts down, shutdown_asyncgens closes it with the others.
+            if (p.loop_->core().shutting_down_ || promise_type::schedule_finalizer(p)) {
                 p.orphaned_ = true;
                 (void)frame_.release();
                 return;
-            } catch (...) {
-                // Out of memory: destroy the frame without awaiting cleanup (below).
-                p.orphaned_ = false;
             }
+            // Out of memory: destroy the frame without awaiting cleanup (below).
         }
         frame_.reset();
     }
@@ -3382,16 +3527,43 @@ template <class T> async_generator<T> async_generator_promise<T>::get_return_obj
     return async_generator<T>(std::coroutine_handle<async_generator_promise>::from_promise(*this));
 }
 
-/// Closes a generator in its own task; takes ownership of an orphaned one when it starts (if it
-/// is cancelled before starting, the generator stays registered for run()'s shutdown).
-template <class T> task<void> close_generator(async_generator_promise<T>* p) {
+/// A parameter of close_generator. Its copy in the coroutine frame is destroyed without the body
+/// ever running when the closing task is cancelled before its first step; CPython's closing task
+/// then throws CancelledError into the generator at its yield, so that its cleanup runs. Here the
+/// guard's destructor creates a closing task that does that (closer_cancelled).
+template <class T> class close_guard {
+public:
+    explicit close_guard(async_generator_promise<T>* p) noexcept : p_(p) {}
+    close_guard(close_guard&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    close_guard(const close_guard&) = delete;
+    close_guard& operator=(const close_guard&) = delete;
+    close_guard& operator=(close_guard&&) = delete;
+    ~close_guard() {
+        if (p_ != nullptr) {
+            async_generator_promise<T>::closer_cancelled(*p_);
+        }
+    }
+    /// The body started: it closes the generator itself.
+    void disarm() noexcept { p_ = nullptr; }
+
+private:
+    async_generator_promise<T>* p_;
+};
+
+/// Closes a generator in its own task (throwing `throw_in` at its co_yield, or generator_exit);
+/// takes ownership of an orphaned one when it starts. Cancelled before it starts, it leaves the
+/// generator to another closing task that throws cancelled_error (close_guard).
+template <class T>
+task<void> close_generator(async_generator_promise<T>* p, close_guard<T> guard,
+                           std::exception_ptr throw_in) {
+    guard.disarm();
     unique_frame owner;
     p->finalizer_.cancel(); // this task is the closer
     if (p->orphaned_) {
         p->orphaned_ = false;
         owner = unique_frame(std::coroutine_handle<async_generator_promise<T>>::from_promise(*p));
     }
-    co_await aclose_awaiter<T>(p);
+    co_await aclose_awaiter<T>(p, std::move(throw_in));
 }
 
 template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_link* l) {
@@ -3402,7 +3574,24 @@ template <class T> void async_generator_promise<T>::spawn_close_task(asyncgen_li
 
 template <class T> void async_generator_promise<T>::close_later(async_generator_promise& p) {
     if (p.loop_ != nullptr && !p.finished_ && !p.running_) {
-        (void)p.loop_->create_task(close_generator<T>(&p));
+        (void)p.loop_->create_task(close_generator<T>(&p, close_guard<T>(&p), nullptr));
+    }
+}
+
+template <class T>
+void async_generator_promise<T>::closer_cancelled(async_generator_promise& p) noexcept {
+    // While run() shuts down, shutdown_asyncgens closes it (with generator_exit) instead.
+    if (p.loop_ == nullptr || p.finished_ || p.running_ || p.loop_->core().closing_ ||
+        p.loop_->core().shutting_down_) {
+        return;
+    }
+    try {
+        (void)p.loop_->create_task(
+            close_generator<T>(&p, close_guard<T>(&p), std::make_exception_ptr(cancelled_error())));
+    } catch (...) {
+        // Out of memory: no closing task. It stays registered, so run()'s shutdown or the loop's
+        // destruction disposes of it.
+        return;
     }
 }
 
@@ -3782,7 +3971,7 @@ template <class A> struct gather_child {
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(A&& a, event_loop& loop) {
         task<value_type> t = await_as_task(std::move(a));
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 template <class T> struct gather_child<task<T>> {
@@ -3790,7 +3979,7 @@ template <class T> struct gather_child<task<T>> {
     using state_type = task_state<T>;
     static constexpr bool owned = true;
     static ref_ptr<state_type> make(task<T>&& t, event_loop& loop) {
-        return ref_ptr<state_type>(state_access::spawn(loop, t, true));
+        return state_access::spawn(loop, t, {}, loop.core().eager_tasks);
     }
 };
 /// A handle or future given to gather must be set and belong to the gather's loop (CPython raises
