@@ -3714,7 +3714,7 @@ public:
     /// _GatheringFuture.cancel(msg): cancels every unfinished child; true if at least one
     /// accepted. The gather then ends with cancelled_error once its children are done, even with
     /// return_exceptions. False once the gather is done, or when every child is already done.
-    bool cancel(std::string msg = {}) {
+    bool cancel(const std::string& msg = {}) {
         if (outer_done_) {
             return false;
         }
@@ -6398,13 +6398,24 @@ template <class A> auto to_watchable(A&& a, event_loop& loop) {
     if constexpr (is_watchable<std::remove_cvref_t<A>>) {
         return std::remove_cvref_t<A>(a);
     } else {
+        return ensure_future(std::forward<A>(a), loop);
+    }
+}
+
+/// The same for an element of a range: a lazy task in it is moved from (as gather does), a
+/// handle or future copied.
+template <class A> auto element_to_watchable(A& a, event_loop& loop) {
+    if constexpr (is_watchable<std::remove_cv_t<A>>) {
+        return std::remove_cv_t<A>(a);
+    } else {
         return ensure_future(std::move(a), loop);
     }
 }
 
 template <class R>
-using watchable_of_t = decltype(to_watchable(std::declval<std::ranges::range_reference_t<R>>(),
-                                             std::declval<event_loop&>()));
+using watchable_of_t = decltype(element_to_watchable(
+    std::declval<std::remove_reference_t<std::ranges::range_reference_t<R>>&>(),
+    std::declval<event_loop&>()));
 
 /// The identity of a handle or future (duplicates collapse, as in CPython's set).
 template <class H> const void* identity_of(const H& h) {
@@ -6417,7 +6428,7 @@ template <class R> auto distinct_watchables(R&& r, event_loop& loop) {
     std::vector<H> out;
     std::unordered_set<const void*> seen;
     for (auto&& a : r) {
-        H h = to_watchable(a, loop);
+        H h = element_to_watchable(a, loop);
         if (!identity_of(h)) {
             throw invalid_state_error("an empty task_handle or future (default-constructed or "
                                       "moved-from) cannot be waited for");
