@@ -739,3 +739,79 @@ TEST_CASE("cancel: a cancelled sleep removes its timer") {
 }
 
 } // namespace
+
+namespace {
+
+asyncio::task<> sleep_a_second() {
+    co_await asyncio::sleep(std::chrono::seconds(1));
+}
+
+std::string message_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const asyncio::cancelled_error& c) {
+        return "'" + c.message() + "'";
+    } catch (...) {
+        return "not cancelled_error";
+    }
+}
+
+template <class Aw> asyncio::task<std::string> awaited_message(Aw aw) {
+    try {
+        co_await aw;
+    } catch (const asyncio::cancelled_error& e) {
+        co_return "'" + e.message() + "'";
+    }
+    co_return "no cancellation";
+}
+
+asyncio::task<> message_once(std::vector<std::string>* log) {
+    auto& loop = asyncio::get_running_loop();
+    auto t = asyncio::create_task(sleep_a_second());
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    t.cancel("m7");
+    for (int i = 0; i < 3; ++i) {
+        log->push_back("await " + std::to_string(i) + " " + co_await awaited_message(t));
+    }
+    try {
+        t.result();
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("result '" + e.message() + "'");
+    }
+    auto f = loop.create_future<void>();
+    f.cancel("fm");
+    for (int i = 0; i < 2; ++i) {
+        log->push_back("future await " + std::to_string(i) + " " + co_await awaited_message(f));
+    }
+    auto t2 = asyncio::create_task(sleep_a_second());
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    t2.cancel("m8");
+    auto f2 = loop.create_future<void>();
+    f2.cancel("fm2");
+    auto [o1, o2] = co_await asyncio::gather(asyncio::return_exceptions, t2, f2);
+    log->push_back("gather outcomes [" + message_of(o1.exception()) + ", " +
+                   message_of(o2.exception()) + "]");
+    log->push_back("t2 after gather " + co_await awaited_message(t2));
+    auto t3 = asyncio::create_task(sleep_a_second());
+    co_await asyncio::sleep(std::chrono::seconds(0));
+    t3.cancel("m9");
+    try {
+        (void)co_await asyncio::gather(t3);
+    } catch (const asyncio::cancelled_error& e) {
+        log->push_back("gather raised '" + e.message() + "'");
+    }
+    log->push_back("t3 after gather " + co_await awaited_message(t3));
+}
+
+} // namespace
+
+// py: tests/py/cancel_message_once.py (CPython's message strings: '' where it prints ())
+TEST_CASE("cancellation: a cancelled task hands its message out once, a future every time, and "
+          "gather's return_exceptions slot of a cancelled task has an empty message") {
+    std::vector<std::string> log;
+    asyncio::testing::run_virtual(message_once(&log));
+    CHECK(log == std::vector<std::string>{"await 0 'm7'", "await 1 ''", "await 2 ''", "result ''",
+                                          "future await 0 'fm'", "future await 1 'fm'",
+                                          "gather outcomes ['', 'fm2']", "t2 after gather 'm8'",
+                                          "gather raised 'm9'", "t3 after gather ''"});
+}

@@ -128,7 +128,10 @@ decltype(auto) extract(typename Child::state_type& s) {
     };
     if constexpr (ReturnExceptions) {
         if (s.cancelled()) {
-            return outcome<R>(std::make_exception_ptr(cancelled_error(s.cancel_message())));
+            // CPython rebuilds the error from the child's stored message, which a finished task
+            // no longer has (a future keeps it).
+            return outcome<R>(std::make_exception_ptr(
+                cancelled_error(s.is_task() ? std::string() : s.cancel_message())));
         }
         if (s.status() == future_status::exception) {
             return outcome<R>(s.exception());

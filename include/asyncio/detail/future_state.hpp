@@ -80,6 +80,16 @@ public:
     [[nodiscard]] const std::string& cancel_message() const noexcept {
         return extras_ ? extras_->cancel_msg : empty_string();
     }
+    /// The message of the cancelled_error that a retrieval of this cancelled state raises. A
+    /// task's message goes with the first retrieval (CPython keeps the CancelledError that ended
+    /// the task, hands it out once, then builds new ones from a message a finished task no longer
+    /// has); a future keeps its message for every retrieval.
+    [[nodiscard]] std::string take_cancel_message() {
+        if (!is_task() || !extras_) {
+            return cancel_message();
+        }
+        return std::exchange(extras_->cancel_msg, std::string());
+    }
     void set_cancel_message(std::string msg) {
         if (!msg.empty() || extras_) {
             extra().cancel_msg = std::move(msg);
@@ -173,7 +183,7 @@ public:
         case future_status::pending:
             throw invalid_state_error("Result is not set.");
         case future_status::cancelled:
-            throw cancelled_error(cancel_message());
+            throw cancelled_error(take_cancel_message());
         case future_status::exception:
             retrieved_ = true;
             std::rethrow_exception(exc_);
@@ -188,7 +198,7 @@ public:
             throw invalid_state_error("Exception is not set.");
         }
         if (status_ == future_status::cancelled) {
-            throw cancelled_error(cancel_message());
+            throw cancelled_error(take_cancel_message());
         }
         retrieved_ = true;
         return exc_;

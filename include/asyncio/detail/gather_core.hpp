@@ -15,6 +15,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace asyncio::detail {
 
@@ -168,7 +169,7 @@ private:
         ++finished_;
         if (s.succeeded()) {
             if (!outer_done_) {
-                finish_if_last(future_state_base::empty_string());
+                finish_if_last(nullptr);
             }
             return;
         }
@@ -179,7 +180,7 @@ private:
         }
         if (!return_exceptions_) {
             if (c.cancelled()) {
-                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())), true);
+                finish(std::make_exception_ptr(cancelled_error(c.take_cancel_message())), true);
                 return;
             }
             if (c.status() == future_status::exception) {
@@ -189,17 +190,22 @@ private:
         } else if (c.status() == future_status::exception) {
             c.mark_retrieved();
         }
-        finish_if_last(c.cancelled() ? c.cancel_message() : future_state_base::empty_string());
+        finish_if_last(c.cancelled() ? &c : nullptr);
     }
 
-    // The last child is in: the gather ends, cancelled if its task asked for it (with the message
-    // of the last child when that one was cancelled too).
-    void finish_if_last(const std::string& cancel_message) noexcept {
-        if (finished_ == total_) {
-            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(cancel_message))
-                                     : nullptr,
-                   cancel_requested_);
+    // The last child is in: the gather ends, cancelled if its task asked for it, with the message
+    // of the last child when that one was cancelled too (which CPython hands out only then).
+    void finish_if_last(future_state_base* cancelled_child) noexcept {
+        if (finished_ != total_) {
+            return;
         }
+        if (!cancel_requested_) {
+            finish(nullptr);
+            return;
+        }
+        std::string msg =
+            cancelled_child != nullptr ? cancelled_child->take_cancel_message() : std::string();
+        finish(std::make_exception_ptr(cancelled_error(std::move(msg))), true);
     }
 
     void finish(std::exception_ptr e, bool cancelled = false) noexcept {
