@@ -7,6 +7,7 @@ timers with equal deadlines fire in registration order. A loop with nothing read
 raises Deadlock (the program is rejected by the runner)."""
 
 import asyncio
+import gc
 import heapq
 import itertools
 import sys
@@ -82,6 +83,15 @@ def P(*parts):
     OUT.append(" ".join(str(p) for p in parts))
 
 
+def _quiet_collect():
+    """Collects the coroutines a rejected program left behind: closing them runs their except and
+    finally blocks, whose lines must not land in the next program's output."""
+    global OUT
+    OUT = []
+    gc.collect()
+    OUT = []
+
+
 class Err(Exception):
     pass
 
@@ -150,12 +160,14 @@ async def _entry(main, setup):
 
 def run_program(main, setup):
     """Runs one program; returns (lines, verdict) where verdict is 'ok' or why it was rejected."""
-    OUT.clear()
+    global OUT
+    OUT = []
+    lines = OUT
     try:
         with asyncio.Runner(loop_factory=VirtualLoop) as runner:
             left = runner.run(_entry(main, setup))
+        verdict = "pending tasks at the end" if left else "ok"
     except Deadlock:
-        return list(OUT), "deadlock"
-    if left:
-        return list(OUT), "pending tasks at the end"
-    return list(OUT), "ok"
+        verdict = "deadlock"
+    _quiet_collect()
+    return lines, verdict

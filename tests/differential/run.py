@@ -181,6 +181,31 @@ def save_failure(faildir, seed, py, cpp, expected, actual):
     return d
 
 
+def compare_pythons(py, res, progs, paths, work, out):
+    """Runs the programs with CPython 3.12 too; reports the programs whose output differs."""
+    other = find_python((3, 12))
+    if other is None:
+        print("run.py: no CPython 3.12 found; 3.12 is not compared")
+        return
+    res12 = run_python(other, paths, work)
+    differ = []
+    for s in progs:
+        a, b = res["p%d" % s], res12["p%d" % s]
+        if a["verdict"] == "ok" and (a["verdict"], a["lines"]) != (b["verdict"], b["lines"]):
+            differ.append(s)
+            d = save_failure(os.path.join(out, "py312-differences"), s, progs[s][0], "",
+                             "\n".join(a["lines"]) + "\n", "\n".join(b["lines"]) + "\n")
+    hist = collections.Counter()
+    for s in differ:
+        hist.update(progs[s][2].keys())
+    print("run.py: CPython %s and %s disagree on %d of the programs %s accepts%s"
+          % (".".join(map(str, py[2])), ".".join(map(str, other[2])), len(differ),
+             ".".join(map(str, py[2][:2])),
+             (" (kept in %s; constructs in them: %s)"
+              % (os.path.join(out, "py312-differences"),
+                 ", ".join("%s %d" % kv for kv in hist.most_common(8)))) if differ else ""))
+
+
 def sweep(ns):
     py = find_python()
     if py is None:
@@ -207,6 +232,8 @@ def sweep(ns):
     t_gen = time.time() - t0
     res = run_python(py, paths, work)
     t_py = time.time() - t0 - t_gen
+    if ns.also_312:
+        compare_pythons(py, res, progs, paths, work, out)
     verdicts = collections.Counter(res["p%d" % s]["verdict"] for s in progs)
     accepted = [s for s in progs if res["p%d" % s]["verdict"] == "ok"]
     for s in accepted:
@@ -348,7 +375,9 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=100, help="programs per translation unit")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cxx", default="g++")
-    ap.add_argument("--flags", default="-O1 -w")
+    ap.add_argument("--flags", default="-O0 -w")
+    ap.add_argument("--also-312", action="store_true",
+                    help="also run the Python programs with CPython 3.12 and report differences")
     ap.add_argument("--write-ci", action="store_true")
     ap.add_argument("--check-ci", metavar="BINARY")
     ap.add_argument("--check-fresh", action="store_true")
