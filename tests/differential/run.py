@@ -34,7 +34,10 @@ CI_DIR = os.path.join(HERE, "ci")
 CI_FIRST_SEED = 1
 CI_PROGRAMS = 300
 CI_BATCH = 50
-CI_OFF = []
+# gather_finished: gather of task handles (may be finished): issue 10, "Result is not set.".
+# cancel_msg: cancel(msg); CPython hands the message out once (see README.md), and issue 10
+# (a second cancel() rewrites the message).
+CI_OFF = ["gather_finished", "cancel_msg"]
 SKIP = 77
 
 
