@@ -169,5 +169,7 @@ def run_program(main, setup):
         verdict = "pending tasks at the end" if left else "ok"
     except Deadlock:
         verdict = "deadlock"
+    except asyncio.CancelledError:
+        verdict = "the entry task itself was cancelled"
     _quiet_collect()
     return lines, verdict
