@@ -15,6 +15,7 @@ argument of generate()), e.g. to keep a known library defect out of the CI seed 
 
 import argparse
 import random
+import re
 import sys
 
 KINDS = [
@@ -60,10 +61,16 @@ class Func:
 
 
 class Gen:
-    def __init__(self, seed, off=()):
+    def __init__(self, seed, off=(), drop=()):
         self.rng = random.Random(seed)
         self.seed = seed
         self.off = set(off)
+        # The minimizer's knob: statements (numbered in generation order) to leave out. They are
+        # still generated, so the random stream and everything else stay the same; a statement
+        # that names a variable a dropped one defined goes too.
+        self.drop = set(drop)
+        self.dead = set()
+        self.sid = 0
         self.hist = {}
         self.nvar = 0
 
@@ -125,7 +132,10 @@ class Gen:
         # The epilogue awaits some of the tasks this function spawned (the rest are left running).
         for h in self.handles:
             if r.random() < 0.6:
-                self.await_handle(o, h)
+                scratch = Out()
+                scratch.pi, scratch.ci = o.pi, o.ci
+                self.await_handle(scratch, h)
+                self.keep_or_drop(o, scratch, False)
         self.P(o, f.name, "end", ("a", "S(a)"))
         ret = r.randint(0, 99)
         o.both("return %d" % ret, "co_return %d;" % ret)
@@ -143,6 +153,24 @@ class Gen:
 
     # ---- statements -----------------------------------------------------------------------
     def stmt(self, o, depth, top=False):
+        sid = self.sid
+        self.sid += 1
+        scratch = Out()
+        scratch.pi, scratch.ci = o.pi, o.ci
+        nhandles = len(self.handles)
+        kind = self.stmt_into(scratch, depth, top)
+        self.keep_or_drop(o, scratch, sid in self.drop, self.handles[nhandles:])
+        return kind
+
+    def keep_or_drop(self, o, scratch, drop, defined=()):
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", " ".join(scratch.py)))
+        if drop or words & self.dead:
+            self.dead.update(defined)
+            return
+        o.py.extend(scratch.py)
+        o.cpp.extend(scratch.cpp)
+
+    def stmt_into(self, o, depth, top=False):
         r = self.rng
         choices = [
             ("print", 3), ("time", 1), ("sleep0", 4), ("sleep", 3), ("call", 3),
@@ -702,11 +730,18 @@ class Gen:
         return "\n".join(py) + "\n", "\n".join(cpp) + "\n"
 
 
-def generate(seed, off=()):
+def generate(seed, off=(), drop=()):
     """Returns (python_source, cpp_source, histogram) for `seed`."""
-    g = Gen(seed, off)
+    g = Gen(seed, off, drop)
     py, cpp = g.generate()
     return py, cpp, g.hist
+
+
+def statement_count(seed, off=()):
+    """How many statements `seed` generates (the minimizer's range of `drop`)."""
+    g = Gen(seed, off)
+    g.generate()
+    return g.sid
 
 
 def main(argv=None):

@@ -38,8 +38,12 @@ inline void P(std::initializer_list<std::string> parts) {
     std::fputs(line.c_str(), stdout);
 }
 
-inline std::string S(long v) { return std::to_string(v); }
-inline std::string B(bool b) { return b ? "True" : "False"; }
+inline std::string S(long v) {
+    return std::to_string(v);
+}
+inline std::string B(bool b) {
+    return b ? "True" : "False";
+}
 
 /// An exception as one word, the same spelling as pyrt.py's X().
 inline std::string X(const std::exception_ptr& e) {
@@ -68,7 +72,9 @@ inline std::string X(const std::exception_ptr& e) {
     }
 }
 
-inline std::string R(int v) { return S(v); }
+inline std::string R(int v) {
+    return S(v);
+}
 inline std::string R(asyncio::outcome<int>& o) {
     return o.has_value() ? S(o.value()) : X(o.exception());
 }
@@ -85,11 +91,7 @@ template <class V> std::string RV(V& v) {
 template <class... Ts> std::string RT(std::tuple<Ts...>& t) {
     std::string s;
     bool first = true;
-    std::apply(
-        [&](auto&... x) {
-            ((s += (first ? "" : " "), s += R(x), first = false), ...);
-        },
-        t);
+    std::apply([&](auto&... x) { ((s += (first ? "" : " "), s += R(x), first = false), ...); }, t);
     return s;
 }
 

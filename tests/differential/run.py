@@ -6,6 +6,7 @@
     python3 run.py --write-ci                      # regenerate ci/ (needs CPython 3.13)
     python3 run.py --check-ci BINARY [--out DIR]   # CTest: the built CI programs vs ci/expected.txt
     python3 run.py --check-fresh                   # CTest: ci/ is what 3.13 regenerates (77: skip)
+    python3 run.py --minimize SEED [--off KINDS]   # shrink one disagreeing program
 
 A sweep runs the Python programs with the newest CPython >= 3.12 it finds, compiles the C++ twins
 in batches (many programs per translation unit, one namespace each), runs them and compares line
@@ -367,6 +368,52 @@ def check_ci(ns):
     return 1 if fails or proc.returncode != 0 else 0
 
 
+def run_one(py, seed, off, drop, work, ns):
+    """(verdict, expected, actual) of one program; actual is None when CPython rejects it."""
+    p, c, _ = gen.generate(seed, off, drop)
+    path = os.path.join(work, "p%d.py" % seed)
+    with open(path, "w") as f:
+        f.write(p)
+    r = run_python(py, [path], work)["p%d" % seed]
+    if r["verdict"] != "ok":
+        return r["verdict"], None, None, p, c
+    srcs = write_batches(work, [(seed, c)], 1, "cpp")
+    actual, _, _, _ = compile_and_run(work, [os.path.join(work, n) for n in srcs], ns.jobs,
+                                      ns.cxx, ns.flags.split())
+    exp = "\n".join(r["lines"]) + "\n"
+    act = "\n".join(actual.get(seed, ["<no output: the binary died>"])) + "\n"
+    return "ok", exp, act, p, c
+
+
+def minimize(ns):
+    """Greedy one-statement-at-a-time shrinking of a disagreeing seed (last statement first)."""
+    py = find_python()
+    if py is None:
+        print("run.py: no CPython >= 3.12 found")
+        return SKIP
+    off = [k for k in ns.off.split(",") if k]
+    seed = ns.minimize
+    work = tempfile.mkdtemp(prefix="difftest-min-")
+    shutil.copy(os.path.join(HERE, "pyrt.py"), work)
+    verdict, exp, act, p, c = run_one(py, seed, off, (), work, ns)
+    if verdict != "ok" or exp == act:
+        print("run.py: seed %d does not disagree (%s)" % (seed, verdict))
+        return 1
+    drop = set()
+    n = gen.statement_count(seed, off)
+    for sid in reversed(range(n)):
+        v, e, a, _, _ = run_one(py, seed, off, drop | {sid}, work, ns)
+        if v == "ok" and e != a:
+            drop.add(sid)
+            exp, act = e, a
+            print("run.py: dropped statement %d (%d of %d gone)" % (sid, len(drop), n))
+    p, c, _ = gen.generate(seed, off, drop)
+    d = save_failure(os.path.join(os.path.abspath(ns.out), "minimized"), seed, p, c, exp, act)
+    print("run.py: seed %d minimized to %d of %d statements: %s" % (seed, n - len(drop), n, d))
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -381,6 +428,8 @@ def main(argv=None):
     ap.add_argument("--flags", default="-O0 -w")
     ap.add_argument("--also-312", action="store_true",
                     help="also run the Python programs with CPython 3.12 and report differences")
+    ap.add_argument("--minimize", type=int, metavar="SEED",
+                    help="shrink a disagreeing program (with the same --off) into OUT/minimized/")
     ap.add_argument("--write-ci", action="store_true")
     ap.add_argument("--check-ci", metavar="BINARY")
     ap.add_argument("--check-fresh", action="store_true")
@@ -391,6 +440,8 @@ def main(argv=None):
         return check_ci(ns)
     if ns.check_fresh:
         return check_fresh(ns)
+    if ns.minimize is not None:
+        return minimize(ns)
     return sweep(ns)
 
 
