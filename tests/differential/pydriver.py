@@ -26,7 +26,10 @@ def run_file(path):
     mod.__file__ = path
     with open(path) as f:
         src = f.read()
-    exec(compile(src, path, "exec"), mod.__dict__)
+    try:
+        exec(compile(src, path, "exec"), mod.__dict__)
+    except SyntaxError as e:
+        return {"lines": [], "verdict": "python error: %r" % (e,)}
     try:
         lines, verdict = pyrt.run_program(mod.main, mod.setup)
     except Exception as e:  # a defect of the generator, not of the program

@@ -106,6 +106,8 @@ def X(e):
     for name in ("QueueEmpty", "QueueFull", "QueueShutDown"):
         if type(e) is getattr(asyncio, name, None):
             return name
+    if isinstance(e, TimeoutError):
+        return "TimeoutError"
     if isinstance(e, asyncio.InvalidStateError):
         return f"InvalidState({m})"
     if isinstance(e, ValueError):
