@@ -59,6 +59,8 @@ inline std::string X(const std::exception_ptr& e) {
         return "QueueFull";
     } catch (const asyncio::queue_shut_down&) {
         return "QueueShutDown";
+    } catch (const asyncio::timeout_error&) {
+        return "TimeoutError";
     } catch (const asyncio::invalid_state_error& x) {
         return std::string("InvalidState(") + x.what() + ")";
     } catch (const std::invalid_argument&) {
