@@ -64,6 +64,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// asyncio.BrokenBarrierError: a barrier wait on a barrier that was reset or aborted.
+class broken_barrier_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// asyncio.QueueEmpty: `get_nowait()` on an empty queue.
 class queue_empty : public std::runtime_error {
 public:
