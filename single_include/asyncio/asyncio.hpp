@@ -135,6 +135,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// asyncio.BrokenBarrierError: a barrier wait on a barrier that was reset or aborted.
+class broken_barrier_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// asyncio.QueueEmpty: `get_nowait()` on an empty queue.
 class queue_empty : public std::runtime_error {
 public:
@@ -4721,6 +4727,787 @@ typename generator<T>::value_type next(generator<T>& g, U&& default_value) {
     }
     return static_cast<typename generator<T>::value_type>(std::forward<U>(default_value));
 }
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/locks.hpp ---------------------------------------------------------------------------
+// event, lock, semaphore, bounded_semaphore, condition and barrier: asyncio's locks.py.
+
+
+
+
+namespace asyncio {
+
+namespace detail {
+
+struct sync_tag;
+
+/// One waiter of a lock, semaphore, event or condition: the future CPython appends to the
+/// primitive's deque, living in the awaiting frame. Like that future, it stays in the list
+/// until its task runs (woken or cancelled), so "the first waiter" and "all waiters cancelled"
+/// read exactly as in locks.py.
+struct sync_waiter : list_hook<sync_tag> {
+    enum class state : unsigned char { waiting, woken, cancelled };
+
+    task_core* root = nullptr;
+    std::coroutine_handle<> handle;
+    state st = state::waiting;
+    /// The primitive was destroyed while this waiter referred to it.
+    bool gone = false;
+    /// Set by a condition's waiter: after a wake-up, a cancel is still routed to this hook and
+    /// the step runs `recheck` (the waiter re-acquires the lock without resuming the coroutine).
+    bool (*after_wake)(void*, task_core&) = nullptr;
+    recheck_fn recheck = nullptr;
+
+    [[nodiscard]] bool done() const noexcept { return st != state::waiting; }
+
+    /// fut.set_result(): the task runs in the next iteration.
+    void wake() {
+        st = state::woken;
+        root->wake();
+        if (recheck != nullptr) {
+            root->suspend(handle, cancel_hook{after_wake, this}, recheck);
+        }
+    }
+
+    /// Suspends `h` at the back of `list`.
+    template <class Promise>
+    void park(intrusive_list<sync_waiter, sync_tag>& list, std::coroutine_handle<Promise> h) {
+        root = root_of(h);
+        handle = h;
+        st = state::waiting;
+        list.push_back(*this);
+        root->suspend(h, cancel_hook{&cancel_waiting, this});
+    }
+
+    /// After resuming: unlinks, and reports a primitive that died under the waiter.
+    void resume_checks() {
+        unlink();
+        if (gone) {
+            root->throw_if_cancel_delivered();
+            throw std::runtime_error("the synchronisation primitive was destroyed while a task "
+                                     "was waiting on it");
+        }
+    }
+
+    // task.cancel() while waiting: fut.cancel(); the await raises in the next iteration. The
+    // waiter stays linked (as a cancelled future in the deque) until its task runs.
+    static bool cancel_waiting(void* ctx, task_core& t) {
+        auto* w = static_cast<sync_waiter*>(ctx);
+        w->st = state::cancelled;
+        t.deliver_cancel();
+        t.wake();
+        return true;
+    }
+
+    sync_waiter() noexcept = default;
+    sync_waiter(const sync_waiter&) noexcept : list_hook<sync_tag>() {}
+    sync_waiter& operator=(const sync_waiter&) = delete;
+    ~sync_waiter() { unlink(); }
+};
+
+/// The deque of waiters; on destruction every waiter learns the primitive is gone.
+class sync_list : public intrusive_list<sync_waiter, sync_tag> {
+public:
+    sync_list() = default;
+    sync_list(const sync_list&) = delete;
+    sync_list& operator=(const sync_list&) = delete;
+    ~sync_list() {
+        while (!empty()) {
+            sync_waiter& w = pop_front();
+            w.gone = true;
+            if (!w.done()) {
+                w.st = sync_waiter::state::woken;
+                w.root->wake();
+            }
+        }
+    }
+
+    [[nodiscard]] bool all_cancelled() {
+        bool all = true;
+        for_each([&](sync_waiter& w) { all = all && w.st == sync_waiter::state::cancelled; });
+        return all;
+    }
+    [[nodiscard]] std::size_t size() {
+        std::size_t n = 0;
+        for_each([&](sync_waiter&) { ++n; });
+        return n;
+    }
+};
+
+class semaphore_base;
+class condition_wait_base;
+
+template <class P> struct pred_result {
+    using type = std::decay_t<std::invoke_result_t<P&>>;
+};
+template <> struct pred_result<void> {
+    using type = void;
+};
+
+} // namespace detail
+
+/// What `co_await x.acquire_guard()` returns (Python's `async with x:`): releases the lock or
+/// semaphore when it goes out of scope, or earlier with `release()`. Move-only. If the primitive
+/// was released behind the guard's back, the destructor does nothing (it cannot throw).
+template <class L> class guard {
+public:
+    explicit guard(L& l) noexcept : l_(&l) {}
+    guard(guard&& o) noexcept : l_(std::exchange(o.l_, nullptr)) {}
+    guard& operator=(guard&& o) noexcept {
+        if (this != &o) {
+            reset();
+            l_ = std::exchange(o.l_, nullptr);
+        }
+        return *this;
+    }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+    ~guard() { reset(); }
+
+    /// Releases now (may throw what the primitive's `release()` throws).
+    void release() { std::exchange(l_, nullptr)->release(); }
+    /// True until released.
+    [[nodiscard]] bool owns() const noexcept { return l_ != nullptr; }
+
+private:
+    void reset() noexcept {
+        if (l_ != nullptr) {
+            try {
+                std::exchange(l_, nullptr)->release();
+            } catch (...) { // released behind the guard's back: nothing to do
+            }
+        }
+    }
+    L* l_;
+};
+
+/// Wraps an acquire awaiter so that the await gives a `guard<L>`.
+template <class L, class Acquire> class guard_awaiter : public Acquire {
+public:
+    guard_awaiter(L& l, Acquire a) noexcept : Acquire(std::move(a)), l_(&l) {}
+    guard<L> await_resume() {
+        Acquire::await_resume();
+        return guard<L>(*l_);
+    }
+
+private:
+    L* l_;
+};
+
+/// asyncio.Event: a flag that tasks wait for. `set()` wakes every waiter, in wait order.
+class event {
+public:
+    event() = default;
+    event(const event&) = delete;
+    event& operator=(const event&) = delete;
+
+    /// Event.is_set().
+    [[nodiscard]] bool is_set() const noexcept { return value_; }
+
+    /// Event.set(): if unset, sets the flag and wakes every waiter (each resumes next iteration).
+    void set() {
+        if (!value_) {
+            value_ = true;
+            waiters_.for_each([](detail::sync_waiter& w) {
+                if (!w.done()) {
+                    w.wake();
+                }
+            });
+        }
+    }
+
+    /// Event.clear(): wake-ups already delivered stand.
+    void clear() noexcept { value_ = false; }
+
+    /// `co_await e.wait()`: returns at once when set, else when `set()` is called.
+    class wait_awaiter : private detail::sync_waiter {
+    public:
+        explicit wait_awaiter(event* e) noexcept : e_(e) {}
+        [[nodiscard]] bool await_ready() const noexcept { return e_->value_; }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            park(e_->waiters_, h);
+        }
+        void await_resume() {
+            if (root != nullptr) {
+                resume_checks();
+                root->throw_if_cancel_delivered();
+            }
+        }
+
+    private:
+        event* e_;
+    };
+
+    /// Event.wait(); a plain awaiter.
+    [[nodiscard("co_await the wait")]] wait_awaiter wait() noexcept { return wait_awaiter(this); }
+
+private:
+    detail::sync_list waiters_;
+    bool value_ = false;
+};
+
+class condition;
+
+/// asyncio.Lock: not reentrant, FIFO, no barging (a newcomer queues behind a woken waiter).
+class lock {
+public:
+    lock() = default;
+    lock(const lock&) = delete;
+    lock& operator=(const lock&) = delete;
+
+    /// Lock.locked(). Reads false between a release and the woken waiter's step, yet an acquire
+    /// then still waits (the woken waiter is first).
+    [[nodiscard]] bool locked() const noexcept { return locked_; }
+
+    /// Lock.release(): std::runtime_error("Lock is not acquired.") when unlocked.
+    void release() {
+        if (!locked_) {
+            throw std::runtime_error("Lock is not acquired.");
+        }
+        locked_ = false;
+        wake_up_first();
+    }
+
+    /// `co_await l.acquire()`: no suspension if unlocked and no waiter is left that is not
+    /// cancelled; otherwise waits in FIFO order.
+    class acquire_awaiter : private detail::sync_waiter {
+    public:
+        explicit acquire_awaiter(lock* l) noexcept : l_(l) {}
+        [[nodiscard]] bool await_ready() noexcept {
+            if (l_->can_take()) {
+                l_->locked_ = true;
+                return true;
+            }
+            return false;
+        }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            park(l_->waiters_, h);
+        }
+        void await_resume() {
+            if (root == nullptr) {
+                return;
+            }
+            resume_checks();
+            if (root->cancel_delivery_pending()) {
+                if (!l_->locked_) {
+                    l_->wake_up_first(); // woken, then cancelled: pass the wake-up on
+                }
+                root->throw_if_cancel_delivered();
+            }
+            l_->locked_ = true;
+        }
+
+    private:
+        lock* l_;
+    };
+
+    /// Lock.acquire(); a plain awaiter.
+    [[nodiscard("co_await the acquire")]] acquire_awaiter acquire() noexcept {
+        return acquire_awaiter(this);
+    }
+
+    /// `async with lock:`: `auto g = co_await l.acquire_guard();` releases at scope exit.
+    [[nodiscard("keep the guard")]] guard_awaiter<lock, acquire_awaiter> acquire_guard() noexcept {
+        return {*this, acquire_awaiter(this)};
+    }
+
+private:
+    friend class detail::condition_wait_base;
+
+    [[nodiscard]] bool can_take() { return !locked_ && waiters_.all_cancelled(); }
+
+    // Lock._wake_up_first: only the first waiter, and only if it is not done.
+    void wake_up_first() {
+        if (!waiters_.empty()) {
+            detail::sync_waiter& w = waiters_.front();
+            if (!w.done()) {
+                w.wake();
+            }
+        }
+    }
+
+    detail::sync_list waiters_;
+    bool locked_ = false;
+};
+
+namespace detail {
+
+/// Semaphore's algorithm; `semaphore` and `bounded_semaphore` differ in release().
+class semaphore_base {
+public:
+    semaphore_base(const semaphore_base&) = delete;
+    semaphore_base& operator=(const semaphore_base&) = delete;
+
+    /// Semaphore.locked(): the value is 0 or some waiter is not cancelled.
+    [[nodiscard]] bool locked() {
+        if (value_ == 0) {
+            return true;
+        }
+        bool any = false;
+        waiters_.for_each(
+            [&](sync_waiter& w) { any = any || w.st != sync_waiter::state::cancelled; });
+        return any;
+    }
+
+    /// The counter (Python's `_value`).
+    [[nodiscard]] std::ptrdiff_t value() const noexcept { return value_; }
+
+    class acquire_awaiter : private sync_waiter {
+    public:
+        explicit acquire_awaiter(semaphore_base* s) noexcept : s_(s) {}
+        [[nodiscard]] bool await_ready() {
+            if (!s_->locked()) {
+                --s_->value_;
+                return true;
+            }
+            return false;
+        }
+        template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+            park(s_->waiters_, h);
+        }
+        void await_resume() {
+            if (root == nullptr) {
+                return;
+            }
+            resume_checks();
+            const bool cancelled = root->cancel_delivery_pending();
+            if (cancelled && st == state::woken) {
+                ++s_->value_; // woken, then cancelled: give the unit back
+            }
+            while (s_->value_ > 0 && s_->wake_up_next()) {
+            }
+            if (cancelled) {
+                root->throw_if_cancel_delivered();
+            }
+        }
+
+    private:
+        semaphore_base* s_;
+    };
+
+protected:
+    explicit semaphore_base(std::ptrdiff_t value) : value_(value) {
+        if (value < 0) {
+            throw std::invalid_argument("Semaphore initial value must be >= 0");
+        }
+    }
+    ~semaphore_base() = default;
+
+    void release_one() {
+        ++value_;
+        (void)wake_up_next();
+    }
+
+private:
+    // Semaphore._wake_up_next: the first waiter that is not done takes a unit.
+    bool wake_up_next() {
+        bool woke = false;
+        waiters_.for_each([&](sync_waiter& w) {
+            if (!woke && !w.done()) {
+                --value_;
+                w.wake();
+                woke = true;
+            }
+        });
+        return woke;
+    }
+
+    sync_list waiters_;
+    std::ptrdiff_t value_;
+};
+
+} // namespace detail
+
+/// asyncio.Semaphore(value=1): strictly FIFO, no barging.
+class semaphore : public detail::semaphore_base {
+public:
+    /// std::invalid_argument("Semaphore initial value must be >= 0") when `value < 0`.
+    explicit semaphore(std::ptrdiff_t value = 1) : semaphore_base(value) {}
+
+    /// Semaphore.release(): increments and wakes the next waiter.
+    void release() { release_one(); }
+
+    /// `co_await s.acquire()`; a plain awaiter.
+    [[nodiscard("co_await the acquire")]] acquire_awaiter acquire() noexcept {
+        return acquire_awaiter(this);
+    }
+    /// `async with sem:`: `auto g = co_await s.acquire_guard();` releases at scope exit.
+    [[nodiscard("keep the guard")]] guard_awaiter<semaphore, acquire_awaiter>
+    acquire_guard() noexcept {
+        return {*this, acquire_awaiter(this)};
+    }
+};
+
+/// asyncio.BoundedSemaphore(value=1): release() above the initial value raises.
+class bounded_semaphore : public detail::semaphore_base {
+public:
+    /// std::invalid_argument("Semaphore initial value must be >= 0") when `value < 0`.
+    explicit bounded_semaphore(std::ptrdiff_t value = 1) : semaphore_base(value), bound_(value) {}
+
+    /// std::invalid_argument("BoundedSemaphore released too many times") above the bound.
+    void release() {
+        if (value() >= bound_) {
+            throw std::invalid_argument("BoundedSemaphore released too many times");
+        }
+        release_one();
+    }
+
+    /// `co_await s.acquire()`; a plain awaiter.
+    [[nodiscard("co_await the acquire")]] acquire_awaiter acquire() noexcept {
+        return acquire_awaiter(this);
+    }
+    /// `async with sem:`: `auto g = co_await s.acquire_guard();` releases at scope exit.
+    [[nodiscard("keep the guard")]] guard_awaiter<bounded_semaphore, acquire_awaiter>
+    acquire_guard() noexcept {
+        return {*this, acquire_awaiter(this)};
+    }
+
+private:
+    std::ptrdiff_t bound_;
+};
+
+/// asyncio.Condition(lock=None): owns a lock, or uses the one given (which must outlive it).
+class condition {
+public:
+    condition() noexcept : lock_(&own_) {}
+    /// Condition(lock).
+    explicit condition(lock& l) noexcept : lock_(&l) {}
+    condition(const condition&) = delete;
+    condition& operator=(const condition&) = delete;
+
+    /// The underlying lock's locked(), acquire(), acquire_guard() and release().
+    [[nodiscard]] bool locked() const noexcept { return lock_->locked(); }
+    [[nodiscard("co_await the acquire")]] lock::acquire_awaiter acquire() noexcept {
+        return lock_->acquire();
+    }
+    [[nodiscard("keep the guard")]] guard_awaiter<lock, lock::acquire_awaiter>
+    acquire_guard() noexcept {
+        return lock_->acquire_guard();
+    }
+    void release() { lock_->release(); }
+
+    /// Condition.notify(n): wakes up to `n` waiters in FIFO order; each returns from its wait
+    /// once it has the lock back. std::runtime_error without the lock.
+    void notify(std::size_t n = 1) {
+        if (!locked()) {
+            throw std::runtime_error("cannot notify on un-acquired lock");
+        }
+        notify_n(n);
+    }
+    /// Condition.notify_all().
+    void notify_all() { notify(waiters_.size()); }
+
+    /// The awaiter of wait() (Pred = void) and wait_for(pred): a state machine that waits to be
+    /// notified, then re-acquires the lock (again and again if cancelled meanwhile), and for
+    /// wait_for waits again while the predicate is false, all without resuming the coroutine.
+    template <class Pred> class wait_awaiter;
+
+    /// `co_await c.wait()`: releases the lock, waits for a notify, re-acquires the lock (even
+    /// when cancelled, and only then rethrows). std::runtime_error without the lock.
+    [[nodiscard("co_await the wait")]] wait_awaiter<void> wait() noexcept;
+
+    /// `co_await c.wait_for(pred)`: waits until `pred()` is truthy and returns its value.
+    template <class Pred>
+    [[nodiscard("co_await the wait")]] wait_awaiter<std::decay_t<Pred>> wait_for(Pred&& pred);
+
+private:
+    void notify_n(std::size_t n) {
+        std::size_t idx = 0;
+        waiters_.for_each([&](detail::sync_waiter& w) {
+            if (idx < n && !w.done()) {
+                ++idx;
+                w.wake();
+            }
+        });
+    }
+
+    lock own_;
+    lock* lock_;
+    detail::sync_list waiters_;
+};
+
+namespace detail {
+
+/// The part of condition's wait awaiters that does not depend on the predicate.
+class condition_wait_base : protected sync_waiter {
+public:
+    explicit condition_wait_base(condition* c, lock* l, detail::sync_list* waiters) noexcept
+        : c_(c), l_(l), waiters_(waiters) {}
+
+protected:
+    // Condition.wait up to `await fut`: release the lock, join the waiters.
+    void check_locked() const {
+        if (!l_->locked()) {
+            throw std::runtime_error("cannot wait on un-acquired lock");
+        }
+    }
+    template <class Promise> void begin(std::coroutine_handle<Promise> h) {
+        root = root_of(h);
+        handle = h;
+        after_wake = &on_cancel;
+        l_->release();
+        wait_notify();
+    }
+    void wait_notify() {
+        in_lock_phase_ = false;
+        st = state::waiting;
+        waiters_->push_back(*this);
+        root->suspend(handle, cancel_hook{&on_cancel, static_cast<sync_waiter*>(this)}, recheck);
+    }
+
+    // At the step after a wake-up: the `finally` of Condition.wait (re-acquire, retrying after
+    // each cancellation) or, in the lock phase, the end of one Lock.acquire. Returns true when
+    // the coroutine may resume (the lock is held, or the primitive died).
+    bool advance() {
+        if (gone) {
+            return true;
+        }
+        unlink();
+        if (in_lock_phase_ && !round_cancelled_) {
+            l_->locked_ = true;
+            return true;
+        }
+        if (in_lock_phase_) {
+            round_cancelled_ = false;
+            if (!l_->locked_) {
+                l_->wake_up_first();
+            }
+        }
+        in_lock_phase_ = true;
+        if (l_->can_take()) {
+            l_->locked_ = true;
+            return true;
+        }
+        st = state::waiting;
+        l_->waiters_.push_back(*this);
+        root->suspend(handle, cancel_hook{&on_cancel, static_cast<sync_waiter*>(this)}, recheck);
+        return false;
+    }
+
+    // After the lock is held again: Condition.wait's `except BaseException: _notify(1); raise`.
+    void finish_wait() {
+        unlink();
+        if (gone) {
+            root->throw_if_cancel_delivered();
+            throw std::runtime_error("the synchronisation primitive was destroyed while a task "
+                                     "was waiting on it");
+        }
+        root->throw_if_cancel_delivered();
+        if (raise_cancel_) {
+            raise_cancel_ = false;
+            notify_one();
+            throw cancelled_error(root->cancel_message());
+        }
+    }
+    void notify_one();
+
+    // task.cancel() during the wait: the cancellation is caught by the wait itself (which first
+    // re-acquires the lock), so the hook accepts it and the step runs advance().
+    static bool on_cancel(void* ctx, task_core& t) {
+        auto* self = static_cast<condition_wait_base*>(static_cast<sync_waiter*>(ctx));
+        self->raise_cancel_ = true;
+        if (self->in_lock_phase_) {
+            self->round_cancelled_ = true;
+        }
+        if (self->st == state::waiting) {
+            self->st = state::cancelled;
+            t.wake();
+            t.suspend(self->handle, cancel_hook{&on_cancel, static_cast<sync_waiter*>(self)},
+                      self->recheck);
+        }
+        return true;
+    }
+
+    condition* c_;
+    lock* l_;
+    detail::sync_list* waiters_;
+    bool in_lock_phase_ = false;
+    bool round_cancelled_ = false;
+    bool raise_cancel_ = false;
+};
+
+} // namespace detail
+
+template <class Pred> class condition::wait_awaiter : private detail::condition_wait_base {
+    static constexpr bool plain = std::is_void_v<Pred>;
+    struct no_pred {};
+    using pred_t = std::conditional_t<plain, no_pred, Pred>;
+    struct no_result {};
+    using slot_t = std::conditional_t<plain, no_result, typename detail::pred_result<Pred>::type>;
+
+public:
+    wait_awaiter(condition* c, pred_t pred)
+        : condition_wait_base(c, c->lock_, &c->waiters_), pred_(std::move(pred)) {
+        recheck = &step;
+    }
+
+    [[nodiscard]] bool await_ready() {
+        if constexpr (!plain) {
+            result_.emplace(pred_());
+            if (static_cast<bool>(*result_)) {
+                return true;
+            }
+        }
+        check_locked();
+        return false;
+    }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) { begin(h); }
+
+    decltype(auto) await_resume() {
+        if constexpr (plain) {
+            if (root != nullptr) {
+                finish_wait();
+            }
+        } else {
+            if (root != nullptr) {
+                finish_wait();
+                if (error_) {
+                    std::rethrow_exception(error_);
+                }
+            }
+            return std::move(*result_);
+        }
+    }
+
+private:
+    static bool step(void* ctx, detail::task_core&) {
+        auto* self = static_cast<wait_awaiter*>(static_cast<sync_waiter*>(ctx));
+        if (!self->advance()) {
+            return false;
+        }
+        if constexpr (!plain) {
+            // wait_for's loop: with the lock held, re-evaluate and wait again while false.
+            if (!self->gone && !self->raise_cancel_) {
+                try {
+                    self->result_.emplace(self->pred_());
+                    if (!static_cast<bool>(*self->result_)) {
+                        self->l_->release();
+                        self->wait_notify();
+                        return false;
+                    }
+                } catch (...) {
+                    self->error_ = std::current_exception();
+                }
+            }
+        }
+        return true;
+    }
+
+    [[no_unique_address]] pred_t pred_;
+    [[no_unique_address]] std::conditional_t<plain, no_result, std::optional<slot_t>> result_;
+    std::exception_ptr error_;
+};
+
+inline void detail::condition_wait_base::notify_one() {
+    waiters_->for_each([done = false](sync_waiter& w) mutable {
+        if (!done && !w.done()) {
+            done = true;
+            w.wake();
+        }
+    });
+}
+
+inline condition::wait_awaiter<void> condition::wait() noexcept {
+    return wait_awaiter<void>(this, {});
+}
+
+template <class Pred> condition::wait_awaiter<std::decay_t<Pred>> condition::wait_for(Pred&& pred) {
+    return wait_awaiter<std::decay_t<Pred>>(this, std::forward<Pred>(pred));
+}
+
+/// asyncio.Barrier(parties): tasks wait until `parties` have arrived; states filling, draining,
+/// resetting and broken. wait(), reset() and abort() are coroutines over a condition, as in
+/// locks.py, so they take exactly CPython's hops.
+class barrier {
+public:
+    /// std::invalid_argument("parties must be > 0") when `parties < 1`.
+    explicit barrier(std::ptrdiff_t parties) : parties_(parties) {
+        if (parties < 1) {
+            throw std::invalid_argument("parties must be > 0");
+        }
+    }
+    barrier(const barrier&) = delete;
+    barrier& operator=(const barrier&) = delete;
+
+    /// Barrier.wait(): the arrival index, 0 to parties-1 (the last arrival resumes first).
+    /// broken_barrier_error when the barrier is reset or aborted meanwhile, or is broken.
+    task<std::ptrdiff_t> wait() {
+        auto held = co_await cond_.acquire_guard();
+        co_await block();
+        const std::ptrdiff_t index = count_++;
+        try {
+            if (index + 1 == parties_) {
+                state_ = state::draining;
+                cond_.notify_all();
+            } else {
+                co_await cond_.wait_for([this] { return state_ != state::filling; });
+                if (state_ == state::broken || state_ == state::resetting) {
+                    throw broken_barrier_error("Abort or reset of barrier");
+                }
+            }
+        } catch (...) {
+            --count_;
+            exit();
+            throw;
+        }
+        --count_;
+        exit();
+        co_return index;
+    }
+
+    /// Barrier.reset(): current waiters raise broken_barrier_error; the barrier refills.
+    task<> reset() {
+        auto held = co_await cond_.acquire_guard();
+        if (count_ > 0) {
+            state_ = state::resetting;
+        } else {
+            state_ = state::filling;
+        }
+        cond_.notify_all();
+    }
+
+    /// Barrier.abort(): breaks the barrier for good.
+    task<> abort() {
+        auto held = co_await cond_.acquire_guard();
+        state_ = state::broken;
+        cond_.notify_all();
+    }
+
+    /// Barrier.parties.
+    [[nodiscard]] std::ptrdiff_t parties() const noexcept { return parties_; }
+    /// Barrier.n_waiting: the tasks waiting in the filling state, else 0.
+    [[nodiscard]] std::ptrdiff_t n_waiting() const noexcept {
+        return state_ == state::filling ? count_ : 0;
+    }
+    /// Barrier.broken.
+    [[nodiscard]] bool broken() const noexcept { return state_ == state::broken; }
+
+private:
+    enum class state : unsigned char { filling, draining, resetting, broken };
+
+    task<> block() {
+        co_await cond_.wait_for(
+            [this] { return state_ != state::draining && state_ != state::resetting; });
+        if (state_ == state::broken) {
+            throw broken_barrier_error("Barrier aborted");
+        }
+    }
+    void exit() {
+        if (count_ == 0) {
+            if (state_ == state::resetting || state_ == state::draining) {
+                state_ = state::filling;
+            }
+            cond_.notify_all();
+        }
+    }
+
+    condition cond_;
+    std::ptrdiff_t parties_;
+    state state_ = state::filling;
+    std::ptrdiff_t count_ = 0;
+};
 
 } // namespace asyncio
 // ---- (back in asyncio/asyncio.hpp)
