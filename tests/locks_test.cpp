@@ -582,7 +582,7 @@ TEST_CASE("event: set wakes every waiter in wait order, behind a task already qu
     CHECK(run_case(event_set_wakes_waiters_in_wait_order) == log_t{"w2", "w0", "w1"});
 }
 
-TEST_CASE("event: clear after set keeps the wake-ups already delivered; a later waiter blocks") {
+TEST_CASE("event: clear after set keeps the wake-ups already delivered, a later waiter blocks") {
     CHECK(run_case(event_clear_after_set_keeps_delivered_wakeups) ==
           log_t{"w0 woke", "w1 woke", "late done False is_set False", "late woke"});
 }
@@ -596,7 +596,7 @@ TEST_CASE("lock: release of an unlocked lock raises runtime_error 'Lock is not a
           log_t{"RuntimeError 'Lock is not acquired.'"});
 }
 
-TEST_CASE("lock: no barging, a newcomer queues behind the woken waiter; it runs one hop after "
+TEST_CASE("lock: no barging, a newcomer queues behind the woken waiter, which runs one hop after "
           "the release") {
     CHECK(run_case(lock_newcomer_queues_behind_woken_waiter) ==
           log_t{"tick 0", "main released, locked False", "tick 1", "b acquired", "tick 2",
@@ -709,7 +709,7 @@ TEST_CASE("barrier: reset makes the current waiters raise broken_barrier_error a
                 "after reset: n_waiting 0 broken False", "refilled: [0, 1, 2]"});
 }
 
-TEST_CASE("barrier: abort breaks it for good; later waits raise broken_barrier_error") {
+TEST_CASE("barrier: abort breaks it for good, later waits raise broken_barrier_error") {
     CHECK(run_case(barrier_abort_breaks_it_for_good) ==
           log_t{"t0 BrokenBarrierError 'Abort or reset of barrier'", "broken True",
                 "late BrokenBarrierError 'Barrier aborted'"});
