@@ -1865,6 +1865,16 @@ public:
     [[nodiscard]] const std::string& cancel_message() const noexcept {
         return extras_ ? extras_->cancel_msg : empty_string();
     }
+    /// The message of the cancelled_error that a retrieval of this cancelled state raises. A
+    /// task's message goes with the first retrieval (CPython keeps the CancelledError that ended
+    /// the task, hands it out once, then builds new ones from a message a finished task no longer
+    /// has); a future keeps its message for every retrieval.
+    [[nodiscard]] std::string take_cancel_message() {
+        if (!is_task() || !extras_) {
+            return cancel_message();
+        }
+        return std::exchange(extras_->cancel_msg, std::string());
+    }
     void set_cancel_message(std::string msg) {
         if (!msg.empty() || extras_) {
             extra().cancel_msg = std::move(msg);
@@ -1958,7 +1968,7 @@ public:
         case future_status::pending:
             throw invalid_state_error("Result is not set.");
         case future_status::cancelled:
-            throw cancelled_error(cancel_message());
+            throw cancelled_error(take_cancel_message());
         case future_status::exception:
             retrieved_ = true;
             std::rethrow_exception(exc_);
@@ -1973,7 +1983,7 @@ public:
             throw invalid_state_error("Exception is not set.");
         }
         if (status_ == future_status::cancelled) {
-            throw cancelled_error(cancel_message());
+            throw cancelled_error(take_cancel_message());
         }
         retrieved_ = true;
         return exc_;
@@ -3842,7 +3852,7 @@ private:
         ++finished_;
         if (s.succeeded()) {
             if (!outer_done_) {
-                finish_if_last(future_state_base::empty_string());
+                finish_if_last(nullptr);
             }
             return;
         }
@@ -3853,7 +3863,7 @@ private:
         }
         if (!return_exceptions_) {
             if (c.cancelled()) {
-                finish(std::make_exception_ptr(cancelled_error(c.cancel_message())), true);
+                finish(std::make_exception_ptr(cancelled_error(c.take_cancel_message())), true);
                 return;
             }
             if (c.status() == future_status::exception) {
@@ -3863,17 +3873,22 @@ private:
         } else if (c.status() == future_status::exception) {
             c.mark_retrieved();
         }
-        finish_if_last(c.cancelled() ? c.cancel_message() : future_state_base::empty_string());
+        finish_if_last(c.cancelled() ? &c : nullptr);
     }
 
-    // The last child is in: the gather ends, cancelled if its task asked for it (with the message
-    // of the last child when that one was cancelled too).
-    void finish_if_last(const std::string& cancel_message) noexcept {
-        if (finished_ == total_) {
-            finish(cancel_requested_ ? std::make_exception_ptr(cancelled_error(cancel_message))
-                                     : nullptr,
-                   cancel_requested_);
+    // The last child is in: the gather ends, cancelled if its task asked for it, with the message
+    // of the last child when that one was cancelled too (which CPython hands out only then).
+    void finish_if_last(future_state_base* cancelled_child) noexcept {
+        if (finished_ != total_) {
+            return;
         }
+        if (!cancel_requested_) {
+            finish(nullptr);
+            return;
+        }
+        std::string msg =
+            cancelled_child != nullptr ? cancelled_child->take_cancel_message() : std::string();
+        finish(std::make_exception_ptr(cancelled_error(std::move(msg))), true);
     }
 
     void finish(std::exception_ptr e, bool cancelled = false) noexcept {
@@ -4034,7 +4049,10 @@ decltype(auto) extract(typename Child::state_type& s) {
     };
     if constexpr (ReturnExceptions) {
         if (s.cancelled()) {
-            return outcome<R>(std::make_exception_ptr(cancelled_error(s.cancel_message())));
+            // CPython rebuilds the error from the child's stored message, which a finished task
+            // no longer has (a future keeps it).
+            return outcome<R>(std::make_exception_ptr(
+                cancelled_error(s.is_task() ? std::string() : s.cancel_message())));
         }
         if (s.status() == future_status::exception) {
             return outcome<R>(s.exception());
