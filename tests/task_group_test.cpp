@@ -238,6 +238,53 @@ asyncio::task<> in_timeout(log_t* log) {
     }
 }
 
+asyncio::task<> slow_cleanup(log_t* log, std::string name) {
+    std::exception_ptr cancelled;
+    try {
+        co_await asyncio::sleep(1s);
+    } catch (const asyncio::cancelled_error&) {
+        cancelled = std::current_exception();
+    }
+    if (cancelled) {
+        log->push_back(name + " cleaning up at " + now_ms());
+        co_await asyncio::sleep(200ms);
+        log->push_back(name + " cleaned up at " + now_ms());
+        std::rethrow_exception(cancelled);
+    }
+}
+
+asyncio::task<> shutdown_runner(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(child(log, "a", 100ms, "x"));
+            tg.create_task(slow_cleanup(log, "b"));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("runner: group " + describe(eg) + " at " + now_ms() + " cancelling " +
+                       std::to_string(asyncio::current_task().cancelling()));
+    }
+    try {
+        co_await asyncio::sleep(1s);
+        log->push_back("runner: not cancelled");
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("runner: the external cancellation arrives at the next await, at " +
+                       now_ms());
+        throw;
+    }
+}
+
+asyncio::task<> external_cancel_during_shutdown(log_t* log) {
+    auto t = asyncio::create_task(shutdown_runner(log));
+    co_await asyncio::sleep(150ms);
+    t.cancel();
+    try {
+        co_await t;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back(std::string("runner cancelled ") + (t.cancelled() ? "True" : "False"));
+    }
+}
+
 log_t run_case(asyncio::task<> (*body)(log_t*)) {
     log_t log;
     run_virtual(body(&log));
@@ -322,4 +369,13 @@ TEST_CASE("exception_group: what() counts sub-exceptions and split keeps the nes
     CHECK(eg.contains<std::invalid_argument>());
     CHECK_FALSE(eg.contains<std::out_of_range>());
     CHECK_FALSE(eg.subgroup<std::out_of_range>());
+}
+
+TEST_CASE("task_group: an external cancellation during the group's shutdown waits for the "
+          "children, raises the group, and is delivered at the parent's next await") {
+    CHECK(run_case(external_cancel_during_shutdown) ==
+          log_t{"a fails at 100", "b cleaning up at 100", "b cleaned up at 300",
+                "runner: group ValueError(x) at 300 cancelling 1",
+                "runner: the external cancellation arrives at the next await, at 300",
+                "runner cancelled True"});
 }

@@ -164,7 +164,41 @@ async def in_timeout():
         print("timeout in a child:", describe(eg), "at", now())
 
 
+async def external_cancel_during_shutdown():
+    async def slow_cleanup(name):
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            print(name, "cleaning up at", now())
+            await asyncio.sleep(0.2)
+            print(name, "cleaned up at", now())
+            raise
+
+    async def runner():
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(child("a", 0.1, fail="x"))
+                tg.create_task(slow_cleanup("b"))
+        except ExceptionGroup as eg:
+            print("runner: group", describe(eg), "at", now(), "cancelling",
+                  asyncio.current_task().cancelling())
+        try:
+            await asyncio.sleep(1)
+            print("runner: not cancelled")
+        except asyncio.CancelledError:
+            print("runner: the external cancellation arrives at the next await, at", now())
+            raise
+    t = asyncio.create_task(runner())
+    await asyncio.sleep(0.15)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        print("runner cancelled", t.cancelled())
+
+
 for case in (all_succeed, one_fails, two_fail, body_fails, external_cancel,
-             child_cancelled_is_not_error, create_after, nested, in_timeout):
+             child_cancelled_is_not_error, create_after, nested, in_timeout,
+             external_cancel_during_shutdown):
     print("--", case.__name__)
     virtual_clock.run(case())
