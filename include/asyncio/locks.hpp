@@ -157,7 +157,8 @@ private:
         if (l_ != nullptr) {
             try {
                 std::exchange(l_, nullptr)->release();
-            } catch (...) { // released behind the guard's back: nothing to do
+                // NOLINTNEXTLINE(bugprone-empty-catch): released behind the guard's back (a
+            } catch (...) { // destructor cannot throw, and there is nothing left to undo)
             }
         }
     }
@@ -647,6 +648,9 @@ public:
                 if (error_) {
                     std::rethrow_exception(error_);
                 }
+            }
+            if (!result_.has_value()) { // cannot happen: the wait ended with the predicate true
+                throw std::logic_error("condition.wait_for: no predicate value");
             }
             return std::move(*result_);
         }
