@@ -995,7 +995,7 @@ struct asyncgen_link : list_hook<asyncgen_tag> {
     void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
 };
 
-/// A cancellation waiting to be applied to a future or task (see `cancel_walk` in task_core.hpp).
+/// A cancellation waiting to be applied to a future or task (see task_core::request_cancel).
 struct cancel_request {
     state_link* state;
     std::string msg;
@@ -2339,7 +2339,7 @@ public:
     void deliver_cancel() noexcept { deliver_cancel_ = true; }
 
     /// Task.cancel(msg): see asyncio-semantics.md section 2. What the task waits for is cancelled
-    /// through `cancel_walk`, so a chain of any depth is walked on a flat stack.
+    /// through request_cancel, so a chain of any depth is walked on a flat stack.
     bool cancel(std::string msg = {}) {
         if (done()) {
             mark_retrieved();

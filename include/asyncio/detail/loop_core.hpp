@@ -68,7 +68,7 @@ struct asyncgen_link : list_hook<asyncgen_tag> {
     void (*on_loop_closed)(asyncgen_link*) noexcept = nullptr;
 };
 
-/// A cancellation waiting to be applied to a future or task (see `cancel_walk` in task_core.hpp).
+/// A cancellation waiting to be applied to a future or task (see task_core::request_cancel).
 struct cancel_request {
     state_link* state;
     std::string msg;

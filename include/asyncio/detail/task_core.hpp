@@ -120,7 +120,7 @@ public:
     void deliver_cancel() noexcept { deliver_cancel_ = true; }
 
     /// Task.cancel(msg): see asyncio-semantics.md section 2. What the task waits for is cancelled
-    /// through `cancel_walk`, so a chain of any depth is walked on a flat stack.
+    /// through request_cancel, so a chain of any depth is walked on a flat stack.
     bool cancel(std::string msg = {}) {
         if (done()) {
             mark_retrieved();
