@@ -8,8 +8,8 @@
 #   asan          g++ 12 Debug with AddressSanitizer + UndefinedBehaviorSanitizer, -Werror
 #   dev           g++ 12 Debug, -Werror, plus tests built against the single header (runs last)
 #
-#   bash scripts/test.sh                  # asan, dev (about 3 minutes on an idle 2-core machine)
-#   bash scripts/test.sh --all            # every leg above, in that order (CI: .ci/run; about 5)
+#   bash scripts/test.sh                  # asan, dev (about 7 minutes on a 2-core machine)
+#   bash scripts/test.sh --all            # every leg above, in that order (CI: .ci/run; about 12)
 #   bash scripts/test.sh --only LEG,...   # just these legs, e.g. --only format,tidy
 #   bash scripts/test.sh --all --skip LEG,...
 #
