@@ -14,6 +14,9 @@
 //              "/docs/faq": [], "/blog/2026": [], "/docs/api/slow": []}
 //     DELAY = {"/docs/api/slow": 10.0}
 //
+//     def now():
+//         return asyncio.get_running_loop().time() - start
+//
 //     async def fetch(path, sem):
 //         async with sem:
 //             print(f"{now():5.2f} fetch {path}")
@@ -28,6 +31,8 @@
 //                 tg.create_task(crawl(link, tg, sem, seen), name=link)
 //
 //     async def main():
+//         global start
+//         start = asyncio.get_running_loop().time()
 //         sem = asyncio.Semaphore(2)
 //         seen = {"/"}
 //         try:
@@ -62,8 +67,11 @@ const std::map<std::string, std::vector<std::string>> pages{{"/", {"/docs", "/bl
                                                             {"/blog/2026", {}},
                                                             {"/docs/api/slow", {}}};
 
+// Python's now(): the loop's time since main started, in seconds (loop.time() - start).
+asyncio::loop_clock::time_point start;
+
 double now() {
-    return std::chrono::duration<double>(asyncio::loop_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(asyncio::loop_clock::now() - start).count();
 }
 
 asyncio::task<std::vector<std::string>> fetch(std::string path, asyncio::semaphore* sem) {
@@ -87,6 +95,7 @@ asyncio::task<> crawl(std::string path, asyncio::task_group* tg, asyncio::semaph
 }
 
 asyncio::task<> main_task() {
+    start = asyncio::loop_clock::now();
     asyncio::semaphore sem(2);
     std::set<std::string> seen{"/"};
     try {

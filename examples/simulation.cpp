@@ -8,6 +8,9 @@
 //
 // The Python original, line for line:
 //
+//     def now():
+//         return asyncio.get_running_loop().time() - start
+//
 //     async def worker(i, barrier, steps):
 //         for step in range(steps):
 //             await asyncio.sleep(0.1 * (i + 1))
@@ -17,6 +20,8 @@
 //                 print(f"{now():.1f} step {step}: every worker is done (worker {i} arrived last)")
 //
 //     async def main():
+//         global start
+//         start = asyncio.get_running_loop().time()
 //         barrier = asyncio.Barrier(3)
 //         async with asyncio.TaskGroup() as tg:
 //             for i in range(3):
@@ -34,8 +39,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Python's now(): the loop's time since main started, in seconds (loop.time() - start).
+asyncio::loop_clock::time_point start;
+
 double now() {
-    return std::chrono::duration<double>(asyncio::loop_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(asyncio::loop_clock::now() - start).count();
 }
 
 asyncio::task<> worker(int i, asyncio::barrier* barrier, int steps) {
@@ -51,6 +59,7 @@ asyncio::task<> worker(int i, asyncio::barrier* barrier, int steps) {
 }
 
 asyncio::task<> main_task() {
+    start = asyncio::loop_clock::now();
     asyncio::barrier barrier(3);
     co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
         for (int i = 0; i < 3; ++i) {
