@@ -9,7 +9,7 @@
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
 
-#include <asyncio/detail/value_slot.hpp>
+#include <asyncio/detail/body_outcome.hpp>
 
 #include <exception>
 #include <iterator>
@@ -160,22 +160,21 @@ private:
     template <class R, class F> static task<R> run_body(F body) {
         task_group g;
         g.enter();
-        std::exception_ptr error;
-        bool cancelled = false;
-        detail::value_slot<R> result;
+        detail::body_outcome<R> body_ended;
         try {
             if constexpr (std::is_void_v<R>) {
                 co_await body(g);
-                result.emplace();
+                body_ended.result.emplace();
             } else {
-                result.emplace(co_await body(g));
+                body_ended.result.emplace(co_await body(g));
             }
         } catch (const cancelled_error&) {
-            error = std::current_exception();
-            cancelled = true;
+            body_ended.caught(true);
         } catch (...) {
-            error = std::current_exception();
+            body_ended.caught(false);
         }
+        const std::exception_ptr& error = body_ended.error;
+        const bool cancelled = body_ended.cancelled;
         // TaskGroup.__aexit__.
         g.exiting_ = true;
         std::exception_ptr propagate_cancellation = cancelled ? error : nullptr;
@@ -214,14 +213,7 @@ private:
             }
             throw exception_group("unhandled errors in a TaskGroup", std::move(g.errors_));
         }
-        if (error) {
-            std::rethrow_exception(error);
-        }
-        if constexpr (std::is_void_v<R>) {
-            co_return;
-        } else {
-            co_return std::move(result.get());
-        }
+        co_return body_ended.take();
     }
 
     event_loop* loop_ = nullptr;

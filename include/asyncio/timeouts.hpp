@@ -10,7 +10,7 @@
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
 
-#include <asyncio/detail/value_slot.hpp>
+#include <asyncio/detail/body_outcome.hpp>
 
 #include <chrono>
 #include <exception>
@@ -156,33 +156,23 @@ template <class R, class F>
 task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
     timeout_scope scope(when);
     scope.enter();
-    std::exception_ptr error;
-    bool cancelled = false;
-    detail::value_slot<R> result;
+    detail::body_outcome<R> body_ended;
     try {
         if constexpr (std::is_void_v<R>) {
             co_await detail::invoke_timeout_body(body, scope);
-            result.emplace();
+            body_ended.result.emplace();
         } else {
-            result.emplace(co_await detail::invoke_timeout_body(body, scope));
+            body_ended.result.emplace(co_await detail::invoke_timeout_body(body, scope));
         }
     } catch (const cancelled_error&) {
-        error = std::current_exception();
-        cancelled = true;
+        body_ended.caught(true);
     } catch (...) {
-        error = std::current_exception();
+        body_ended.caught(false);
     }
-    if (scope.exit(cancelled)) {
+    if (scope.exit(body_ended.cancelled)) {
         throw timeout_error(""); // CPython: TimeoutError(), raised from the CancelledError
     }
-    if (error) {
-        std::rethrow_exception(error);
-    }
-    if constexpr (std::is_void_v<R>) {
-        co_return;
-    } else {
-        co_return std::move(result.get());
-    }
+    co_return body_ended.take();
 }
 
 /// `async with asyncio.timeout_at(when) as t: body`: runs `body(t)` (or `body()`), a callable

@@ -6712,6 +6712,42 @@ sleep(std::chrono::duration<Rep, Period> delay) {
 
 
 
+// ---- asyncio/detail/body_outcome.hpp -------------------------------------------------------------
+// How the body of a task group or a timeout ended: its value, or the exception that ended it.
+
+
+
+namespace asyncio::detail {
+
+/// What the body of `async with` ended with, kept while the scope's exit runs (C++ forbids
+/// `co_await` in a catch block, so the exception is recorded there and handled after it).
+template <class R> struct body_outcome {
+    value_slot<R> result;
+    std::exception_ptr error;
+    /// The body ended with cancelled_error.
+    bool cancelled = false;
+
+    /// Called in the catch block that ended the body.
+    void caught(bool cancellation) noexcept {
+        error = std::current_exception();
+        cancelled = cancellation;
+    }
+
+    /// The body's value, or its exception rethrown: what the scope gives when it lets the
+    /// outcome through.
+    R take() {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        if constexpr (!std::is_void_v<R>) {
+            return std::move(result.get());
+        }
+    }
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/task_group.hpp)
+
 #include <list>
 
 namespace asyncio {
@@ -6854,22 +6890,21 @@ private:
     template <class R, class F> static task<R> run_body(F body) {
         task_group g;
         g.enter();
-        std::exception_ptr error;
-        bool cancelled = false;
-        detail::value_slot<R> result;
+        detail::body_outcome<R> body_ended;
         try {
             if constexpr (std::is_void_v<R>) {
                 co_await body(g);
-                result.emplace();
+                body_ended.result.emplace();
             } else {
-                result.emplace(co_await body(g));
+                body_ended.result.emplace(co_await body(g));
             }
         } catch (const cancelled_error&) {
-            error = std::current_exception();
-            cancelled = true;
+            body_ended.caught(true);
         } catch (...) {
-            error = std::current_exception();
+            body_ended.caught(false);
         }
+        const std::exception_ptr& error = body_ended.error;
+        const bool cancelled = body_ended.cancelled;
         // TaskGroup.__aexit__.
         g.exiting_ = true;
         std::exception_ptr propagate_cancellation = cancelled ? error : nullptr;
@@ -6908,14 +6943,7 @@ private:
             }
             throw exception_group("unhandled errors in a TaskGroup", std::move(g.errors_));
         }
-        if (error) {
-            std::rethrow_exception(error);
-        }
-        if constexpr (std::is_void_v<R>) {
-            co_return;
-        } else {
-            co_return std::move(result.get());
-        }
+        co_return body_ended.take();
     }
 
     event_loop* loop_ = nullptr;
@@ -7076,33 +7104,23 @@ template <class R, class F>
 task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
     timeout_scope scope(when);
     scope.enter();
-    std::exception_ptr error;
-    bool cancelled = false;
-    detail::value_slot<R> result;
+    detail::body_outcome<R> body_ended;
     try {
         if constexpr (std::is_void_v<R>) {
             co_await detail::invoke_timeout_body(body, scope);
-            result.emplace();
+            body_ended.result.emplace();
         } else {
-            result.emplace(co_await detail::invoke_timeout_body(body, scope));
+            body_ended.result.emplace(co_await detail::invoke_timeout_body(body, scope));
         }
     } catch (const cancelled_error&) {
-        error = std::current_exception();
-        cancelled = true;
+        body_ended.caught(true);
     } catch (...) {
-        error = std::current_exception();
+        body_ended.caught(false);
     }
-    if (scope.exit(cancelled)) {
+    if (scope.exit(body_ended.cancelled)) {
         throw timeout_error(""); // CPython: TimeoutError(), raised from the CancelledError
     }
-    if (error) {
-        std::rethrow_exception(error);
-    }
-    if constexpr (std::is_void_v<R>) {
-        co_return;
-    } else {
-        co_return std::move(result.get());
-    }
+    co_return body_ended.take();
 }
 
 /// `async with asyncio.timeout_at(when) as t: body`: runs `body(t)` (or `body()`), a callable
