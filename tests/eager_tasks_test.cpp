@@ -14,16 +14,14 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using asyncio::testing::log_t;
+using asyncio::testing::now_ms;
+using asyncio::testing::py_bool;
+using asyncio::testing::run_case;
 using asyncio::testing::run_virtual;
 using asyncio::testing::what_of;
 
 namespace {
-
-using log_t = std::vector<std::string>;
-
-std::string tf(bool b) {
-    return b ? "True" : "False";
-}
 
 asyncio::task<int> child(log_t* log, int n) {
     log->push_back("child " + std::to_string(n) + " start " + asyncio::current_task().get_name());
@@ -46,28 +44,28 @@ asyncio::task<> eager_main(log_t* log) {
     auto& loop = asyncio::get_running_loop();
     loop.set_task_factory(asyncio::eager_task_factory);
     auto t = asyncio::create_task(child(log, 1), "c1");
-    log->push_back("created, done " + tf(t.done()) + " current " +
+    log->push_back("created, done " + py_bool(t.done()) + " current " +
                    asyncio::current_task().get_name() + " name " + t.get_name());
     auto q = asyncio::create_task(quick(log, 2));
-    log->push_back("quick created, done " + tf(q.done()) + " " + std::to_string(q.result()));
+    log->push_back("quick created, done " + py_bool(q.done()) + " " + std::to_string(q.result()));
     auto [a, b, c] = co_await asyncio::gather(quick(log, 3), child(log, 4), quick(log, 5));
     log->push_back("[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) +
                    "]");
     (void)co_await t;
     auto f = asyncio::create_task(failing());
-    log->push_back("failing: done " + tf(f.done()) + " ValueError('" + what_of(f.exception()) +
+    log->push_back("failing: done " + py_bool(f.done()) + " ValueError('" + what_of(f.exception()) +
                    "')");
     loop.set_task_factory(nullptr);
     q = asyncio::create_task(quick(log, 6));
-    log->push_back("default factory: done " + tf(q.done()));
+    log->push_back("default factory: done " + py_bool(q.done()));
     (void)co_await q;
 }
 
 asyncio::task<> eager_start_main(log_t* log) {
     auto t = asyncio::create_task(quick(log, 1), asyncio::eager_start);
-    log->push_back("eager_start: done " + tf(t.done()));
+    log->push_back("eager_start: done " + py_bool(t.done()));
     auto u = asyncio::create_task(quick(log, 2));
-    log->push_back("default: done " + tf(u.done()));
+    log->push_back("default: done " + py_bool(u.done()));
     (void)co_await u;
     auto v = asyncio::create_task(child(log, 3), "named", asyncio::eager_start);
     log->push_back("named after its first step: " + v.get_name());

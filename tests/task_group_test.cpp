@@ -15,16 +15,13 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using asyncio::testing::log_t;
+using asyncio::testing::now_ms;
+using asyncio::testing::py_bool;
+using asyncio::testing::run_case;
 using asyncio::testing::run_virtual;
 
 namespace {
-
-using log_t = std::vector<std::string>;
-
-std::string now_ms() {
-    const auto t = asyncio::get_running_loop().time().time_since_epoch();
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
-}
 
 std::string describe(const asyncio::exception_group& eg) {
     std::string out;
@@ -283,12 +280,6 @@ asyncio::task<> external_cancel_during_shutdown(log_t* log) {
     } catch (const asyncio::cancelled_error&) {
         log->push_back(std::string("runner cancelled ") + (t.cancelled() ? "True" : "False"));
     }
-}
-
-log_t run_case(asyncio::task<> (*body)(log_t*)) {
-    log_t log;
-    run_virtual(body(&log));
-    return log;
 }
 
 } // namespace

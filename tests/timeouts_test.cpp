@@ -16,20 +16,13 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using asyncio::testing::log_t;
+using asyncio::testing::now_ms;
+using asyncio::testing::py_bool;
+using asyncio::testing::run_case;
 using asyncio::testing::run_virtual;
 
 namespace {
-
-using log_t = std::vector<std::string>;
-
-std::string now_ms() {
-    const auto t = asyncio::get_running_loop().time().time_since_epoch();
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
-}
-
-std::string tf(bool b) {
-    return b ? "True" : "False";
-}
 
 int cancelling_now() {
     return asyncio::current_task().cancelling();
@@ -41,7 +34,7 @@ asyncio::task<> fast_body(log_t* log) {
         co_await asyncio::sleep(50ms);
         expired = t.expired();
     });
-    log->push_back("fast: expired " + tf(expired) + " at " + now_ms());
+    log->push_back("fast: expired " + py_bool(expired) + " at " + now_ms());
 }
 
 asyncio::task<> slow_body(log_t* log) {
@@ -56,15 +49,16 @@ asyncio::task<> slow_body(log_t* log) {
             co_await asyncio::sleep(1s);
         });
     } catch (const asyncio::timeout_error& e) {
-        log->push_back("slow: TimeoutError '" + std::string(e.what()) + "' expired " + tf(expired) +
-                       " at " + now_ms() + " cancelling " + std::to_string(cancelling_now()));
+        log->push_back("slow: TimeoutError '" + std::string(e.what()) + "' expired " +
+                       py_bool(expired) + " at " + now_ms() + " cancelling " +
+                       std::to_string(cancelling_now()));
     }
 }
 
 asyncio::task<> no_await(log_t* log) {
     const bool expired = co_await asyncio::timeout(
         0ms, [](asyncio::timeout_scope& t) -> asyncio::task<bool> { co_return t.expired(); });
-    log->push_back("no await: expired " + tf(expired));
+    log->push_back("no await: expired " + py_bool(expired));
 }
 
 asyncio::task<> already_expired(log_t* log) {
@@ -94,7 +88,7 @@ asyncio::task<> nested_outer_first(log_t* log) {
                                           });
             } catch (const asyncio::cancelled_error&) {
                 log->push_back("nested: inner let CancelledError through, inner expired " +
-                               tf(inner_expired));
+                               py_bool(inner_expired));
                 throw;
             }
         });
@@ -115,7 +109,7 @@ asyncio::task<> nested_inner_first(log_t* log) {
             co_await asyncio::sleep(100ms);
             co_return outer.expired();
         });
-    log->push_back("nested: outer expired " + tf(outer_expired) + " at " + now_ms());
+    log->push_back("nested: outer expired " + py_bool(outer_expired) + " at " + now_ms());
 }
 
 asyncio::task<> swallowed(log_t* log) {
@@ -128,7 +122,7 @@ asyncio::task<> swallowed(log_t* log) {
             }
             co_return t.expired();
         });
-    log->push_back("swallowed: no error, expired " + tf(expired) + " cancelling " +
+    log->push_back("swallowed: no error, expired " + py_bool(expired) + " cancelling " +
                    std::to_string(cancelling_now()));
 }
 
@@ -148,7 +142,7 @@ asyncio::task<> external_cancel(log_t* log) {
     try {
         co_await t;
     } catch (const asyncio::cancelled_error&) {
-        log->push_back("external: task cancelled " + tf(t.cancelled()));
+        log->push_back("external: task cancelled " + py_bool(t.cancelled()));
     }
 }
 
@@ -244,7 +238,7 @@ asyncio::task<> wait_for_cases(log_t* log) {
     try {
         (void)co_await asyncio::wait_for(starts(&started), 0s);
     } catch (const asyncio::timeout_error&) {
-        log->push_back("wait_for 0: TimeoutError, started " + tf(started));
+        log->push_back("wait_for 0: TimeoutError, started " + py_bool(started));
     }
     auto t = asyncio::create_task(starts(&started));
     co_await asyncio::sleep(0s);
@@ -258,12 +252,6 @@ asyncio::task<> wait_for_cases(log_t* log) {
     } catch (const asyncio::cancelled_error&) {
         log->push_back("wait_for caller cancelled at " + now_ms());
     }
-}
-
-log_t run_case(asyncio::task<> (*body)(log_t*)) {
-    log_t log;
-    run_virtual(body(&log));
-    return log;
 }
 
 } // namespace

@@ -15,21 +15,15 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using asyncio::testing::log_t;
+using asyncio::testing::now_ms;
+using asyncio::testing::py_bool;
+using asyncio::testing::run_case;
 using asyncio::testing::run_virtual;
 
 namespace {
 
-using log_t = std::vector<std::string>;
 using handle_t = asyncio::task_handle<std::string>;
-
-std::string now_ms() {
-    const auto t = asyncio::get_running_loop().time().time_since_epoch();
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
-}
-
-std::string tf(bool b) {
-    return b ? "True" : "False";
-}
 
 asyncio::task<std::string> work(log_t* log, std::string name, std::chrono::milliseconds delay,
                                 bool fail = false) {
@@ -58,7 +52,7 @@ asyncio::task<> shield_cases(log_t* log) {
     try {
         (void)co_await w;
     } catch (const asyncio::cancelled_error&) {
-        log->push_back("waiter cancelled at " + now_ms() + " inner done " + tf(inner.done()));
+        log->push_back("waiter cancelled at " + now_ms() + " inner done " + py_bool(inner.done()));
     }
     const std::string r = co_await inner;
     log->push_back("inner result " + r + " at " + now_ms());
@@ -69,7 +63,7 @@ asyncio::task<> shield_cases(log_t* log) {
     try {
         (void)co_await outer;
     } catch (const asyncio::cancelled_error&) {
-        log->push_back("cancelling the inner cancels the shield: " + tf(outer.cancelled()));
+        log->push_back("cancelling the inner cancels the shield: " + py_bool(outer.cancelled()));
     }
     auto done = asyncio::create_task(work(log, "done", 0ms));
     co_await asyncio::sleep(10ms);
@@ -81,7 +75,8 @@ asyncio::task<> shield_cases(log_t* log) {
 std::string flags(const std::vector<handle_t>& all, const std::vector<handle_t>& part) {
     std::string out = "[";
     for (std::size_t i = 0; i < all.size(); ++i) {
-        out += (i != 0 ? ", " : "") + tf(std::find(part.begin(), part.end(), all[i]) != part.end());
+        out += (i != 0 ? ", " : "") +
+               py_bool(std::find(part.begin(), part.end(), all[i]) != part.end());
     }
     return out + "]";
 }
@@ -102,7 +97,7 @@ asyncio::task<> wait_cases(log_t* log) {
     auto [done4, pending4] = co_await asyncio::wait(slow, 100ms);
     log->push_back("timeout at " + now_ms() + " done " + std::to_string(done4.size()) +
                    " pending " + std::to_string(pending4.size()) + " cancelled " +
-                   tf(slow[0].cancelled()));
+                   py_bool(slow[0].cancelled()));
     slow[0].cancel();
     try {
         (void)asyncio::wait(std::vector<handle_t>{});
@@ -127,7 +122,7 @@ asyncio::task<> as_completed_cases(log_t* log) {
         while (auto t = co_await ac.next()) {
             const std::string r = co_await *t;
             log->push_back("async for: " + r + " at " + now_ms() + " original " +
-                           tf(std::find(ts.begin(), ts.end(), *t) != ts.end()));
+                           py_bool(std::find(ts.begin(), ts.end(), *t) != ts.end()));
         }
     }
     {
@@ -150,12 +145,6 @@ asyncio::task<> as_completed_cases(log_t* log) {
         log->push_back("as_completed TimeoutError at " + now_ms());
     }
     two[0].cancel();
-}
-
-log_t run_case(asyncio::task<> (*body)(log_t*)) {
-    log_t log;
-    run_virtual(body(&log));
-    return log;
 }
 
 } // namespace

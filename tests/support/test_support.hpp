@@ -5,6 +5,7 @@
 
 #include <asyncio/asyncio.hpp>
 
+#include <chrono>
 #include <exception>
 #include <string>
 #include <utility>
@@ -87,6 +88,27 @@ inline std::string what_of(const std::exception_ptr& e) {
 /// Seconds on the running loop's clock as a double (virtual time starts at 0).
 inline double now_seconds() {
     return std::chrono::duration<double>(get_running_loop().time().time_since_epoch()).count();
+}
+
+/// The lines a twin test prints, compared with its CPython script's output.
+using log_t = std::vector<std::string>;
+
+/// Milliseconds on the running loop's clock, as the twins print them.
+inline std::string now_ms() {
+    const auto t = get_running_loop().time().time_since_epoch();
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count());
+}
+
+/// A bool as Python prints it.
+inline std::string py_bool(bool b) {
+    return b ? "True" : "False";
+}
+
+/// Runs one twin case, `body(&log)`, on a fresh virtual-time loop and returns what it logged.
+inline log_t run_case(task<> (*body)(log_t*)) {
+    log_t log;
+    run_virtual(body(&log));
+    return log;
 }
 
 } // namespace asyncio::testing
