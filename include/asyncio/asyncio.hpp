@@ -9,6 +9,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>
 #include <asyncio/generator.hpp>
+#include <asyncio/handle.hpp>
 #include <asyncio/locks.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/queue.hpp>

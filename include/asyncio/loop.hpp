@@ -4,12 +4,14 @@
 
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
+#include <asyncio/handle.hpp>
 
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/loop_core.hpp>
 #include <asyncio/detail/running_loop.hpp>
 #include <asyncio/detail/time.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +19,6 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -37,118 +38,6 @@ struct eager_start_t {
 /// Python 3.14's `eager_start=True`.
 inline constexpr eager_start_t eager_start{};
 
-/// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
-/// virtual clock), so virtual-time tests compare times exactly.
-struct loop_clock {
-    using rep = std::int64_t;
-    using period = std::nano;
-    using duration = std::chrono::nanoseconds;
-    using time_point = std::chrono::time_point<loop_clock>;
-    static constexpr bool is_steady = true;
-    /// `get_running_loop().time()`; throws std::runtime_error when no loop is running.
-    static time_point now();
-};
-
-namespace detail {
-
-/// A callback scheduled by call_soon / call_later / call_at. The loop holds one reference while it
-/// is scheduled, each handle one more.
-struct callback_node : timer_entry {
-    int refs = 1;
-    bool cancelled = false;
-    loop_core* loop = nullptr;
-    void (*invoke)(callback_node*) = nullptr;
-    void (*destroy)(callback_node*) noexcept = nullptr;
-
-    void add_ref() noexcept { ++refs; }
-    void release() noexcept {
-        if (--refs == 0) {
-            destroy(this);
-        }
-    }
-    /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
-    static void ready_fn(void* p, bool run) {
-        auto* n = static_cast<callback_node*>(static_cast<timer_entry*>(p));
-        n->state = timer_state::fired;
-        struct releaser {
-            callback_node* n;
-            ~releaser() { n->release(); }
-        } guard{n};
-        if (run && !n->cancelled) {
-            n->invoke(n);
-        }
-    }
-};
-
-template <class F> struct callback_impl final : callback_node {
-    explicit callback_impl(F&& fn) : f(std::move(fn)) {
-        run = &callback_node::ready_fn;
-        invoke = [](callback_node* n) { static_cast<callback_impl*>(n)->f(); };
-        destroy = [](callback_node* n) noexcept { delete static_cast<callback_impl*>(n); };
-    }
-    F f;
-};
-
-template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
-    using fn_t = std::decay_t<F>;
-    static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
-    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
-    n->loop = &loop;
-    return n;
-}
-
-} // namespace detail
-
-/// asyncio.Handle: returned by `call_soon`; `cancel()` keeps the callback from running.
-class handle {
-public:
-    handle() noexcept = default;
-    explicit handle(detail::callback_node* n) noexcept : node_(n) {
-        if (node_ != nullptr) {
-            node_->add_ref();
-        }
-    }
-    handle(const handle& o) noexcept : handle(o.node_) {}
-    handle(handle&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
-    handle& operator=(handle o) noexcept {
-        std::swap(node_, o.node_);
-        return *this;
-    }
-    ~handle() {
-        if (node_ != nullptr) {
-            node_->release();
-        }
-    }
-
-    /// Cancels the callback if it has not run yet. A pending timer leaves the heap at once, so a
-    /// million cancelled timers hold no memory until their deadlines.
-    void cancel() noexcept {
-        if (node_ == nullptr || node_->cancelled) {
-            return;
-        }
-        node_->cancelled = true;
-        if (node_->state == detail::timer_state::in_heap) {
-            node_->loop->cancel_timer(*node_);
-            node_->release(); // the heap's reference
-        }
-    }
-    [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
-    explicit operator bool() const noexcept { return node_ != nullptr; }
-
-protected:
-    detail::callback_node* node_ = nullptr;
-};
-
-/// asyncio.TimerHandle: returned by `call_later` / `call_at`.
-class timer_handle : public handle {
-public:
-    using handle::handle;
-    /// The deadline on the loop's clock.
-    [[nodiscard]] loop_clock::time_point when() const noexcept {
-        return loop_clock::time_point(std::chrono::nanoseconds(node_ != nullptr ? node_->when : 0));
-    }
-};
-
 /// What the exception handler receives (Python's context dict).
 struct exception_context {
     /// e.g. "Task exception was never retrieved", "Exception in callback".
@@ -165,17 +54,28 @@ using exception_handler = std::function<void(event_loop&, const exception_contex
 
 /// asyncio's event loop: one thread, a FIFO ready queue of which each iteration runs only what was
 /// ready when it began, and a timer heap whose expired timers join the tail of the ready queue.
+/// Each iteration is CPython's `_run_once`: compute the poll timeout from the first timer (zero
+/// when something is ready), poll the selector, queue the callbacks of ready descriptors and what
+/// other threads posted, queue the due timers, then run exactly what is queued.
 /// Not copyable or movable. Destroying a loop destroys the frames of tasks still pending (each is
 /// reported as "Task was destroyed but it is pending!"); `asyncio::run` never leaves any.
 class event_loop {
 public:
-    explicit event_loop(clock_kind clock = clock_kind::monotonic) noexcept : core_(clock) {}
+    /// A loop on `clock`, waiting for I/O with the `selector` backend (epoll on Linux by default,
+    /// or poll(2)). Throws std::system_error when the system refuses the selector's descriptors.
+    explicit event_loop(clock_kind clock = clock_kind::monotonic,
+                        selector_kind selector = selector_kind::automatic)
+        : core_(clock, selector) {}
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
+    /// Closes the loop if close() was not called.
     ~event_loop();
 
-    /// loop.call_soon: runs `f()` in a later iteration, after everything already queued.
+    /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
+    /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
+    /// use call_soon_threadsafe.
     template <class F> handle call_soon(F&& f) {
+        check_closed();
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         handle h(n);
         n->state = detail::timer_state::in_ready;
@@ -196,6 +96,58 @@ public:
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
         return arm(when.time_since_epoch().count(), std::forward<F>(f));
     }
+
+    /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
+    /// Queues `f()` to run in the loop's next iteration and wakes the loop if it is waiting in
+    /// its selector. The callback is built on the calling thread and destroyed on the loop's.
+    /// Throws std::runtime_error("Event loop is closed") once the loop is closed. Returns nothing,
+    /// unlike CPython's Handle: a handle's count is not shared across threads.
+    template <class F> void call_soon_threadsafe(F&& f) {
+        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        n->state = detail::timer_state::in_ready;
+        bool posted = false;
+        try {
+            posted = core_.remote_->post(detail::ready_entry{&detail::callback_node::ready_fn,
+                                                             static_cast<detail::timer_entry*>(n)});
+        } catch (...) {
+            n->release();
+            throw;
+        }
+        if (!posted) {
+            n->release();
+            throw std::runtime_error("Event loop is closed");
+        }
+    }
+
+    /// loop.add_reader: calls `f()` in every iteration in which `fd` is readable, until
+    /// remove_reader(fd). A second add_reader on the same descriptor replaces the callback (as in
+    /// CPython). Throws std::system_error for a descriptor the selector refuses (EBADF for one
+    /// that is not open), std::runtime_error when a socket operation of this loop is waiting for
+    /// `fd` to be readable, or when the loop is closed.
+    template <class F> void add_reader(int fd, F&& f) {
+        add_watch(fd, detail::event_read, std::forward<F>(f));
+    }
+    /// loop.add_writer: the same for `fd` becoming writable.
+    template <class F> void add_writer(int fd, F&& f) {
+        add_watch(fd, detail::event_write, std::forward<F>(f));
+    }
+    /// loop.remove_reader: stops watching `fd` for reading; true if it was watched. A socket
+    /// operation waiting on it fails with std::system_error(ECANCELED).
+    bool remove_reader(int fd) noexcept { return remove_watch(fd, detail::event_read); }
+    /// loop.remove_writer: the same for writing.
+    bool remove_writer(int fd) noexcept { return remove_watch(fd, detail::event_write); }
+
+    /// The selector backend this loop polls (epoll or poll, never automatic).
+    [[nodiscard]] selector_kind selector() const noexcept { return core_.selector_kind_; }
+
+    /// loop.close: destroys what is left (pending tasks' frames, queued callbacks, descriptor
+    /// registrations; the descriptors themselves stay open), then refuses new work: call_soon,
+    /// call_later, create_task, add_reader, run_* and call_soon_threadsafe throw
+    /// std::runtime_error("Event loop is closed"). Idempotent. Throws std::runtime_error("Cannot
+    /// close a running event loop") while it runs.
+    void close();
+    /// loop.is_closed.
+    [[nodiscard]] bool is_closed() const noexcept { return core_.closed_; }
 
     /// loop.time(): the loop's clock, read afresh on each call.
     [[nodiscard]] loop_clock::time_point time() const noexcept {
@@ -232,9 +184,13 @@ public:
         }
     }
 
-    /// loop.run_forever: runs iterations until stop() is called. An idle loop (nothing ready, no
-    /// timer, nothing else that could wake it) throws std::runtime_error instead of hanging
-    /// forever.
+    /// loop.run_forever: runs iterations until stop() is called. With nothing ready, the loop
+    /// waits in its selector until the next timer, a ready descriptor or a call from another
+    /// thread (with nothing at all to wait for, a real-clock loop waits as CPython's does). A
+    /// virtual-time loop never waits for a timer: it polls its descriptors without blocking, then
+    /// jumps to the next deadline; with no timer it waits only while a descriptor is registered
+    /// or an executor job runs, and otherwise throws std::runtime_error (a "deadlock": nothing
+    /// could ever wake it) instead of hanging.
     void run_forever();
 
     /// loop.stop: the current iteration finishes, then run_forever returns. Called before
@@ -280,17 +236,86 @@ public:
 
 private:
     template <class F> timer_handle arm(std::int64_t when, F&& f) {
+        check_closed();
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
     }
 
-    /// Throws unless run_forever may start: not running, and no other loop running here.
+    /// An add_reader/add_writer registration: the callback's node, run while `fd` is ready.
+    struct io_callback final : detail::io_watcher {
+        detail::callback_node* node = nullptr;
+        static void ready(detail::io_watcher* w, bool run) {
+            detail::callback_node* n = static_cast<io_callback*>(w)->node;
+            if (!run || n->cancelled) {
+                return;
+            }
+            // The callback may remove (free) its own registration: keep the node alive.
+            n->add_ref();
+            struct releaser {
+                detail::callback_node* n;
+                ~releaser() { n->release(); }
+            } guard{n};
+            n->invoke(n);
+        }
+        static void removed(detail::io_watcher* w, int) noexcept {
+            auto* c = static_cast<io_callback*>(w);
+            c->node->release();
+            delete c;
+        }
+    };
+
+    template <class F> void add_watch(int fd, std::uint32_t dir, F&& f) {
+        check_closed();
+        detail::io_watcher* cur = core_.io_.find(fd, dir);
+        if (cur != nullptr && !cur->is_callback) {
+            throw std::runtime_error("file descriptor " + std::to_string(fd) +
+                                     " is in use by a socket operation of this loop");
+        }
+        auto* c = new io_callback();
+        c->node = detail::make_callback(core_, std::forward<F>(f));
+        c->on_ready = &io_callback::ready;
+        c->on_removed = &io_callback::removed;
+        c->is_callback = true;
+        detail::io_watcher* old = nullptr;
+        try {
+            old = core_.io_.watch(*core_.selector_, core_.ready_, fd, dir, c);
+        } catch (...) {
+            io_callback::removed(c, 0);
+            throw;
+        }
+        if (old != nullptr) {
+            old->on_removed(old, ECANCELED);
+        }
+    }
+
+    bool remove_watch(int fd, std::uint32_t dir) noexcept {
+        if (core_.closed_) {
+            return false;
+        }
+        detail::io_watcher* old = core_.io_.unwatch(*core_.selector_, core_.ready_, fd, dir);
+        if (old == nullptr) {
+            return false;
+        }
+        old->on_removed(old, ECANCELED);
+        return true;
+    }
+
+    void check_closed() const {
+        if (core_.closed_) {
+            throw std::runtime_error("Event loop is closed");
+        }
+    }
+    /// Throws unless run_forever may start: not closed, not running, and no other loop running
+    /// here.
     void check_can_run() const;
     void run_once();
-    /// The one place the loop waits: until the next deadline (an I/O poller goes here).
-    void wait_for_events(std::int64_t timeout_ns);
+    /// The one place the loop waits: polls the selector for at most `timeout_ns` (negative: no
+    /// limit) and queues what became ready (descriptors, then what other threads posted).
+    void poll_events(std::int64_t timeout_ns);
+    /// Destroys what the loop still holds (close() and the destructor).
+    void release_all() noexcept;
 
     detail::loop_core core_;
     exception_handler handler_;
@@ -338,6 +363,7 @@ struct pooled {
 } // namespace detail
 
 inline void event_loop::check_can_run() const {
+    check_closed();
     if (core_.running_) {
         throw std::runtime_error("This event loop is already running");
     }
@@ -372,22 +398,34 @@ inline void event_loop::run_forever() {
 
 inline void event_loop::run_once() {
     constexpr std::int64_t max_wait = std::int64_t{86400} * 1'000'000'000;
+    const bool is_virtual = core_.clock_ == clock_kind::virtual_time;
     std::int64_t timeout = 0;
-    if (core_.ready_.empty() && !core_.stopping_) {
+    bool jump = false; // virtual time: go to the first deadline if polling finds nothing
+    if (core_.ready_.empty() && !core_.stopping_ && !core_.remote_->pending()) {
         if (core_.timers_.empty()) {
-            throw std::runtime_error(
-                "event loop deadlock: nothing is ready, no timer is pending and nothing else can "
-                "wake the loop (every task waits for something that cannot happen)");
-        }
-        timeout = core_.timers_.top_when() - core_.now();
-        if (timeout < 0) {
-            timeout = 0;
-        }
-        if (timeout > max_wait && core_.clock_ == clock_kind::monotonic) {
-            timeout = max_wait;
+            if (is_virtual && core_.io_.size() == 0 && core_.external_jobs == 0) {
+                throw std::runtime_error(
+                    "event loop deadlock: nothing is ready, no timer is pending and nothing else "
+                    "can wake the loop (every task waits for something that cannot happen)");
+            }
+            timeout = -1;
+        } else {
+            timeout = core_.timers_.top_when() - core_.now();
+            if (timeout < 0) {
+                timeout = 0;
+            }
+            if (is_virtual) {
+                jump = timeout > 0;
+                timeout = 0;
+            } else if (timeout > max_wait) {
+                timeout = max_wait;
+            }
         }
     }
-    wait_for_events(timeout);
+    poll_events(timeout);
+    if (jump && core_.ready_.empty()) {
+        core_.virtual_now_ = core_.timers_.top_when();
+    }
     core_.collect_expired(core_.now());
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
@@ -399,15 +437,27 @@ inline void event_loop::run_once() {
     }
 }
 
-inline void event_loop::wait_for_events(std::int64_t timeout_ns) {
-    if (timeout_ns <= 0) {
-        return;
+inline void event_loop::poll_events(std::int64_t timeout_ns) {
+    // With no descriptor registered, a non-blocking poll could only report the wake-up
+    // descriptor, whose news the remote queue's flag already carries: skip the system call.
+    if (timeout_ns != 0 || core_.io_.size() != 0) {
+        core_.selector_->select(timeout_ns, core_.events_);
+        const int wake_fd = core_.remote_->wake().read_fd();
+        for (const detail::io_event& ev : core_.events_) {
+            if (ev.fd == wake_fd) {
+                core_.remote_->wake().drain();
+            } else {
+                core_.io_.dispatch(core_.ready_, ev);
+            }
+        }
     }
-    if (core_.clock_ == clock_kind::virtual_time) {
-        core_.virtual_now_ = detail::saturating_add(core_.virtual_now_, timeout_ns);
-        return;
+    if (core_.remote_->pending()) {
+        core_.remote_->take(core_.remote_items_);
+        for (const detail::ready_entry& e : core_.remote_items_) {
+            static_cast<void>(core_.ready_.push(e));
+        }
+        core_.remote_items_.clear();
     }
-    std::this_thread::sleep_for(std::chrono::nanoseconds(timeout_ns));
 }
 
 inline void event_loop::call_exception_handler(const exception_context& ctx) noexcept {
@@ -441,12 +491,33 @@ inline void event_loop::default_exception_handler(const exception_context& ctx) 
                  what.empty() ? "" : "\n  exception: ", what.c_str());
 }
 
+inline void event_loop::close() {
+    if (core_.running_) {
+        throw std::runtime_error("Cannot close a running event loop");
+    }
+    if (core_.closed_) {
+        return;
+    }
+    release_all();
+    core_.closed_ = true;
+}
+
 inline event_loop::~event_loop() {
+    release_all();
+}
+
+inline void event_loop::release_all() noexcept {
     core_.closing_ = true;
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
         detail::state_link& t = core_.tasks.pop_front();
         t.ops->abandon(&t);
+    }
+    // Then descriptor registrations (those of socket operations went with their tasks' frames).
+    core_.io_.clear(*core_.selector_, core_.ready_,
+                    [](detail::io_watcher* w) { w->on_removed(w, ECANCELED); });
+    for (const detail::ready_entry& e : core_.remote_->close()) {
+        e.fn(e.arg, false);
     }
     while (!core_.ready_.empty()) {
         const detail::ready_entry e = core_.ready_.pop();

@@ -23,6 +23,8 @@ namespace asyncio {
 struct run_options {
     /// `clock_kind::virtual_time` runs every sleep instantly, with exact loop times.
     clock_kind clock = clock_kind::monotonic;
+    /// The loop's I/O backend: epoll on Linux by default, or poll(2).
+    selector_kind selector = selector_kind::automatic;
     /// Replaces the loop's default exception handler (which writes to stderr).
     exception_handler handler = {};
 };
@@ -112,7 +114,7 @@ template <class T> T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }
-    event_loop loop(opts.clock);
+    event_loop loop(opts.clock, opts.selector);
     if (opts.handler) {
         loop.set_exception_handler(std::move(opts.handler));
     }

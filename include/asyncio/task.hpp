@@ -277,6 +277,9 @@ struct state_access {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
+        if (loop.is_closed()) {
+            throw std::runtime_error("Event loop is closed");
+        }
         eager = eager && loop.is_running();
         ref_ptr<task_state<T>> s(
             task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));

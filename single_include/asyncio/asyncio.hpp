@@ -234,24 +234,10 @@ private:
 // The event loop (asyncio's BaseEventLoop): ready queue, timer heap, clocks, handles, run control.
 
 
+// ---- asyncio/handle.hpp --------------------------------------------------------------------------
+// The loop's clock and the handles of scheduled callbacks (asyncio.Handle, asyncio.TimerHandle).
 
-// ---- asyncio/detail/fwd.hpp ----------------------------------------------------------------------
-// Forward declarations (with the default template arguments) of the public class templates.
 
-namespace asyncio {
-
-class event_loop;
-template <class T = void> class future;
-template <class T = void> class task;
-template <class T = void> class task_handle;
-class task_ref;
-
-namespace detail {
-struct state_access;
-} // namespace detail
-
-} // namespace asyncio
-// ---- (back in asyncio/loop.hpp)
 
 // ---- asyncio/detail/loop_core.hpp ----------------------------------------------------------------
 // The loop's internals: clock, ready queue, timer heap and the registries of live tasks and
@@ -603,6 +589,24 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/loop_core.hpp)
 
+// ---- asyncio/detail/fwd.hpp ----------------------------------------------------------------------
+// Forward declarations (with the default template arguments) of the public class templates.
+
+namespace asyncio {
+
+class event_loop;
+template <class T = void> class future;
+template <class T = void> class task;
+template <class T = void> class task_handle;
+class task_ref;
+
+namespace detail {
+struct state_access;
+} // namespace detail
+
+} // namespace asyncio
+// ---- (back in asyncio/detail/loop_core.hpp)
+
 // ---- asyncio/detail/intrusive_list.hpp -----------------------------------------------------------
 // A circular doubly linked intrusive list: O(1) push, pop and self-unlink, no allocation.
 
@@ -696,6 +700,11 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/loop_core.hpp)
 
+// ---- asyncio/detail/io_registry.hpp --------------------------------------------------------------
+// The loop's table of descriptors watched for reading and writing, and what waits on each.
+
+
+
 // ---- asyncio/detail/ready_queue.hpp --------------------------------------------------------------
 // The loop's FIFO ready queue: a growable ring buffer of (function, argument) entries.
 
@@ -768,6 +777,423 @@ private:
     std::uint64_t mask_ = 0;
     std::uint64_t head_ = 0;
     std::uint64_t tail_ = 0;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/io_registry.hpp)
+
+// ---- asyncio/detail/selector.hpp -----------------------------------------------------------------
+// The selector interface the loop polls for I/O readiness; one backend per header beside it.
+
+
+#include <cerrno>
+#include <system_error>
+
+namespace asyncio {
+
+/// Which system call the loop waits in (a loop option: `run_options{.selector = ...}`).
+/// `automatic` is epoll on Linux and poll(2) elsewhere.
+enum class selector_kind { automatic, epoll, poll };
+
+} // namespace asyncio
+
+namespace asyncio::detail {
+
+/// Readiness bits, as Python's selectors.EVENT_READ / EVENT_WRITE.
+inline constexpr std::uint32_t event_read = 1;
+inline constexpr std::uint32_t event_write = 2;
+
+/// One ready descriptor reported by `select`.
+struct io_event {
+    int fd;
+    std::uint32_t events;
+};
+
+/// A readiness poller over descriptors registered for reading and/or writing (level-triggered,
+/// as Python's selectors). An error or hang-up on a descriptor reports it ready for whatever it is
+/// registered for, so that the operation waiting on it runs and meets the error.
+class selector {
+public:
+    selector() = default;
+    selector(const selector&) = delete;
+    selector& operator=(const selector&) = delete;
+    virtual ~selector() = default;
+
+    /// Starts watching `fd` for `events` (non-zero); throws std::system_error (EBADF for a
+    /// closed descriptor, EEXIST if already watched).
+    virtual void add(int fd, std::uint32_t events) = 0;
+    /// Changes the events of a watched descriptor (non-zero).
+    virtual void modify(int fd, std::uint32_t events) = 0;
+    /// Stops watching `fd`; a descriptor already closed is simply forgotten.
+    virtual void remove(int fd) noexcept = 0;
+    /// Waits until a descriptor is ready or `timeout_ns` has passed (negative: no limit, 0: a
+    /// non-blocking check), replaces `out` by the ready descriptors. An interruption by a signal
+    /// returns with nothing ready.
+    virtual void select(std::int64_t timeout_ns, std::vector<io_event>& out) = 0;
+    /// "epoll", "poll": the backend's name.
+    [[nodiscard]] virtual const char* name() const noexcept = 0;
+};
+
+/// Converts a poll timeout to whole milliseconds, rounding up so that the loop never wakes just
+/// before a deadline and spins (as CPython's selectors do); negative means no limit.
+[[nodiscard]] inline int timeout_ms(std::int64_t timeout_ns) noexcept {
+    if (timeout_ns < 0) {
+        return -1;
+    }
+    constexpr std::int64_t max_ms = 86'400'000; // a day, the loop's own cap
+    const std::int64_t ms = timeout_ns / 1'000'000 + (timeout_ns % 1'000'000 != 0 ? 1 : 0);
+    return static_cast<int>(ms > max_ms ? max_ms : ms);
+}
+
+/// Throws std::system_error for the current errno.
+[[noreturn]] inline void throw_errno(const char* what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/io_registry.hpp)
+
+
+namespace asyncio::detail {
+
+/// Something waiting for one descriptor to be readable (or writable): an add_reader callback or a
+/// suspended socket operation. While the descriptor is ready, the watcher is queued once per
+/// iteration on the ready queue (as CPython appends the reader's handle to `_ready`), and
+/// `on_ready(w, true)` runs in that iteration; `on_ready(w, false)` when the loop closes with the
+/// watcher still registered.
+struct io_watcher {
+    void (*on_ready)(io_watcher*, bool run) = nullptr;
+    /// The registration was taken away before the watcher was done (remove_reader, the socket
+    /// closed, the loop closing): a callback frees itself, an operation fails with `err`.
+    void (*on_removed)(io_watcher*, int err) noexcept = nullptr;
+    /// An add_reader/add_writer callback, which a later add_reader replaces (CPython); a pending
+    /// socket operation is never replaced.
+    bool is_callback = false;
+    std::uint64_t ready_pos = 0;
+    bool queued = false;
+};
+
+/// Descriptor-indexed slots (a reader and a writer per descriptor) over a selector.
+class io_registry {
+public:
+    /// Registers `w` as the reader (`dir == event_read`) or writer of `fd`, returning the watcher
+    /// it replaces (unqueued), or null. Throws std::system_error when the selector refuses `fd`.
+    io_watcher* watch(selector& sel, ready_queue& ready, int fd, std::uint32_t dir, io_watcher* w) {
+        if (fd < 0) {
+            throw std::invalid_argument("Invalid file descriptor: " + std::to_string(fd));
+        }
+        const auto i = static_cast<std::size_t>(fd);
+        if (i >= slots_.size()) {
+            slots_.resize(i + 1);
+        }
+        slot& s = slots_[i];
+        const std::uint32_t before = s.mask();
+        io_watcher*& place = dir == event_read ? s.reader : s.writer;
+        const std::uint32_t after = before | dir;
+        if (before == 0) {
+            sel.add(fd, after);
+            ++count_;
+        } else if (after != before) {
+            sel.modify(fd, after);
+        }
+        io_watcher* old = place;
+        place = w;
+        unqueue(ready, old);
+        return old;
+    }
+
+    /// Unregisters the reader or writer of `fd`, returning it (unqueued), or null if none.
+    io_watcher* unwatch(selector& sel, ready_queue& ready, int fd, std::uint32_t dir) noexcept {
+        const auto i = static_cast<std::size_t>(fd);
+        if (fd < 0 || i >= slots_.size()) {
+            return nullptr;
+        }
+        slot& s = slots_[i];
+        io_watcher*& place = dir == event_read ? s.reader : s.writer;
+        io_watcher* old = place;
+        if (old == nullptr) {
+            return nullptr;
+        }
+        place = nullptr;
+        const std::uint32_t after = s.mask();
+        if (after == 0) {
+            sel.remove(fd);
+            --count_;
+        } else {
+            try {
+                sel.modify(fd, after);
+            } catch (...) {
+                // The descriptor was closed meanwhile: the kernel forgot it already.
+                sel.remove(fd);
+                s = slot{};
+                --count_;
+            }
+        }
+        unqueue(ready, old);
+        return old;
+    }
+
+    /// The watcher registered for `dir` on `fd`, or null.
+    [[nodiscard]] io_watcher* find(int fd, std::uint32_t dir) const noexcept {
+        const auto i = static_cast<std::size_t>(fd);
+        if (fd < 0 || i >= slots_.size()) {
+            return nullptr;
+        }
+        return dir == event_read ? slots_[i].reader : slots_[i].writer;
+    }
+
+    /// Queues the watchers of the descriptors the selector reported (reader first, then writer,
+    /// as CPython's _process_events).
+    void dispatch(ready_queue& ready, const io_event& ev) {
+        const auto i = static_cast<std::size_t>(ev.fd);
+        if (ev.fd < 0 || i >= slots_.size()) {
+            return;
+        }
+        const slot& s = slots_[i];
+        if ((ev.events & event_read) != 0) {
+            enqueue(ready, s.reader);
+        }
+        if ((ev.events & event_write) != 0) {
+            enqueue(ready, s.writer);
+        }
+    }
+
+    /// Descriptors registered (the loop's own wake-up descriptor is not counted).
+    [[nodiscard]] std::size_t size() const noexcept { return count_; }
+
+    /// Empties the table, handing each watcher (unqueued) to `f` (loop closing).
+    template <class F> void clear(selector& sel, ready_queue& ready, F&& f) {
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            slot s = slots_[i];
+            slots_[i] = slot{};
+            if (s.mask() != 0) {
+                sel.remove(static_cast<int>(i));
+            }
+            if (s.reader != nullptr) {
+                unqueue(ready, s.reader);
+                f(s.reader);
+            }
+            if (s.writer != nullptr) {
+                unqueue(ready, s.writer);
+                f(s.writer);
+            }
+        }
+        count_ = 0;
+    }
+
+private:
+    struct slot {
+        io_watcher* reader = nullptr;
+        io_watcher* writer = nullptr;
+        [[nodiscard]] std::uint32_t mask() const noexcept {
+            return (reader != nullptr ? event_read : 0U) | (writer != nullptr ? event_write : 0U);
+        }
+    };
+
+    static void run_watcher(void* p, bool run) {
+        auto* w = static_cast<io_watcher*>(p);
+        w->queued = false;
+        w->on_ready(w, run);
+    }
+    static void enqueue(ready_queue& ready, io_watcher* w) {
+        if (w != nullptr && !w->queued) {
+            w->ready_pos = ready.push(ready_entry{&run_watcher, w});
+            w->queued = true;
+        }
+    }
+    static void unqueue(ready_queue& ready, io_watcher* w) noexcept {
+        if (w != nullptr && w->queued) {
+            ready.cancel_at(w->ready_pos);
+            w->queued = false;
+        }
+    }
+
+    std::vector<slot> slots_;
+    std::size_t count_ = 0;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+// ---- asyncio/detail/selector_epoll.hpp -----------------------------------------------------------
+// The epoll(7) selector backend (Linux).
+
+
+
+#if defined(__linux__)
+#define ASYNCIO_HAS_EPOLL 1
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <vector>
+
+namespace asyncio::detail {
+
+/// epoll, level-triggered: one epoll_ctl per registration change, one epoll_wait per poll.
+class epoll_selector final : public selector {
+public:
+    epoll_selector() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (epfd_ < 0) {
+            throw_errno("epoll_create1");
+        }
+    }
+    ~epoll_selector() override { ::close(epfd_); }
+
+    void add(int fd, std::uint32_t events) override { ctl(EPOLL_CTL_ADD, fd, events); }
+    void modify(int fd, std::uint32_t events) override { ctl(EPOLL_CTL_MOD, fd, events); }
+    void remove(int fd) noexcept override {
+        epoll_event ev{};
+        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev); // ENOENT/EBADF: closed meanwhile
+        if (count_ > 0) {
+            --count_;
+        }
+    }
+
+    void select(std::int64_t timeout_ns, std::vector<io_event>& out) override {
+        out.clear();
+        const std::size_t cap = count_ < 1 ? 1 : (count_ > 1024 ? 1024 : count_);
+        buf_.resize(cap);
+        const int n =
+            ::epoll_wait(epfd_, buf_.data(), static_cast<int>(cap), timeout_ms(timeout_ns));
+        if (n < 0) {
+            if (errno == EINTR) {
+                return;
+            }
+            throw_errno("epoll_wait");
+        }
+        for (int i = 0; i < n; ++i) {
+            const std::uint32_t e = buf_[static_cast<std::size_t>(i)].events;
+            std::uint32_t ready = 0;
+            // As Python's EpollSelector: anything but "readable" (error, hang-up) wakes a writer,
+            // anything but "writable" wakes a reader.
+            if ((e & ~static_cast<std::uint32_t>(EPOLLIN)) != 0) {
+                ready |= event_write;
+            }
+            if ((e & ~static_cast<std::uint32_t>(EPOLLOUT)) != 0) {
+                ready |= event_read;
+            }
+            out.push_back(io_event{buf_[static_cast<std::size_t>(i)].data.fd, ready});
+        }
+    }
+
+    [[nodiscard]] const char* name() const noexcept override { return "epoll"; }
+
+private:
+    void ctl(int op, int fd, std::uint32_t events) {
+        epoll_event ev{};
+        ev.events = ((events & event_read) != 0 ? static_cast<std::uint32_t>(EPOLLIN) : 0U) |
+                    ((events & event_write) != 0 ? static_cast<std::uint32_t>(EPOLLOUT) : 0U);
+        ev.data.fd = fd;
+        if (::epoll_ctl(epfd_, op, fd, &ev) != 0) {
+            throw_errno("epoll_ctl");
+        }
+        if (op == EPOLL_CTL_ADD) {
+            ++count_;
+        }
+    }
+
+    int epfd_;
+    std::size_t count_ = 0;
+    std::vector<epoll_event> buf_;
+};
+
+} // namespace asyncio::detail
+
+#endif
+// ---- (back in asyncio/detail/loop_core.hpp)
+
+// ---- asyncio/detail/selector_poll.hpp ------------------------------------------------------------
+// The poll(2) selector backend (any POSIX system).
+
+
+
+#include <fcntl.h>
+#include <poll.h>
+
+
+namespace asyncio::detail {
+
+/// poll(2): the registered set lives in a dense array handed to the kernel on every poll, with a
+/// descriptor-indexed table of positions, so that add, modify and remove are O(1).
+class poll_selector final : public selector {
+public:
+    void add(int fd, std::uint32_t events) override {
+        if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+            errno = EBADF; // poll would only report POLLNVAL later: fail now, as epoll does
+            throw_errno("poll add");
+        }
+        const auto i = static_cast<std::size_t>(fd);
+        if (i >= pos_.size()) {
+            pos_.resize(i + 1, npos);
+        }
+        if (pos_[i] != npos) {
+            errno = EEXIST;
+            throw_errno("poll add");
+        }
+        pos_[i] = fds_.size();
+        fds_.push_back(pollfd{fd, mask(events), 0});
+    }
+    void modify(int fd, std::uint32_t events) override {
+        const auto i = static_cast<std::size_t>(fd);
+        if (fd < 0 || i >= pos_.size() || pos_[i] == npos) {
+            errno = ENOENT;
+            throw_errno("poll modify");
+        }
+        fds_[pos_[i]].events = mask(events);
+    }
+    void remove(int fd) noexcept override {
+        const auto i = static_cast<std::size_t>(fd);
+        if (fd < 0 || i >= pos_.size() || pos_[i] == npos) {
+            return;
+        }
+        const std::size_t at = pos_[i];
+        fds_[at] = fds_.back();
+        pos_[static_cast<std::size_t>(fds_[at].fd)] = at;
+        fds_.pop_back();
+        pos_[i] = npos;
+    }
+
+    void select(std::int64_t timeout_ns, std::vector<io_event>& out) override {
+        out.clear();
+        const int n = ::poll(fds_.data(), static_cast<nfds_t>(fds_.size()), timeout_ms(timeout_ns));
+        if (n < 0) {
+            if (errno == EINTR) {
+                return;
+            }
+            throw_errno("poll");
+        }
+        for (std::size_t k = 0; k < fds_.size() && out.size() < static_cast<std::size_t>(n); ++k) {
+            const auto e = static_cast<unsigned>(fds_[k].revents);
+            if (e == 0) {
+                continue;
+            }
+            std::uint32_t ready = 0;
+            // As Python's PollSelector: anything but "readable" wakes a writer, anything but
+            // "writable" wakes a reader (errors, hang-ups and POLLNVAL reach both).
+            if ((e & ~static_cast<unsigned>(POLLIN)) != 0) {
+                ready |= event_write;
+            }
+            if ((e & ~static_cast<unsigned>(POLLOUT)) != 0) {
+                ready |= event_read;
+            }
+            out.push_back(io_event{fds_[k].fd, ready});
+        }
+    }
+
+    [[nodiscard]] const char* name() const noexcept override { return "poll"; }
+
+private:
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static short mask(std::uint32_t events) noexcept {
+        return static_cast<short>(((events & event_read) != 0 ? POLLIN : 0) |
+                                  ((events & event_write) != 0 ? POLLOUT : 0));
+    }
+
+    std::vector<pollfd> fds_;
+    std::vector<std::size_t> pos_;
 };
 
 } // namespace asyncio::detail
@@ -941,6 +1367,153 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/loop_core.hpp)
 
+// ---- asyncio/detail/wakeup.hpp -------------------------------------------------------------------
+// The loop's self-wake descriptor and the queue other threads hand callbacks through.
+
+
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#endif
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace asyncio::detail {
+
+/// A descriptor that becomes readable when `notify()` is called, from any thread or from a
+/// signal handler: an eventfd on Linux with the epoll backend, else a non-blocking pipe.
+class wakeup {
+public:
+    explicit wakeup(bool use_pipe) {
+#if defined(__linux__)
+        if (!use_pipe) {
+            read_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (read_fd_ < 0) {
+                throw_errno("eventfd");
+            }
+            write_fd_ = read_fd_;
+            return;
+        }
+#else
+        static_cast<void>(use_pipe);
+#endif
+        int p[2];
+        if (::pipe(p) != 0) {
+            throw_errno("pipe");
+        }
+        for (int fd : p) {
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        read_fd_ = p[0];
+        write_fd_ = p[1];
+    }
+    wakeup(const wakeup&) = delete;
+    wakeup& operator=(const wakeup&) = delete;
+    ~wakeup() {
+        ::close(read_fd_);
+        if (write_fd_ != read_fd_) {
+            ::close(write_fd_);
+        }
+    }
+
+    [[nodiscard]] int read_fd() const noexcept { return read_fd_; }
+
+    /// Makes read_fd() readable. Async-signal-safe (one write); a full pipe or counter means a
+    /// wake-up is already pending, which is all that is needed.
+    void notify() const noexcept {
+        if (write_fd_ == read_fd_) {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] const auto r = ::write(write_fd_, &one, sizeof one);
+        } else {
+            const char b = 0;
+            [[maybe_unused]] const auto r = ::write(write_fd_, &b, 1);
+        }
+    }
+
+    /// Empties the descriptor (the loop thread, once it was reported readable).
+    void drain() const noexcept {
+        char buf[64];
+        while (::read(read_fd_, buf, write_fd_ == read_fd_ ? 8 : sizeof buf) > 0) {
+        }
+    }
+
+private:
+    int read_fd_ = -1;
+    int write_fd_ = -1;
+};
+
+/// The entries other threads schedule on a loop (call_soon_threadsafe): a short mutex around a
+/// vector the loop swaps out once per iteration, and an atomic flag the loop reads without the
+/// mutex. Only the post that finds the queue empty writes to the wake-up descriptor. Shared
+/// (std::shared_ptr) by the loop and whatever may post after the loop is gone (a worker thread
+/// whose job outlives it): posting to a closed queue returns false.
+class remote_queue {
+public:
+    explicit remote_queue(bool use_pipe) : wake_(use_pipe) {}
+
+    /// Any thread: queues `e` and wakes the loop. False (and `e` untouched) once closed.
+    bool post(ready_entry e) {
+        bool was_empty = false;
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            if (closed_) {
+                return false;
+            }
+            was_empty = items_.empty();
+            items_.push_back(e);
+            pending_.store(true, std::memory_order_release);
+        }
+        if (was_empty) {
+            wake_.notify();
+        }
+        return true;
+    }
+
+    /// Whether something was posted since the last `take` (a hint read without the mutex).
+    [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+
+    /// Marks the queue pending and wakes the loop: async-signal-safe (signal handlers use it).
+    void poke() noexcept {
+        pending_.store(true, std::memory_order_release);
+        wake_.notify();
+    }
+
+    /// The loop thread: moves everything posted so far into `out` (cleared first).
+    void take(std::vector<ready_entry>& out) {
+        out.clear();
+        pending_.store(false, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> lock(m_);
+        out.swap(items_);
+    }
+
+    /// Refuses further posts; returns what is still queued (for the loop to discard).
+    std::vector<ready_entry> close() {
+        std::lock_guard<std::mutex> lock(m_);
+        closed_ = true;
+        return std::move(items_);
+    }
+
+    [[nodiscard]] bool closed() {
+        std::lock_guard<std::mutex> lock(m_);
+        return closed_;
+    }
+
+    [[nodiscard]] const detail::wakeup& wake() const noexcept { return wake_; }
+
+private:
+    std::mutex m_;
+    std::vector<ready_entry> items_;
+    std::atomic<bool> pending_{false};
+    bool closed_ = false;
+    detail::wakeup wake_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
 #include <chrono>
 #include <coroutine>
 
@@ -1001,10 +1574,39 @@ struct cancel_request {
     std::string msg;
 };
 
+/// The backend a loop option names (`automatic`: epoll where there is one, else poll).
+[[nodiscard]] inline selector_kind resolve_selector(selector_kind k) noexcept {
+#if defined(ASYNCIO_HAS_EPOLL)
+    return k == selector_kind::automatic ? selector_kind::epoll : k;
+#else
+    return selector_kind::poll;
+#endif
+}
+
+/// Creates the selector backend for `k` (already resolved). A new backend is one header and one
+/// line here.
+[[nodiscard]] inline std::unique_ptr<selector> make_selector(selector_kind k) {
+#if defined(ASYNCIO_HAS_EPOLL)
+    if (k == selector_kind::epoll) {
+        return std::make_unique<epoll_selector>();
+    }
+#endif
+    static_cast<void>(k);
+    return std::make_unique<poll_selector>();
+}
+
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
 class loop_core {
 public:
-    explicit loop_core(clock_kind clock) noexcept : clock_(clock) {}
+    /// Creates the selector and the wake-up descriptor (three descriptors with epoll: the epoll
+    /// instance and an eventfd; with poll, a pipe); throws std::system_error if the system
+    /// refuses them.
+    explicit loop_core(clock_kind clock, selector_kind sel = selector_kind::automatic)
+        : clock_(clock), selector_kind_(resolve_selector(sel)),
+          selector_(make_selector(selector_kind_)),
+          remote_(std::make_shared<remote_queue>(selector_kind_ == selector_kind::poll)) {
+        selector_->add(remote_->wake().read_fd(), event_read);
+    }
 
     /// The loop's clock in nanoseconds, read afresh on every call (as CPython does).
     [[nodiscard]] std::int64_t now() const noexcept {
@@ -1075,7 +1677,21 @@ public:
     /// Set by asyncio::run once the main task is done (its shutdown sequence).
     bool shutting_down_ = false;
 
+    /// Set by event_loop::close(): the loop refuses new work ("Event loop is closed").
+    bool closed_ = false;
+    /// Jobs running outside the loop (executor threads) whose completion will be posted back:
+    /// while there are any, a virtual-time loop with nothing else to do waits instead of
+    /// reporting a deadlock.
+    std::size_t external_jobs = 0;
+
     clock_kind clock_;
+    selector_kind selector_kind_;
+    std::unique_ptr<selector> selector_;
+    /// What other threads post (call_soon_threadsafe); shared with them.
+    std::shared_ptr<remote_queue> remote_;
+    io_registry io_;
+    std::vector<io_event> events_;
+    std::vector<ready_entry> remote_items_;
     std::int64_t virtual_now_ = 0;
     ready_queue ready_;
     timer_heap timers_;
@@ -1084,7 +1700,128 @@ public:
 };
 
 } // namespace asyncio::detail
+// ---- (back in asyncio/handle.hpp)
+
+#include <ratio>
+#include <type_traits>
+
+namespace asyncio {
+
+/// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
+/// virtual clock), so virtual-time tests compare times exactly.
+struct loop_clock {
+    using rep = std::int64_t;
+    using period = std::nano;
+    using duration = std::chrono::nanoseconds;
+    using time_point = std::chrono::time_point<loop_clock>;
+    static constexpr bool is_steady = true;
+    /// `get_running_loop().time()`; throws std::runtime_error when no loop is running.
+    static time_point now();
+};
+
+namespace detail {
+
+/// A callback scheduled by call_soon / call_later / call_at. The loop holds one reference while it
+/// is scheduled, each handle one more.
+struct callback_node : timer_entry {
+    int refs = 1;
+    bool cancelled = false;
+    loop_core* loop = nullptr;
+    void (*invoke)(callback_node*) = nullptr;
+    void (*destroy)(callback_node*) noexcept = nullptr;
+
+    void add_ref() noexcept { ++refs; }
+    void release() noexcept {
+        if (--refs == 0) {
+            destroy(this);
+        }
+    }
+    /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
+    static void ready_fn(void* p, bool run) {
+        auto* n = static_cast<callback_node*>(static_cast<timer_entry*>(p));
+        n->state = timer_state::fired;
+        struct releaser {
+            callback_node* n;
+            ~releaser() { n->release(); }
+        } guard{n};
+        if (run && !n->cancelled) {
+            n->invoke(n);
+        }
+    }
+};
+
+template <class F> struct callback_impl final : callback_node {
+    explicit callback_impl(F&& fn) : f(std::move(fn)) {
+        run = &callback_node::ready_fn;
+        invoke = [](callback_node* n) { static_cast<callback_impl*>(n)->f(); };
+        destroy = [](callback_node* n) noexcept { delete static_cast<callback_impl*>(n); };
+    }
+    F f;
+};
+
+template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
+    using fn_t = std::decay_t<F>;
+    static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
+    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    n->loop = &loop;
+    return n;
+}
+
+} // namespace detail
+
+/// asyncio.Handle: returned by `call_soon`; `cancel()` keeps the callback from running.
+class handle {
+public:
+    handle() noexcept = default;
+    explicit handle(detail::callback_node* n) noexcept : node_(n) {
+        if (node_ != nullptr) {
+            node_->add_ref();
+        }
+    }
+    handle(const handle& o) noexcept : handle(o.node_) {}
+    handle(handle&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
+    handle& operator=(handle o) noexcept {
+        std::swap(node_, o.node_);
+        return *this;
+    }
+    ~handle() {
+        if (node_ != nullptr) {
+            node_->release();
+        }
+    }
+
+    /// Cancels the callback if it has not run yet. A pending timer leaves the heap at once, so a
+    /// million cancelled timers hold no memory until their deadlines.
+    void cancel() noexcept {
+        if (node_ == nullptr || node_->cancelled) {
+            return;
+        }
+        node_->cancelled = true;
+        if (node_->state == detail::timer_state::in_heap) {
+            node_->loop->cancel_timer(*node_);
+            node_->release(); // the heap's reference
+        }
+    }
+    [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
+    explicit operator bool() const noexcept { return node_ != nullptr; }
+
+protected:
+    detail::callback_node* node_ = nullptr;
+};
+
+/// asyncio.TimerHandle: returned by `call_later` / `call_at`.
+class timer_handle : public handle {
+public:
+    using handle::handle;
+    /// The deadline on the loop's clock.
+    [[nodiscard]] loop_clock::time_point when() const noexcept {
+        return loop_clock::time_point(std::chrono::nanoseconds(node_ != nullptr ? node_->when : 0));
+    }
+};
+
+} // namespace asyncio
 // ---- (back in asyncio/loop.hpp)
+
 
 // ---- asyncio/detail/running_loop.hpp -------------------------------------------------------------
 // The running-loop pointer: the library's only thread_local, set while a loop runs.
@@ -1111,8 +1848,6 @@ inline event_loop*& running_loop_ref() noexcept {
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <ratio>
-#include <type_traits>
 
 namespace asyncio::detail {
 
@@ -1274,7 +2009,6 @@ template <class Rep, class Period>
 // ---- (back in asyncio/loop.hpp)
 
 #include <functional>
-#include <thread>
 
 namespace asyncio {
 
@@ -1292,118 +2026,6 @@ struct eager_start_t {
 /// Python 3.14's `eager_start=True`.
 inline constexpr eager_start_t eager_start{};
 
-/// The clock of the running loop: integer nanosecond ticks from an arbitrary origin (0 for the
-/// virtual clock), so virtual-time tests compare times exactly.
-struct loop_clock {
-    using rep = std::int64_t;
-    using period = std::nano;
-    using duration = std::chrono::nanoseconds;
-    using time_point = std::chrono::time_point<loop_clock>;
-    static constexpr bool is_steady = true;
-    /// `get_running_loop().time()`; throws std::runtime_error when no loop is running.
-    static time_point now();
-};
-
-namespace detail {
-
-/// A callback scheduled by call_soon / call_later / call_at. The loop holds one reference while it
-/// is scheduled, each handle one more.
-struct callback_node : timer_entry {
-    int refs = 1;
-    bool cancelled = false;
-    loop_core* loop = nullptr;
-    void (*invoke)(callback_node*) = nullptr;
-    void (*destroy)(callback_node*) noexcept = nullptr;
-
-    void add_ref() noexcept { ++refs; }
-    void release() noexcept {
-        if (--refs == 0) {
-            destroy(this);
-        }
-    }
-    /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
-    static void ready_fn(void* p, bool run) {
-        auto* n = static_cast<callback_node*>(static_cast<timer_entry*>(p));
-        n->state = timer_state::fired;
-        struct releaser {
-            callback_node* n;
-            ~releaser() { n->release(); }
-        } guard{n};
-        if (run && !n->cancelled) {
-            n->invoke(n);
-        }
-    }
-};
-
-template <class F> struct callback_impl final : callback_node {
-    explicit callback_impl(F&& fn) : f(std::move(fn)) {
-        run = &callback_node::ready_fn;
-        invoke = [](callback_node* n) { static_cast<callback_impl*>(n)->f(); };
-        destroy = [](callback_node* n) noexcept { delete static_cast<callback_impl*>(n); };
-    }
-    F f;
-};
-
-template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
-    using fn_t = std::decay_t<F>;
-    static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
-    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
-    n->loop = &loop;
-    return n;
-}
-
-} // namespace detail
-
-/// asyncio.Handle: returned by `call_soon`; `cancel()` keeps the callback from running.
-class handle {
-public:
-    handle() noexcept = default;
-    explicit handle(detail::callback_node* n) noexcept : node_(n) {
-        if (node_ != nullptr) {
-            node_->add_ref();
-        }
-    }
-    handle(const handle& o) noexcept : handle(o.node_) {}
-    handle(handle&& o) noexcept : node_(std::exchange(o.node_, nullptr)) {}
-    handle& operator=(handle o) noexcept {
-        std::swap(node_, o.node_);
-        return *this;
-    }
-    ~handle() {
-        if (node_ != nullptr) {
-            node_->release();
-        }
-    }
-
-    /// Cancels the callback if it has not run yet. A pending timer leaves the heap at once, so a
-    /// million cancelled timers hold no memory until their deadlines.
-    void cancel() noexcept {
-        if (node_ == nullptr || node_->cancelled) {
-            return;
-        }
-        node_->cancelled = true;
-        if (node_->state == detail::timer_state::in_heap) {
-            node_->loop->cancel_timer(*node_);
-            node_->release(); // the heap's reference
-        }
-    }
-    [[nodiscard]] bool cancelled() const noexcept { return node_ != nullptr && node_->cancelled; }
-    explicit operator bool() const noexcept { return node_ != nullptr; }
-
-protected:
-    detail::callback_node* node_ = nullptr;
-};
-
-/// asyncio.TimerHandle: returned by `call_later` / `call_at`.
-class timer_handle : public handle {
-public:
-    using handle::handle;
-    /// The deadline on the loop's clock.
-    [[nodiscard]] loop_clock::time_point when() const noexcept {
-        return loop_clock::time_point(std::chrono::nanoseconds(node_ != nullptr ? node_->when : 0));
-    }
-};
-
 /// What the exception handler receives (Python's context dict).
 struct exception_context {
     /// e.g. "Task exception was never retrieved", "Exception in callback".
@@ -1420,17 +2042,28 @@ using exception_handler = std::function<void(event_loop&, const exception_contex
 
 /// asyncio's event loop: one thread, a FIFO ready queue of which each iteration runs only what was
 /// ready when it began, and a timer heap whose expired timers join the tail of the ready queue.
+/// Each iteration is CPython's `_run_once`: compute the poll timeout from the first timer (zero
+/// when something is ready), poll the selector, queue the callbacks of ready descriptors and what
+/// other threads posted, queue the due timers, then run exactly what is queued.
 /// Not copyable or movable. Destroying a loop destroys the frames of tasks still pending (each is
 /// reported as "Task was destroyed but it is pending!"); `asyncio::run` never leaves any.
 class event_loop {
 public:
-    explicit event_loop(clock_kind clock = clock_kind::monotonic) noexcept : core_(clock) {}
+    /// A loop on `clock`, waiting for I/O with the `selector` backend (epoll on Linux by default,
+    /// or poll(2)). Throws std::system_error when the system refuses the selector's descriptors.
+    explicit event_loop(clock_kind clock = clock_kind::monotonic,
+                        selector_kind selector = selector_kind::automatic)
+        : core_(clock, selector) {}
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
+    /// Closes the loop if close() was not called.
     ~event_loop();
 
-    /// loop.call_soon: runs `f()` in a later iteration, after everything already queued.
+    /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
+    /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
+    /// use call_soon_threadsafe.
     template <class F> handle call_soon(F&& f) {
+        check_closed();
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         handle h(n);
         n->state = detail::timer_state::in_ready;
@@ -1451,6 +2084,58 @@ public:
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
         return arm(when.time_since_epoch().count(), std::forward<F>(f));
     }
+
+    /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
+    /// Queues `f()` to run in the loop's next iteration and wakes the loop if it is waiting in
+    /// its selector. The callback is built on the calling thread and destroyed on the loop's.
+    /// Throws std::runtime_error("Event loop is closed") once the loop is closed. Returns nothing,
+    /// unlike CPython's Handle: a handle's count is not shared across threads.
+    template <class F> void call_soon_threadsafe(F&& f) {
+        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        n->state = detail::timer_state::in_ready;
+        bool posted = false;
+        try {
+            posted = core_.remote_->post(detail::ready_entry{&detail::callback_node::ready_fn,
+                                                             static_cast<detail::timer_entry*>(n)});
+        } catch (...) {
+            n->release();
+            throw;
+        }
+        if (!posted) {
+            n->release();
+            throw std::runtime_error("Event loop is closed");
+        }
+    }
+
+    /// loop.add_reader: calls `f()` in every iteration in which `fd` is readable, until
+    /// remove_reader(fd). A second add_reader on the same descriptor replaces the callback (as in
+    /// CPython). Throws std::system_error for a descriptor the selector refuses (EBADF for one
+    /// that is not open), std::runtime_error when a socket operation of this loop is waiting for
+    /// `fd` to be readable, or when the loop is closed.
+    template <class F> void add_reader(int fd, F&& f) {
+        add_watch(fd, detail::event_read, std::forward<F>(f));
+    }
+    /// loop.add_writer: the same for `fd` becoming writable.
+    template <class F> void add_writer(int fd, F&& f) {
+        add_watch(fd, detail::event_write, std::forward<F>(f));
+    }
+    /// loop.remove_reader: stops watching `fd` for reading; true if it was watched. A socket
+    /// operation waiting on it fails with std::system_error(ECANCELED).
+    bool remove_reader(int fd) noexcept { return remove_watch(fd, detail::event_read); }
+    /// loop.remove_writer: the same for writing.
+    bool remove_writer(int fd) noexcept { return remove_watch(fd, detail::event_write); }
+
+    /// The selector backend this loop polls (epoll or poll, never automatic).
+    [[nodiscard]] selector_kind selector() const noexcept { return core_.selector_kind_; }
+
+    /// loop.close: destroys what is left (pending tasks' frames, queued callbacks, descriptor
+    /// registrations; the descriptors themselves stay open), then refuses new work: call_soon,
+    /// call_later, create_task, add_reader, run_* and call_soon_threadsafe throw
+    /// std::runtime_error("Event loop is closed"). Idempotent. Throws std::runtime_error("Cannot
+    /// close a running event loop") while it runs.
+    void close();
+    /// loop.is_closed.
+    [[nodiscard]] bool is_closed() const noexcept { return core_.closed_; }
 
     /// loop.time(): the loop's clock, read afresh on each call.
     [[nodiscard]] loop_clock::time_point time() const noexcept {
@@ -1487,9 +2172,13 @@ public:
         }
     }
 
-    /// loop.run_forever: runs iterations until stop() is called. An idle loop (nothing ready, no
-    /// timer, nothing else that could wake it) throws std::runtime_error instead of hanging
-    /// forever.
+    /// loop.run_forever: runs iterations until stop() is called. With nothing ready, the loop
+    /// waits in its selector until the next timer, a ready descriptor or a call from another
+    /// thread (with nothing at all to wait for, a real-clock loop waits as CPython's does). A
+    /// virtual-time loop never waits for a timer: it polls its descriptors without blocking, then
+    /// jumps to the next deadline; with no timer it waits only while a descriptor is registered
+    /// or an executor job runs, and otherwise throws std::runtime_error (a "deadlock": nothing
+    /// could ever wake it) instead of hanging.
     void run_forever();
 
     /// loop.stop: the current iteration finishes, then run_forever returns. Called before
@@ -1535,17 +2224,86 @@ public:
 
 private:
     template <class F> timer_handle arm(std::int64_t when, F&& f) {
+        check_closed();
         auto* n = detail::make_callback(core_, std::forward<F>(f));
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
     }
 
-    /// Throws unless run_forever may start: not running, and no other loop running here.
+    /// An add_reader/add_writer registration: the callback's node, run while `fd` is ready.
+    struct io_callback final : detail::io_watcher {
+        detail::callback_node* node = nullptr;
+        static void ready(detail::io_watcher* w, bool run) {
+            detail::callback_node* n = static_cast<io_callback*>(w)->node;
+            if (!run || n->cancelled) {
+                return;
+            }
+            // The callback may remove (free) its own registration: keep the node alive.
+            n->add_ref();
+            struct releaser {
+                detail::callback_node* n;
+                ~releaser() { n->release(); }
+            } guard{n};
+            n->invoke(n);
+        }
+        static void removed(detail::io_watcher* w, int) noexcept {
+            auto* c = static_cast<io_callback*>(w);
+            c->node->release();
+            delete c;
+        }
+    };
+
+    template <class F> void add_watch(int fd, std::uint32_t dir, F&& f) {
+        check_closed();
+        detail::io_watcher* cur = core_.io_.find(fd, dir);
+        if (cur != nullptr && !cur->is_callback) {
+            throw std::runtime_error("file descriptor " + std::to_string(fd) +
+                                     " is in use by a socket operation of this loop");
+        }
+        auto* c = new io_callback();
+        c->node = detail::make_callback(core_, std::forward<F>(f));
+        c->on_ready = &io_callback::ready;
+        c->on_removed = &io_callback::removed;
+        c->is_callback = true;
+        detail::io_watcher* old = nullptr;
+        try {
+            old = core_.io_.watch(*core_.selector_, core_.ready_, fd, dir, c);
+        } catch (...) {
+            io_callback::removed(c, 0);
+            throw;
+        }
+        if (old != nullptr) {
+            old->on_removed(old, ECANCELED);
+        }
+    }
+
+    bool remove_watch(int fd, std::uint32_t dir) noexcept {
+        if (core_.closed_) {
+            return false;
+        }
+        detail::io_watcher* old = core_.io_.unwatch(*core_.selector_, core_.ready_, fd, dir);
+        if (old == nullptr) {
+            return false;
+        }
+        old->on_removed(old, ECANCELED);
+        return true;
+    }
+
+    void check_closed() const {
+        if (core_.closed_) {
+            throw std::runtime_error("Event loop is closed");
+        }
+    }
+    /// Throws unless run_forever may start: not closed, not running, and no other loop running
+    /// here.
     void check_can_run() const;
     void run_once();
-    /// The one place the loop waits: until the next deadline (an I/O poller goes here).
-    void wait_for_events(std::int64_t timeout_ns);
+    /// The one place the loop waits: polls the selector for at most `timeout_ns` (negative: no
+    /// limit) and queues what became ready (descriptors, then what other threads posted).
+    void poll_events(std::int64_t timeout_ns);
+    /// Destroys what the loop still holds (close() and the destructor).
+    void release_all() noexcept;
 
     detail::loop_core core_;
     exception_handler handler_;
@@ -1593,6 +2351,7 @@ struct pooled {
 } // namespace detail
 
 inline void event_loop::check_can_run() const {
+    check_closed();
     if (core_.running_) {
         throw std::runtime_error("This event loop is already running");
     }
@@ -1627,22 +2386,34 @@ inline void event_loop::run_forever() {
 
 inline void event_loop::run_once() {
     constexpr std::int64_t max_wait = std::int64_t{86400} * 1'000'000'000;
+    const bool is_virtual = core_.clock_ == clock_kind::virtual_time;
     std::int64_t timeout = 0;
-    if (core_.ready_.empty() && !core_.stopping_) {
+    bool jump = false; // virtual time: go to the first deadline if polling finds nothing
+    if (core_.ready_.empty() && !core_.stopping_ && !core_.remote_->pending()) {
         if (core_.timers_.empty()) {
-            throw std::runtime_error(
-                "event loop deadlock: nothing is ready, no timer is pending and nothing else can "
-                "wake the loop (every task waits for something that cannot happen)");
-        }
-        timeout = core_.timers_.top_when() - core_.now();
-        if (timeout < 0) {
-            timeout = 0;
-        }
-        if (timeout > max_wait && core_.clock_ == clock_kind::monotonic) {
-            timeout = max_wait;
+            if (is_virtual && core_.io_.size() == 0 && core_.external_jobs == 0) {
+                throw std::runtime_error(
+                    "event loop deadlock: nothing is ready, no timer is pending and nothing else "
+                    "can wake the loop (every task waits for something that cannot happen)");
+            }
+            timeout = -1;
+        } else {
+            timeout = core_.timers_.top_when() - core_.now();
+            if (timeout < 0) {
+                timeout = 0;
+            }
+            if (is_virtual) {
+                jump = timeout > 0;
+                timeout = 0;
+            } else if (timeout > max_wait) {
+                timeout = max_wait;
+            }
         }
     }
-    wait_for_events(timeout);
+    poll_events(timeout);
+    if (jump && core_.ready_.empty()) {
+        core_.virtual_now_ = core_.timers_.top_when();
+    }
     core_.collect_expired(core_.now());
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
@@ -1654,15 +2425,27 @@ inline void event_loop::run_once() {
     }
 }
 
-inline void event_loop::wait_for_events(std::int64_t timeout_ns) {
-    if (timeout_ns <= 0) {
-        return;
+inline void event_loop::poll_events(std::int64_t timeout_ns) {
+    // With no descriptor registered, a non-blocking poll could only report the wake-up
+    // descriptor, whose news the remote queue's flag already carries: skip the system call.
+    if (timeout_ns != 0 || core_.io_.size() != 0) {
+        core_.selector_->select(timeout_ns, core_.events_);
+        const int wake_fd = core_.remote_->wake().read_fd();
+        for (const detail::io_event& ev : core_.events_) {
+            if (ev.fd == wake_fd) {
+                core_.remote_->wake().drain();
+            } else {
+                core_.io_.dispatch(core_.ready_, ev);
+            }
+        }
     }
-    if (core_.clock_ == clock_kind::virtual_time) {
-        core_.virtual_now_ = detail::saturating_add(core_.virtual_now_, timeout_ns);
-        return;
+    if (core_.remote_->pending()) {
+        core_.remote_->take(core_.remote_items_);
+        for (const detail::ready_entry& e : core_.remote_items_) {
+            static_cast<void>(core_.ready_.push(e));
+        }
+        core_.remote_items_.clear();
     }
-    std::this_thread::sleep_for(std::chrono::nanoseconds(timeout_ns));
 }
 
 inline void event_loop::call_exception_handler(const exception_context& ctx) noexcept {
@@ -1696,12 +2479,33 @@ inline void event_loop::default_exception_handler(const exception_context& ctx) 
                  what.empty() ? "" : "\n  exception: ", what.c_str());
 }
 
+inline void event_loop::close() {
+    if (core_.running_) {
+        throw std::runtime_error("Cannot close a running event loop");
+    }
+    if (core_.closed_) {
+        return;
+    }
+    release_all();
+    core_.closed_ = true;
+}
+
 inline event_loop::~event_loop() {
+    release_all();
+}
+
+inline void event_loop::release_all() noexcept {
     core_.closing_ = true;
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
         detail::state_link& t = core_.tasks.pop_front();
         t.ops->abandon(&t);
+    }
+    // Then descriptor registrations (those of socket operations went with their tasks' frames).
+    core_.io_.clear(*core_.selector_, core_.ready_,
+                    [](detail::io_watcher* w) { w->on_removed(w, ECANCELED); });
+    for (const detail::ready_entry& e : core_.remote_->close()) {
+        e.fn(e.arg, false);
     }
     while (!core_.ready_.empty()) {
         const detail::ready_entry e = core_.ready_.pop();
@@ -3111,6 +3915,9 @@ struct state_access {
                                         bool eager) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
+        }
+        if (loop.is_closed()) {
+            throw std::runtime_error("Event loop is closed");
         }
         eager = eager && loop.is_running();
         ref_ptr<task_state<T>> s(
@@ -6002,7 +6809,6 @@ public:
 #include <ostream>
 #include <sstream>
 #include <string_view>
-#include <system_error>
 #include <typeinfo>
 
 #if __has_include(<cxxabi.h>)
@@ -6495,6 +7301,8 @@ namespace asyncio {
 struct run_options {
     /// `clock_kind::virtual_time` runs every sleep instantly, with exact loop times.
     clock_kind clock = clock_kind::monotonic;
+    /// The loop's I/O backend: epoll on Linux by default, or poll(2).
+    selector_kind selector = selector_kind::automatic;
     /// Replaces the loop's default exception handler (which writes to stderr).
     exception_handler handler = {};
 };
@@ -6584,7 +7392,7 @@ template <class T> T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }
-    event_loop loop(opts.clock);
+    event_loop loop(opts.clock, opts.selector);
     if (opts.handler) {
         loop.set_exception_handler(std::move(opts.handler));
     }

@@ -8,12 +8,18 @@
 #include <asyncio/detail/block_pool.hpp>
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/intrusive_list.hpp>
+#include <asyncio/detail/io_registry.hpp>
 #include <asyncio/detail/ready_queue.hpp>
+#include <asyncio/detail/selector.hpp>
+#include <asyncio/detail/selector_epoll.hpp>
+#include <asyncio/detail/selector_poll.hpp>
 #include <asyncio/detail/timer_heap.hpp>
+#include <asyncio/detail/wakeup.hpp>
 
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,10 +80,39 @@ struct cancel_request {
     std::string msg;
 };
 
+/// The backend a loop option names (`automatic`: epoll where there is one, else poll).
+[[nodiscard]] inline selector_kind resolve_selector(selector_kind k) noexcept {
+#if defined(ASYNCIO_HAS_EPOLL)
+    return k == selector_kind::automatic ? selector_kind::epoll : k;
+#else
+    return selector_kind::poll;
+#endif
+}
+
+/// Creates the selector backend for `k` (already resolved). A new backend is one header and one
+/// line here.
+[[nodiscard]] inline std::unique_ptr<selector> make_selector(selector_kind k) {
+#if defined(ASYNCIO_HAS_EPOLL)
+    if (k == selector_kind::epoll) {
+        return std::make_unique<epoll_selector>();
+    }
+#endif
+    static_cast<void>(k);
+    return std::make_unique<poll_selector>();
+}
+
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
 class loop_core {
 public:
-    explicit loop_core(clock_kind clock) noexcept : clock_(clock) {}
+    /// Creates the selector and the wake-up descriptor (three descriptors with epoll: the epoll
+    /// instance and an eventfd; with poll, a pipe); throws std::system_error if the system
+    /// refuses them.
+    explicit loop_core(clock_kind clock, selector_kind sel = selector_kind::automatic)
+        : clock_(clock), selector_kind_(resolve_selector(sel)),
+          selector_(make_selector(selector_kind_)),
+          remote_(std::make_shared<remote_queue>(selector_kind_ == selector_kind::poll)) {
+        selector_->add(remote_->wake().read_fd(), event_read);
+    }
 
     /// The loop's clock in nanoseconds, read afresh on every call (as CPython does).
     [[nodiscard]] std::int64_t now() const noexcept {
@@ -148,7 +183,21 @@ public:
     /// Set by asyncio::run once the main task is done (its shutdown sequence).
     bool shutting_down_ = false;
 
+    /// Set by event_loop::close(): the loop refuses new work ("Event loop is closed").
+    bool closed_ = false;
+    /// Jobs running outside the loop (executor threads) whose completion will be posted back:
+    /// while there are any, a virtual-time loop with nothing else to do waits instead of
+    /// reporting a deadlock.
+    std::size_t external_jobs = 0;
+
     clock_kind clock_;
+    selector_kind selector_kind_;
+    std::unique_ptr<selector> selector_;
+    /// What other threads post (call_soon_threadsafe); shared with them.
+    std::shared_ptr<remote_queue> remote_;
+    io_registry io_;
+    std::vector<io_event> events_;
+    std::vector<ready_entry> remote_items_;
     std::int64_t virtual_now_ = 0;
     ready_queue ready_;
     timer_heap timers_;
