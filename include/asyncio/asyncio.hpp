@@ -16,6 +16,7 @@
 #include <asyncio/repr.hpp>
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
+#include <asyncio/socket.hpp>
 #include <asyncio/task.hpp>
 #include <asyncio/task_group.hpp>
 #include <asyncio/timeouts.hpp>

@@ -92,6 +92,25 @@ public:
         return old;
     }
 
+    /// Unregisters `w` if it is still the `dir` watcher of `fd` (the descriptor may have been
+    /// forgotten and reused meanwhile); true if it was.
+    bool unwatch_if(selector& sel, ready_queue& ready, int fd, std::uint32_t dir,
+                    const io_watcher* w) noexcept {
+        if (find(fd, dir) != w) {
+            return false;
+        }
+        return unwatch(sel, ready, fd, dir) != nullptr;
+    }
+
+    /// Unregisters both watchers of `fd` (it is being closed), telling each with `err`.
+    void forget(selector& sel, ready_queue& ready, int fd, int err) noexcept {
+        for (const std::uint32_t dir : {event_read, event_write}) {
+            if (io_watcher* w = unwatch(sel, ready, fd, dir)) {
+                w->on_removed(w, err);
+            }
+        }
+    }
+
     /// The watcher registered for `dir` on `fd`, or null.
     [[nodiscard]] io_watcher* find(int fd, std::uint32_t dir) const noexcept {
         const auto i = static_cast<std::size_t>(fd);

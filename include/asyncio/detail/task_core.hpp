@@ -118,6 +118,16 @@ public:
     }
     /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
     void deliver_cancel() noexcept { deliver_cancel_ = true; }
+    /// For an awaiter whose operation completed before a cancellation reached it and whose result
+    /// cannot be put back (bytes received from a socket): the await returns the result, and the
+    /// cancellation is delivered at the task's next suspension instead (as a cancel requested
+    /// while the task runs).
+    void postpone_cancel_delivery() noexcept {
+        if (deliver_cancel_) {
+            deliver_cancel_ = false;
+            must_cancel_ = true;
+        }
+    }
 
     /// Task.cancel(msg): see asyncio-semantics.md section 2. What the task waits for is cancelled
     /// through request_cancel, so a chain of any depth is walked on a flat stack.
