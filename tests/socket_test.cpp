@@ -482,3 +482,67 @@ TEST_CASE("socket: destroying a loop with a task waiting on a socket unregisters
     }());
     CHECK(got == "again");
 }
+
+TEST_CASE("socket: a descriptor closed and its number reused right after an operation completed "
+          "is waited on correctly (the kernel's interest kept between waits never goes stale)",
+          "[io][socket]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    std::vector<std::string> got;
+    auto reuse = [&](bool raw_close) -> task<> {
+        auto [a, b] = asyncio::socket::pair();
+        auto sender = [&](const asyncio::socket& s, std::string_view what) -> task<> {
+            co_await asyncio::sleep(5ms);
+            co_await asyncio::sock_sendall(s, what);
+        };
+        auto t = asyncio::create_task(sender(b, "first"));
+        got.push_back(co_await asyncio::wait_for(asyncio::sock_recv(a, 10), 5s));
+        co_await t;
+        const int old_fd = a.fileno();
+        if (raw_close) {
+            ::close(a.detach());
+        } else {
+            a.close();
+        }
+        b.close();
+        auto [c, d] = asyncio::socket::pair();
+        CHECK((c.fileno() == old_fd || d.fileno() == old_fd));
+        asyncio::socket& same = c.fileno() == old_fd ? c : d;
+        asyncio::socket& peer = c.fileno() == old_fd ? d : c;
+        auto t2 = asyncio::create_task(sender(peer, "second"));
+        got.push_back(co_await asyncio::wait_for(asyncio::sock_recv(same, 10), 5s));
+        co_await t2;
+    };
+    run_real(sel, [&]() -> task<> {
+        co_await reuse(false);
+        co_await reuse(true);
+    });
+    // Across runs: the first run ends right after its receive; the descriptor is closed behind
+    // the loop's back while it does not run, then reused.
+    asyncio::event_loop loop(clock_kind::monotonic, sel);
+    auto [a, b] = asyncio::socket::pair();
+    const int old_fd = a.fileno();
+    auto first = [&]() -> task<std::string> {
+        co_await asyncio::sock_sendall(b, std::string_view("third"));
+        co_await asyncio::sleep(5ms);
+        co_return co_await asyncio::sock_recv(a, 10);
+    };
+    got.push_back(loop.run_until_complete(first()));
+    ::close(a.detach());
+    b.close();
+    auto [c, d] = asyncio::socket::pair();
+    asyncio::socket& same = c.fileno() == old_fd ? c : d;
+    asyncio::socket& peer = c.fileno() == old_fd ? d : c;
+    auto second = [&]() -> task<std::string> {
+        auto later = [&]() -> task<> {
+            co_await asyncio::sleep(5ms);
+            co_await asyncio::sock_sendall(peer, std::string_view("fourth"));
+        };
+        auto t = asyncio::create_task(later());
+        std::string r = co_await asyncio::wait_for(asyncio::sock_recv(same, 10), 5s);
+        co_await t;
+        co_return r;
+    };
+    got.push_back(loop.run_until_complete(second()));
+    CHECK(got == std::vector<std::string>{"first", "second", "first", "second", "third", "fourth"});
+}

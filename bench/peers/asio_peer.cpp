@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Standalone asio (Debian's libasio-dev 1.22, C++20 awaitables) peer of the W1-W5 workloads of
+// Standalone asio (Debian's libasio-dev 1.22, C++20 awaitables) peer of the W1-W6 workloads of
 // bench/peers/compare.sh: one single-threaded io_context, asio::co_spawn, asio::awaitable.
 //
 //   g++ -O2 -std=c++20 bench/peers/asio_peer.cpp -o asio_peer
 //   ./asio_peer WORKLOAD N [--nb]
 //
-// WORKLOAD is one of W1, W2, W3-1p1c, W3-4p4c, W4, W5; N counts operations (compare.sh's header
+// WORKLOAD is one of W1, W2, W3-1p1c, W3-4p4c, W4, W5, W6; N counts operations (compare.sh's header
 // says what one operation is). W3 goes through asio::experimental::channel with a buffer of 1024;
 // --nb (W3 only) tries try_send/try_receive first and awaits async_send/async_receive only when
 // that fails ("non-blocking attempt first"). asio has no gather, no queue join and no task_done:
@@ -270,6 +270,46 @@ awaitable<void> w5(std::int64_t n) {
     }
 }
 
+// W6: a socketpair ping-pong, one byte each way, n round trips (async_write + async_read_some).
+awaitable<void> w6_echo(asio::local::stream_protocol::socket& s, std::int64_t n) {
+    char b = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::size_t got = co_await s.async_read_some(asio::buffer(&b, 1), use_awaitable);
+        if (got != 1) {
+            fail("W6: peer closed early");
+        }
+        co_await asio::async_write(s, asio::buffer(&b, 1), use_awaitable);
+    }
+}
+
+awaitable<void> w6(std::int64_t n) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::local::stream_protocol::socket a(ex);
+    asio::local::stream_protocol::socket b(ex);
+    asio::local::connect_pair(a, b);
+    bool echo_done = false;
+    asio::co_spawn(ex, w6_echo(b, n), [&](std::exception_ptr e) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+        echo_done = true;
+    });
+    std::int64_t trips = 0;
+    char r = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        co_await asio::async_write(a, asio::buffer("x", 1), use_awaitable);
+        const std::size_t got = co_await a.async_read_some(asio::buffer(&r, 1), use_awaitable);
+        trips += got == 1 && r == 'x' ? 1 : 0;
+    }
+    if (trips != n) {
+        fail("W6: " + std::to_string(trips) + " round trips");
+    }
+    // The echo task finishes after its last write: let it return before the sockets go.
+    while (!echo_done) {
+        co_await asio::post(ex, use_awaitable);
+    }
+}
+
 awaitable<void> workload(std::string_view name, std::int64_t n, bool nb) {
     if (nb && name != "W3-1p1c" && name != "W3-4p4c") {
         fail("--nb applies to W3 only");
@@ -292,6 +332,9 @@ awaitable<void> workload(std::string_view name, std::int64_t n, bool nb) {
     if (name == "W5") {
         return w5(n);
     }
+    if (name == "W6") {
+        return w6(n);
+    }
     fail("unknown workload " + std::string(name));
 }
 
@@ -300,7 +343,7 @@ awaitable<void> workload(std::string_view name, std::int64_t n, bool nb) {
 int main(int argc, char** argv) {
     const bool nb = argc == 4 && std::string_view(argv[3]) == "--nb";
     if (argc != 3 && !nb) {
-        fail("usage: asio_peer {W1,W2,W3-1p1c,W3-4p4c,W4,W5} N [--nb]");
+        fail("usage: asio_peer {W1,W2,W3-1p1c,W3-4p4c,W4,W5,W6} N [--nb]");
     }
     const std::string_view name = argv[1];
     const std::int64_t n = std::strtoll(argv[2], nullptr, 10);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// asyncio-cpp peer of the W1-W5 workloads of bench/peers/compare.sh, on the real (monotonic) clock.
+// asyncio-cpp peer of the W1-W6 workloads of bench/peers/compare.sh, on the real (monotonic) clock.
 //
 //   g++ -O2 -std=c++20 -Iinclude bench/peers/asyncio_peer.cpp -o asyncio_peer
 //   ./asyncio_peer WORKLOAD N
 //
-// WORKLOAD is one of W1, W2, W3-1p1c, W3-4p4c, W4, W5; N counts operations (compare.sh's header
+// WORKLOAD is one of W1, W2, W2-fd (W2 with an idle socket registered), W3-1p1c,
+// W3-4p4c, W4, W5, W6; N counts operations (compare.sh's header
 // says what one operation is). Checks its result and prints exactly one line:
 //   asyncio-cpp <workload> N=<n> total_s=<seconds> ns_per_op=<ns>
 #include "asyncio_workloads.hpp"
@@ -42,6 +43,11 @@ void run_workload(std::string_view name, std::int64_t n) {
     } else if (name == "W2") {
         expect(name, "yields",
                asyncio::run(peers::w2_yield(peers::w2_tasks, n / peers::w2_tasks), real_clock), n);
+    } else if (name == "W2-fd") {
+        expect(name, "yields",
+               asyncio::run(peers::w2_yield_with_fd(peers::w2_tasks, n / peers::w2_tasks),
+                            real_clock),
+               n);
     } else if (name == "W3-1p1c") {
         expect(name, "sum", asyncio::run(peers::w3_queue(n, 1), real_clock), peers::triangle(n));
     } else if (name == "W3-4p4c") {
@@ -51,6 +57,8 @@ void run_workload(std::string_view name, std::int64_t n) {
     } else if (name == "W5") {
         expect(name, "levels", asyncio::run(peers::w5_chains(n / peers::w5_depth), real_clock),
                n / peers::w5_depth * peers::w5_depth);
+    } else if (name == "W6") {
+        expect(name, "round trips", asyncio::run(peers::w6_ping_pong(n), real_clock), n);
     } else {
         fail("unknown workload " + std::string(name));
     }
@@ -60,7 +68,7 @@ void run_workload(std::string_view name, std::int64_t n) {
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        fail("usage: asyncio_peer {W1,W2,W3-1p1c,W3-4p4c,W4,W5} N");
+        fail("usage: asyncio_peer {W1,W2,W3-1p1c,W3-4p4c,W4,W5,W6} N");
     }
     const std::string_view name = argv[1];
     const std::int64_t n = std::strtoll(argv[2], nullptr, 10);

@@ -9,6 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace peers {
@@ -163,6 +166,43 @@ inline asyncio::task<std::int64_t> w5_chains(std::int64_t reps) {
         levels += co_await w5_chain(w5_depth);
     }
     co_return levels;
+}
+
+/// W2 with an idle socket registered on the loop (add_reader): every iteration then polls the
+/// selector, which is what an I/O program pays per iteration (issue 12 measures it).
+inline asyncio::task<std::int64_t> w2_yield_with_fd(std::int64_t tasks, std::int64_t rounds) {
+    auto [a, b] = asyncio::socket::pair();
+    auto& loop = asyncio::get_running_loop();
+    loop.add_reader(a.fileno(), [] {});
+    const std::int64_t yields = co_await w2_yield(tasks, rounds);
+    loop.remove_reader(a.fileno());
+    co_return yields;
+}
+
+/// W6's echo side: reads one byte and sends it back, `n` times.
+inline asyncio::task<> w6_echo(const asyncio::socket& s, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) {
+        std::string b = co_await asyncio::sock_recv(s, 1);
+        if (b.size() != 1) {
+            throw std::runtime_error("W6: peer closed early");
+        }
+        co_await asyncio::sock_sendall(s, b);
+    }
+}
+
+/// W6: a socketpair ping-pong, one byte each way, `n` round trips (sock_sendall + sock_recv on
+/// both sides); returns the round trips counted.
+inline asyncio::task<std::int64_t> w6_ping_pong(std::int64_t n) {
+    auto [a, b] = asyncio::socket::pair();
+    auto echo = asyncio::create_task(w6_echo(b, n));
+    std::int64_t trips = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        co_await asyncio::sock_sendall(a, std::string_view("x"));
+        std::string r = co_await asyncio::sock_recv(a, 1);
+        trips += r == "x" ? 1 : 0;
+    }
+    co_await echo;
+    co_return trips;
 }
 
 } // namespace peers

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Side-by-side comparison of asyncio-cpp with CPython asyncio, uvloop and standalone asio on the
-# workloads W1-W5 (issue 6). Not part of CI: a full run takes several minutes.
+# workloads W1-W6 (issues 6 and 12). Not part of CI: a full run takes several minutes.
 #
 #   bash bench/peers/compare.sh                 # 5 rounds at full size
 #   bash bench/peers/compare.sh --quick         # N divided by 10, for a smoke run
@@ -33,6 +33,8 @@
 #   W4       N tasks each sleeping a seeded random delay in [0, 50 ms), gathered; ns_per_op is
 #            (wall - 50 ms) / N, the cost of one timer (N = 100,000); real clock for every peer
 #   W5       a coroutine awaiting itself to depth 10,000, N/10,000 times (N = 1,000,000 levels)
+#   W6       a socketpair ping-pong: one byte each way, N round trips (sock_sendall + sock_recv,
+#            asio's async_write + async_read_some) (N = 100,000)
 # Peers: python (CPython asyncio), uvloop, asio (channel for W3), asio-nb (W3 only: try_send /
 # try_receive before the async operation), asyncio-cpp (the monotonic loop, asyncio::run).
 # Every program checks its result and prints one line:
@@ -46,7 +48,7 @@ quick=0
 install=1
 include="$root/include"
 peers="python uvloop asio asio-nb asyncio-cpp"
-workloads="W1 W2 W3-1p1c W3-4p4c W4 W5"
+workloads="W1 W2 W3-1p1c W3-4p4c W4 W5 W6"
 run_timeout=900
 
 usage() {
@@ -95,7 +97,7 @@ fi
 size_of() {
     local n
     case "$1" in
-    W4) n=100000 ;;
+    W4 | W6) n=100000 ;;
     *) n=1000000 ;;
     esac
     if [ "$quick" -eq 1 ]; then

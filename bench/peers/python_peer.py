@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Python asyncio (and uvloop) peer of the W1-W5 workloads of bench/peers/compare.sh.
+"""Python asyncio (and uvloop) peer of the W1-W6 workloads of bench/peers/compare.sh.
 
     /usr/bin/python3 bench/peers/python_peer.py WORKLOAD N [--uvloop]
 
-WORKLOAD is one of W1, W2, W3-1p1c, W3-4p4c, W4, W5; N counts operations (see compare.sh's
+WORKLOAD is one of W1, W2, W3-1p1c, W3-4p4c, W4, W5, W6; N counts operations (see compare.sh's
 header for what one operation is). Checks its result and prints exactly one line:
 
     <peer> <workload> N=<n> total_s=<seconds> ns_per_op=<ns>
@@ -14,6 +14,7 @@ Standard library only (plus uvloop with --uvloop, from Debian's python3-uvloop).
 
 import asyncio
 import random
+import socket
 import sys
 import threading
 import time
@@ -107,6 +108,32 @@ async def w5(n):
             raise SystemExit(f"W5: depth {levels}, expected {W5_DEPTH}")
 
 
+async def w6_echo(loop, sock, n):
+    for _ in range(n):
+        b = await loop.sock_recv(sock, 1)
+        if len(b) != 1:
+            raise SystemExit("W6: peer closed early")
+        await loop.sock_sendall(sock, b)
+
+
+async def w6(n):
+    loop = asyncio.get_running_loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    echo = asyncio.create_task(w6_echo(loop, b, n))
+    trips = 0
+    for _ in range(n):
+        await loop.sock_sendall(a, b"x")
+        if await loop.sock_recv(a, 1) == b"x":
+            trips += 1
+    await echo
+    a.close()
+    b.close()
+    if trips != n:
+        raise SystemExit(f"W6: {trips} round trips, expected {n}")
+
+
 WORKLOADS = {
     "W1": w1,
     "W2": w2,
@@ -114,6 +141,7 @@ WORKLOADS = {
     "W3-4p4c": lambda n: w3(n, 4),
     "W4": w4,
     "W5": w5,
+    "W6": w6,
 }
 
 

@@ -383,6 +383,7 @@ inline void event_loop::run_forever() {
         running_guard(const running_guard&) = delete;
         running_guard& operator=(const running_guard&) = delete;
         ~running_guard() {
+            self->core_.io_.flush_all(*self->core_.selector_);
             self->core_.running_ = false;
             self->core_.stopping_ = false;
             detail::running_loop_ref() = nullptr;
@@ -440,6 +441,7 @@ inline void event_loop::run_once() {
 inline void event_loop::poll_events(std::int64_t timeout_ns) {
     // With no descriptor registered, a non-blocking poll could only report the wake-up
     // descriptor, whose news the remote queue's flag already carries: skip the system call.
+    core_.io_.flush(*core_.selector_);
     if (timeout_ns != 0 || core_.io_.size() != 0) {
         core_.selector_->select(timeout_ns, core_.events_);
         const int wake_fd = core_.remote_->wake().read_fd();
@@ -447,7 +449,7 @@ inline void event_loop::poll_events(std::int64_t timeout_ns) {
             if (ev.fd == wake_fd) {
                 core_.remote_->wake().drain();
             } else {
-                core_.io_.dispatch(core_.ready_, ev);
+                core_.io_.dispatch(*core_.selector_, core_.ready_, ev);
             }
         }
     }

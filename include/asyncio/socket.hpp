@@ -293,8 +293,15 @@ public:
             ::close(fd);
         }
     }
-    /// Gives up ownership: returns the descriptor, which the caller must close.
-    [[nodiscard]] int detach() noexcept { return std::exchange(fd_, -1); }
+    /// Gives up ownership: returns the descriptor, which the caller must close. The running loop
+    /// forgets the descriptor first (an operation still waiting on it fails with EBADF), so that
+    /// it may be closed or handed to other code at once.
+    [[nodiscard]] int detach() noexcept {
+        if (fd_ >= 0) {
+            detail::forget_fd(fd_);
+        }
+        return std::exchange(fd_, -1);
+    }
 
     void bind(const socket_address& a) {
         if (::bind(checked(), a.data(), a.size()) != 0) {
@@ -429,9 +436,11 @@ protected:
     bool done_ = false;
 
 private:
-    void unregister() noexcept {
+    /// `lazy`: the operation completed or was cancelled while the loop runs, and the socket is
+    /// likely waited on again soon: the kernel may keep its interest for a while.
+    void unregister(bool lazy = false) noexcept {
         if (loop_ != nullptr) {
-            loop_->io_.unwatch_if(*loop_->selector_, loop_->ready_, fd_, dir_, this);
+            loop_->io_.unwatch_if(*loop_->selector_, loop_->ready_, fd_, dir_, this, lazy);
             loop_ = nullptr;
         }
     }
@@ -441,7 +450,7 @@ private:
         if (!run || !self->self().attempt()) {
             return; // not ready after all: stay registered
         }
-        self->unregister();
+        self->unregister(true);
         self->root_->wake();
     }
 
@@ -454,7 +463,7 @@ private:
 
     static bool on_cancel(void* ctx, task_core& t) {
         auto* self = static_cast<sock_awaiter*>(ctx);
-        self->unregister();
+        self->unregister(true);
         t.deliver_cancel();
         t.wake();
         return true;
