@@ -563,6 +563,106 @@ asyncio::task<> barrier_cancelled_waiter_leaves() {
                        std::to_string(idx[2]) + "]");
 }
 
+asyncio::task<> barrier_hop_user(asyncio::barrier* b, std::string name) {
+    say(name, "arrives");
+    const auto i = co_await b->wait();
+    say(name, "index", i, "n_waiting", b->n_waiting());
+}
+
+asyncio::task<> barrier_hops_while_filling_and_draining() {
+    asyncio::barrier b(2);
+    std::vector<asyncio::task_handle<void>> ts{asyncio::create_task(ticks(8))};
+    for (int i = 0; i < 4; ++i) {
+        ts.push_back(asyncio::create_task(barrier_hop_user(&b, "t" + std::to_string(i))));
+    }
+    co_await asyncio::gather(ts);
+}
+
+asyncio::task<> barrier_indexed_or_broken(asyncio::barrier* b, std::string name) {
+    try {
+        say(name, "index", co_await b->wait());
+    } catch (const asyncio::broken_barrier_error& e) {
+        say(name, "BrokenBarrierError", quoted(e.what()));
+    }
+}
+
+asyncio::task<> barrier_hops_of_reset_and_abort() {
+    asyncio::barrier b(3);
+    std::vector<asyncio::task_handle<void>> ts{asyncio::create_task(ticks(8))};
+    for (int i = 0; i < 2; ++i) {
+        ts.push_back(asyncio::create_task(barrier_indexed_or_broken(&b, "t" + std::to_string(i))));
+    }
+    co_await asyncio::sleep(0s);
+    co_await b.reset();
+    say("reset returned");
+    ts.push_back(asyncio::create_task(barrier_indexed_or_broken(&b, "t2")));
+    co_await asyncio::sleep(0s);
+    co_await b.abort();
+    say("abort returned, broken", b.broken());
+    co_await asyncio::gather(ts);
+}
+
+asyncio::task<> barrier_indexed_or_cancelled(asyncio::barrier* b, std::string name) {
+    try {
+        say(name, "index", co_await b->wait());
+    } catch (const asyncio::cancelled_error&) {
+        say(name, "CancelledError, n_waiting", b->n_waiting());
+        throw;
+    }
+}
+
+asyncio::task<> barrier_cancel_while_filling() {
+    asyncio::barrier b(3);
+    auto tk = asyncio::create_task(ticks(6));
+    std::vector<asyncio::task_handle<void>> ts;
+    for (int i = 0; i < 2; ++i) {
+        ts.push_back(
+            asyncio::create_task(barrier_indexed_or_cancelled(&b, "t" + std::to_string(i))));
+    }
+    co_await asyncio::sleep(0s);
+    ts[1].cancel();
+    say("cancel sent, n_waiting", b.n_waiting());
+    co_await asyncio::sleep(0s);
+    say("n_waiting", b.n_waiting(), "t1 cancelled", ts[1].cancelled());
+    ts.push_back(asyncio::create_task(barrier_indexed_or_cancelled(&b, "t2")));
+    ts.push_back(asyncio::create_task(barrier_indexed_or_cancelled(&b, "t3")));
+    std::vector<asyncio::task_handle<void>> rest{ts[0], ts[2], ts[3], tk};
+    co_await asyncio::gather(rest);
+}
+
+asyncio::task<> barrier_cancel_while_draining() {
+    asyncio::barrier b(3);
+    auto tk = asyncio::create_task(ticks(6));
+    std::vector<asyncio::task_handle<void>> ts;
+    for (int i = 0; i < 3; ++i) {
+        ts.push_back(
+            asyncio::create_task(barrier_indexed_or_cancelled(&b, "t" + std::to_string(i))));
+    }
+    auto blocked = asyncio::create_task(barrier_indexed_or_cancelled(&b, "blocked"));
+    auto late = asyncio::create_task(barrier_indexed_or_cancelled(&b, "late"));
+    co_await asyncio::sleep(0s);
+    ts[0].cancel();
+    blocked.cancel();
+    say("t0 (woken) and blocked (draining) cancelled");
+    co_await asyncio::sleep(0s);
+    say("n_waiting", b.n_waiting());
+    std::vector<asyncio::task_handle<void>> all = ts;
+    all.push_back(blocked);
+    all.push_back(tk);
+    (void)co_await asyncio::gather(asyncio::return_exceptions, all);
+    say("cancelled",
+        std::string("[") + (ts[0].cancelled() ? "True" : "False") + ", " +
+            (ts[1].cancelled() ? "True" : "False") + ", " + (ts[2].cancelled() ? "True" : "False") +
+            "]",
+        blocked.cancelled(), "n_waiting", b.n_waiting());
+    std::vector<asyncio::task_handle<void>> us{late};
+    for (int i = 0; i < 2; ++i) {
+        us.push_back(
+            asyncio::create_task(barrier_indexed_or_cancelled(&b, "u" + std::to_string(i))));
+    }
+    co_await asyncio::gather(us);
+}
+
 asyncio::task<> barrier_zero_parties_raises() {
     try {
         asyncio::barrier b(0);
@@ -718,6 +818,42 @@ TEST_CASE("barrier: abort breaks it for good, later waits raise broken_barrier_e
 TEST_CASE("barrier: a cancelled waiter leaves and n_waiting decreases") {
     CHECK(run_case(barrier_cancelled_waiter_leaves) ==
           log_t{"n_waiting 2", "after cancel: n_waiting 1 cancelled True", "indices [1, 1, 2]"});
+}
+
+TEST_CASE("barrier: hops while it fills and drains (the last arrival resumes at once, each other "
+          "waiter one iteration later, arrivals while draining a cycle later)") {
+    CHECK(run_case(barrier_hops_while_filling_and_draining) ==
+          log_t{"tick 0", "t0 arrives", "t1 arrives", "t1 index 1 n_waiting 0", "t2 arrives",
+                "t3 arrives", "tick 1", "t0 index 0 n_waiting 0", "tick 2",
+                "t3 index 1 n_waiting 0", "tick 3", "t2 index 0 n_waiting 0", "tick 4", "tick 5",
+                "tick 6", "tick 7"});
+}
+
+TEST_CASE("barrier: hops of reset and abort; an arrival while resetting waits, then breaks") {
+    CHECK(run_case(barrier_hops_of_reset_and_abort) ==
+          log_t{"tick 0", "reset returned", "tick 1",
+                "t0 BrokenBarrierError 'Abort or reset of barrier'",
+                "t1 BrokenBarrierError 'Abort or reset of barrier'", "abort returned, broken True",
+                "tick 2", "t2 BrokenBarrierError 'Abort or reset of barrier'", "tick 3", "tick 4",
+                "tick 5", "tick 6", "tick 7"});
+}
+
+TEST_CASE("barrier: a waiter cancelled while filling leaves at the next iteration, the others "
+          "still trip it") {
+    CHECK(run_case(barrier_cancel_while_filling) ==
+          log_t{"tick 0", "cancel sent, n_waiting 2", "tick 1", "t1 CancelledError, n_waiting 1",
+                "n_waiting 1 t1 cancelled True", "tick 2", "t3 index 2", "tick 3", "t0 index 0",
+                "t2 index 1", "tick 4", "tick 5"});
+}
+
+TEST_CASE("barrier: a woken waiter and a blocked arrival cancelled while draining both raise "
+          "cancelled_error, the barrier refills") {
+    CHECK(run_case(barrier_cancel_while_draining) ==
+          log_t{"tick 0", "t2 index 2", "t0 (woken) and blocked (draining) cancelled", "tick 1",
+                "t0 CancelledError, n_waiting 0", "t1 index 1",
+                "blocked CancelledError, n_waiting 0", "n_waiting 0", "tick 2", "tick 3", "tick 4",
+                "tick 5", "cancelled [True, False, False] True n_waiting 1", "u1 index 2",
+                "late index 0", "u0 index 1"});
 }
 
 TEST_CASE("barrier: zero parties raises invalid_argument 'parties must be > 0'") {

@@ -448,6 +448,84 @@ async def barrier_cancelled_waiter_leaves():
     log("indices", await asyncio.gather(*ts[1:]))
 
 
+async def barrier_hops_while_filling_and_draining():
+    b = asyncio.Barrier(2)
+
+    async def w(name):
+        log(name, "arrives")
+        i = await b.wait()
+        log(name, "index", i, "n_waiting", b.n_waiting)
+    tk = asyncio.create_task(ticks(8))
+    ts = [asyncio.create_task(w(f"t{i}")) for i in range(4)]
+    await asyncio.gather(*ts, tk)
+
+
+async def barrier_hops_of_reset_and_abort():
+    b = asyncio.Barrier(3)
+
+    async def w(name):
+        try:
+            log(name, "index", await b.wait())
+        except asyncio.BrokenBarrierError as e:
+            log(name, "BrokenBarrierError", repr(str(e)))
+    tk = asyncio.create_task(ticks(8))
+    ts = [asyncio.create_task(w(f"t{i}")) for i in range(2)]
+    await asyncio.sleep(0)
+    await b.reset()
+    log("reset returned")
+    ts.append(asyncio.create_task(w("t2")))
+    await asyncio.sleep(0)
+    await b.abort()
+    log("abort returned, broken", b.broken)
+    await asyncio.gather(*ts, tk)
+
+
+async def barrier_cancel_while_filling():
+    b = asyncio.Barrier(3)
+
+    async def w(name):
+        try:
+            log(name, "index", await b.wait())
+        except asyncio.CancelledError:
+            log(name, "CancelledError, n_waiting", b.n_waiting)
+            raise
+    tk = asyncio.create_task(ticks(6))
+    ts = [asyncio.create_task(w(f"t{i}")) for i in range(2)]
+    await asyncio.sleep(0)
+    ts[1].cancel()
+    log("cancel sent, n_waiting", b.n_waiting)
+    await asyncio.sleep(0)
+    log("n_waiting", b.n_waiting, "t1 cancelled", ts[1].cancelled())
+    ts.append(asyncio.create_task(w("t2")))
+    ts.append(asyncio.create_task(w("t3")))
+    await asyncio.gather(ts[0], ts[2], ts[3], tk)
+
+
+async def barrier_cancel_while_draining():
+    b = asyncio.Barrier(3)
+
+    async def w(name):
+        try:
+            log(name, "index", await b.wait())
+        except asyncio.CancelledError:
+            log(name, "CancelledError, n_waiting", b.n_waiting)
+            raise
+    tk = asyncio.create_task(ticks(6))
+    ts = [asyncio.create_task(w(f"t{i}")) for i in range(3)]
+    blocked = asyncio.create_task(w("blocked"))
+    late = asyncio.create_task(w("late"))
+    await asyncio.sleep(0)
+    ts[0].cancel()
+    blocked.cancel()
+    log("t0 (woken) and blocked (draining) cancelled")
+    await asyncio.sleep(0)
+    log("n_waiting", b.n_waiting)
+    await asyncio.gather(*ts, blocked, tk, return_exceptions=True)
+    log("cancelled", [t.cancelled() for t in ts], blocked.cancelled(), "n_waiting", b.n_waiting)
+    ts = [asyncio.create_task(w(f"u{i}")) for i in range(2)]
+    await asyncio.gather(late, *ts)
+
+
 async def barrier_zero_parties_raises():
     try:
         asyncio.Barrier(0)
@@ -473,6 +551,8 @@ for case in (event_set_wakes_waiters_in_wait_order, event_clear_after_set_keeps_
              barrier_last_arrival_gets_last_index_and_resumes_first,
              barrier_new_arrivals_wait_for_the_next_cycle,
              barrier_reset_breaks_the_current_waiters, barrier_abort_breaks_it_for_good,
-             barrier_cancelled_waiter_leaves, barrier_zero_parties_raises):
+             barrier_cancelled_waiter_leaves, barrier_hops_while_filling_and_draining,
+             barrier_hops_of_reset_and_abort, barrier_cancel_while_filling,
+             barrier_cancel_while_draining, barrier_zero_parties_raises):
     print("--", case.__name__)
     virtual_clock.run(case())
