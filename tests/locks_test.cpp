@@ -663,6 +663,43 @@ asyncio::task<> barrier_cancel_while_draining() {
     co_await asyncio::gather(us);
 }
 
+asyncio::task<> parked_on_event(asyncio::event* e) {
+    co_await e->wait();
+}
+
+asyncio::task<> parked_on_barrier(asyncio::barrier* b) {
+    (void)co_await b->wait();
+}
+
+// The pool blocks held by `n` tasks parked on an event's wait (a plain awaiter: the task's own
+// frame and state) and by `n` tasks parked on a barrier's wait; equal when the barrier's wait
+// allocates no frame of its own.
+asyncio::task<> barrier_wait_allocates_no_frame() {
+    const auto& pool = asyncio::get_running_loop().core().pool;
+    constexpr std::size_t n = 50;
+    asyncio::event e;
+    asyncio::barrier b(static_cast<std::ptrdiff_t>(n) + 1);
+    std::vector<asyncio::task_handle<void>> ts;
+    ts.reserve(2 * n);
+    const std::size_t start = pool.outstanding();
+    for (std::size_t i = 0; i < n; ++i) {
+        ts.push_back(asyncio::create_task(parked_on_event(&e)));
+    }
+    co_await asyncio::sleep(0s);
+    const std::size_t with_event = pool.outstanding() - start;
+    for (std::size_t i = 0; i < n; ++i) {
+        ts.push_back(asyncio::create_task(parked_on_barrier(&b)));
+    }
+    co_await asyncio::sleep(0s);
+    const std::size_t with_barrier = pool.outstanding() - start - with_event;
+    say("n_waiting", b.n_waiting());
+    say("pool blocks per parked task: event", with_event / n, "barrier", with_barrier / n,
+        "extra blocks", with_barrier - with_event);
+    e.set();
+    (void)co_await b.wait();
+    co_await asyncio::gather(ts);
+}
+
 asyncio::task<> barrier_zero_parties_raises() {
     try {
         asyncio::barrier b(0);
@@ -854,6 +891,18 @@ TEST_CASE("barrier: a woken waiter and a blocked arrival cancelled while drainin
                 "blocked CancelledError, n_waiting 0", "n_waiting 0", "tick 2", "tick 3", "tick 4",
                 "tick 5", "cancelled [True, False, False] True n_waiting 1", "u1 index 2",
                 "late index 0", "u0 index 1"});
+}
+
+TEST_CASE("barrier: a wait is a plain awaiter, no coroutine frame per wait (as many pool blocks "
+          "per parked task as an event's wait)") {
+#if defined(ASYNCIO_NO_BLOCK_POOL)
+    SUCCEED("frames bypass the loop's pool in this build (ASan): nothing to count");
+#else
+    // A task holds two blocks while parked on an event (its frame and its state); the coroutine
+    // barrier of before held a third, the frame of barrier::wait().
+    CHECK(run_case(barrier_wait_allocates_no_frame) ==
+          log_t{"n_waiting 50", "pool blocks per parked task: event 2 barrier 2 extra blocks 0"});
+#endif
 }
 
 TEST_CASE("barrier: zero parties raises invalid_argument 'parties must be > 0'") {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The awaitable concepts, the result type of an await, and ensure_future for any awaitable.
+// The awaitable concepts, the result type of an await, and ensure_future and create_task for
+// any awaitable.
 #pragma once
 
 #include <asyncio/config.hpp>
@@ -8,6 +9,7 @@
 #include <asyncio/task.hpp>
 
 #include <concepts>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -73,6 +75,26 @@ template <class A>
 [[nodiscard]] task_handle<await_result_t<std::remove_cvref_t<A>>> ensure_future(A&& aw,
                                                                                 event_loop& loop) {
     return loop.create_task(detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(aw))));
+}
+
+/// asyncio.create_task(b.wait()) for an awaitable that is not a task<T> (a barrier's or event's
+/// wait, a lock's acquire, a sleep, a queue operation, a type of your own): it runs inside a task
+/// made here, as CPython runs the coroutine those methods are. That wrapper is the frame the
+/// awaitable itself does not allocate. Starts in the next iteration, like a task<T>.
+template <class A>
+    requires(!detail::is_future_like<std::remove_cvref_t<A>>) && awaitable<A> &&
+            std::move_constructible<std::remove_cvref_t<A>>
+task_handle<await_result_t<std::remove_cvref_t<A>>> create_task(A&& aw) {
+    return get_running_loop().create_task(
+        detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(aw))));
+}
+/// The same, named (an empty name gives the default "Task-<n>").
+template <class A>
+    requires(!detail::is_future_like<std::remove_cvref_t<A>>) && awaitable<A> &&
+            std::move_constructible<std::remove_cvref_t<A>>
+task_handle<await_result_t<std::remove_cvref_t<A>>> create_task(A&& aw, std::string name) {
+    return get_running_loop().create_task(
+        detail::await_as_task(std::remove_cvref_t<A>(std::forward<A>(aw))), std::move(name));
 }
 
 } // namespace asyncio

@@ -2,9 +2,9 @@
 // event, lock, semaphore, bounded_semaphore, condition and barrier: asyncio's locks.py.
 #pragma once
 
+#include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
-#include <asyncio/task.hpp>
 
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/semaphore_core.hpp>
@@ -313,6 +313,8 @@ public:
     [[nodiscard("co_await the wait")]] wait_awaiter<std::decay_t<Pred>> wait_for(Pred&& pred);
 
 private:
+    friend class barrier;
+
     void notify_n(std::size_t n) {
         std::size_t idx = 0;
         waiters_.for_each([&](detail::sync_waiter& w) {
@@ -346,9 +348,34 @@ protected:
     template <class Promise> void begin(std::coroutine_handle<Promise> h) {
         root = root_of(h);
         handle = h;
+        wait_again();
+    }
+    // The same once `root` and `handle` are known.
+    void wait_again() {
         after_wake = &on_cancel;
         l_->release();
         wait_notify();
+    }
+
+    // Lock.acquire, for the barrier's `async with cond`: its fast path; its wait, from which a
+    // cancel raises (before or after the wake-up) without the lock; its end; and, when it raises,
+    // the wake-up passed on.
+    [[nodiscard]] bool try_take_lock() {
+        if (l_->can_take()) {
+            l_->locked_ = true;
+            return true;
+        }
+        return false;
+    }
+    template <class Promise> void park_on_lock(std::coroutine_handle<Promise> h) {
+        after_wake = nullptr;
+        park(l_->waiters_, h);
+    }
+    void take_lock() noexcept { l_->locked_ = true; }
+    void pass_lock_on() {
+        if (!l_->locked_) {
+            l_->wake_up_first();
+        }
     }
     void wait_notify() {
         in_lock_phase_ = false;
@@ -521,8 +548,9 @@ template <class Pred> condition::wait_awaiter<std::decay_t<Pred>> condition::wai
 }
 
 /// asyncio.Barrier(parties): tasks wait until `parties` have arrived; states filling, draining,
-/// resetting and broken. wait(), reset() and abort() are coroutines over a condition, as in
-/// locks.py, so they take exactly CPython's hops.
+/// resetting and broken. wait(), reset() and abort() are plain awaiters (no coroutine frame per
+/// call) that follow locks.py's coroutines over a condition step by step, so they take exactly
+/// CPython's hops.
 class barrier {
 public:
     /// std::invalid_argument("parties must be > 0") when `parties < 1`.
@@ -534,73 +562,38 @@ public:
     barrier(const barrier&) = delete;
     barrier& operator=(const barrier&) = delete;
 
-    /// Barrier.wait(): the arrival index, 0 to parties-1 (the last arrival resumes first).
-    /// broken_barrier_error when the barrier is reset or aborted meanwhile, or is broken.
-    task<std::ptrdiff_t> wait() {
-        auto held = co_await cond_.acquire_guard();
-        co_await block();
-        const std::ptrdiff_t index = count_++;
-        try {
-            if (index + 1 == parties_) {
-                state_ = state::draining;
-                cond_.notify_all();
-            } else {
-                co_await cond_.wait_for([this] { return state_ != state::filling; });
-                if (state_ == state::broken || state_ == state::resetting) {
-                    throw broken_barrier_error("Abort or reset of barrier");
-                }
-            }
-        } catch (...) {
-            --count_;
-            exit();
-            throw;
-        }
-        --count_;
-        exit();
-        co_return index;
-    }
+    class wait_awaiter;
+    class change_awaiter;
 
-    /// Barrier.reset(): current waiters raise broken_barrier_error; the barrier refills.
-    task<> reset() {
-        auto held = co_await cond_.acquire_guard();
-        if (count_ > 0) {
-            state_ = state::resetting;
-        } else {
-            state_ = state::filling;
-        }
-        cond_.notify_all();
-    }
+    /// `co_await b.wait()` (Barrier.wait()): the arrival index, 0 to parties-1 (the last arrival
+    /// does not suspend and resumes first). broken_barrier_error when the barrier is reset or
+    /// aborted meanwhile ("Abort or reset of barrier"), or is broken ("Barrier aborted").
+    [[nodiscard("co_await the wait")]] wait_awaiter wait() noexcept;
 
-    /// Barrier.abort(): breaks the barrier for good.
-    task<> abort() {
-        auto held = co_await cond_.acquire_guard();
-        state_ = state::broken;
-        cond_.notify_all();
-    }
+    /// `co_await b.reset()` (Barrier.reset()): current waiters raise broken_barrier_error; the
+    /// barrier refills. Suspends only while another task holds the barrier's lock.
+    [[nodiscard("co_await the reset")]] change_awaiter reset() noexcept;
+
+    /// `co_await b.abort()` (Barrier.abort()): breaks the barrier for good.
+    [[nodiscard("co_await the abort")]] change_awaiter abort() noexcept;
 
     /// Barrier.parties.
     [[nodiscard]] std::ptrdiff_t parties() const noexcept { return parties_; }
     /// Barrier.n_waiting: the tasks waiting in the filling state, else 0.
     [[nodiscard]] std::ptrdiff_t n_waiting() const noexcept {
-        return state_ == state::filling ? count_ : 0;
+        return state_ == barrier_state::filling ? count_ : 0;
     }
     /// Barrier.broken.
-    [[nodiscard]] bool broken() const noexcept { return state_ == state::broken; }
+    [[nodiscard]] bool broken() const noexcept { return state_ == barrier_state::broken; }
 
 private:
-    enum class state : unsigned char { filling, draining, resetting, broken };
+    enum class barrier_state : unsigned char { filling, draining, resetting, broken };
 
-    task<> block() {
-        co_await cond_.wait_for(
-            [this] { return state_ != state::draining && state_ != state::resetting; });
-        if (state_ == state::broken) {
-            throw broken_barrier_error("Barrier aborted");
-        }
-    }
+    // Barrier._exit: the last task to leave ends the draining or resetting.
     void exit() {
         if (count_ == 0) {
-            if (state_ == state::resetting || state_ == state::draining) {
-                state_ = state::filling;
+            if (state_ == barrier_state::resetting || state_ == barrier_state::draining) {
+                state_ = barrier_state::filling;
             }
             cond_.notify_all();
         }
@@ -608,8 +601,204 @@ private:
 
     condition cond_;
     std::ptrdiff_t parties_;
-    state state_ = state::filling;
+    barrier_state state_ = barrier_state::filling;
     std::ptrdiff_t count_ = 0;
 };
+
+/// The awaiter of barrier::wait(): Barrier.wait as a state machine. `async with cond` (a
+/// Lock.acquire), `_block` (cond.wait_for while draining or resetting), the count, then `_release`
+/// or `_wait` (cond.wait_for while filling), the `finally` (count, `_exit`) and the lock's release.
+/// Between two waits it runs at the start of the task's step without resuming the coroutine; the
+/// coroutine resumes once, when the wait returns or raises.
+class barrier::wait_awaiter : private detail::condition_wait_base {
+public:
+    explicit wait_awaiter(barrier* b) noexcept
+        : condition_wait_base(&b->cond_, b->cond_.lock_, &b->cond_.waiters_), b_(b) {
+        recheck = &step;
+    }
+
+    [[nodiscard]] bool await_ready() {
+        if (!try_take_lock()) {
+            return false;
+        }
+        held_ = true;
+        phase_ = phase::blocking;
+        return run();
+    }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        if (phase_ == phase::acquiring) {
+            park_on_lock(h);
+        } else {
+            root = detail::root_of(h);
+            handle = h;
+            wait_for_notify();
+        }
+    }
+
+    std::ptrdiff_t await_resume() {
+        if (root != nullptr && phase_ == phase::acquiring) {
+            // Lock.acquire raised (cancelled while waiting, or woken then cancelled).
+            resume_checks();
+            pass_lock_on();
+            root->throw_if_cancel_delivered();
+        }
+        if (root != nullptr && phase_ != phase::finished) {
+            // A condition wait ended with a cancellation (the lock is held again) or the
+            // barrier died.
+            unlink();
+            if (gone) {
+                root->throw_if_cancel_delivered();
+                throw std::runtime_error("the synchronisation primitive was destroyed while a "
+                                         "task was waiting on it");
+            }
+            const bool counted = phase_ == phase::filling;
+            if (root->cancel_delivery_pending()) {
+                leave(counted);
+                root->throw_if_cancel_delivered();
+            }
+            raise_cancel_ = false;
+            notify_one(); // Condition.wait's `except BaseException: self._notify(1)`
+            leave(counted);
+            throw cancelled_error(root->cancel_message());
+        }
+        switch (outcome_) {
+        case outcome::aborted:
+            throw broken_barrier_error("Barrier aborted");
+        case outcome::reset:
+            throw broken_barrier_error("Abort or reset of barrier");
+        case outcome::index:
+            break;
+        }
+        return index_;
+    }
+
+private:
+    enum class phase : unsigned char { acquiring, blocking, filling, finished };
+    enum class outcome : unsigned char { index, aborted, reset };
+
+    // At the start of the step after a wake-up: the end of Lock.acquire, or of a Condition.wait
+    // (re-acquiring the lock first); then Barrier.wait goes on. False: waits again.
+    static bool step(void* ctx, detail::task_core&) {
+        auto* self = static_cast<wait_awaiter*>(static_cast<sync_waiter*>(ctx));
+        if (self->phase_ == phase::acquiring) {
+            self->unlink();
+            if (self->gone) {
+                return true;
+            }
+            self->take_lock();
+            self->phase_ = phase::blocking;
+        } else {
+            if (!self->advance()) {
+                return false;
+            }
+            if (self->gone || self->raise_cancel_) {
+                self->held_ = !self->gone;
+                return true;
+            }
+        }
+        self->held_ = true;
+        return self->run();
+    }
+
+    // Barrier.wait from where it stands, with the lock held: true when it returned or raised
+    // (the lock released), false when it waits for a notify (the lock released too).
+    bool run() {
+        barrier& b = *b_;
+        if (phase_ == phase::blocking) {
+            if (b.state_ == barrier_state::draining || b.state_ == barrier_state::resetting) {
+                wait_for_notify();
+                return false;
+            }
+            if (b.state_ == barrier_state::broken) {
+                finish(outcome::aborted, false);
+                return true;
+            }
+            index_ = b.count_++;
+            if (index_ + 1 == b.parties_) {
+                b.state_ = barrier_state::draining;
+                b.cond_.notify_all();
+                finish(outcome::index, true);
+                return true;
+            }
+            phase_ = phase::filling;
+        }
+        if (b.state_ == barrier_state::filling) {
+            wait_for_notify();
+            return false;
+        }
+        const bool broke =
+            b.state_ == barrier_state::broken || b.state_ == barrier_state::resetting;
+        finish(broke ? outcome::reset : outcome::index, true);
+        return true;
+    }
+
+    // Condition.wait: releases the lock and joins the condition's waiters. Before the first
+    // suspension (from await_ready) the task is not known yet: await_suspend does it.
+    void wait_for_notify() {
+        if (root != nullptr) {
+            held_ = false;
+            wait_again();
+        }
+    }
+
+    void finish(outcome o, bool counted) {
+        outcome_ = o;
+        phase_ = phase::finished;
+        leave(counted);
+    }
+
+    // The `finally` of Barrier.wait (when the count was taken), then `async with`'s release.
+    void leave(bool counted) {
+        if (counted) {
+            --b_->count_;
+            b_->exit();
+        }
+        if (held_) {
+            held_ = false;
+            b_->cond_.release();
+        }
+    }
+
+    barrier* b_;
+    std::ptrdiff_t index_ = 0;
+    phase phase_ = phase::acquiring;
+    outcome outcome_ = outcome::index;
+    bool held_ = false;
+};
+
+/// The awaiter of barrier::reset() and abort(): `async with cond:` around a state change and a
+/// notify_all, so it suspends only to acquire the lock.
+class barrier::change_awaiter : public lock::acquire_awaiter {
+public:
+    change_awaiter(barrier* b, bool abort) noexcept
+        : lock::acquire_awaiter(b->cond_.acquire()), b_(b), abort_(abort) {}
+
+    void await_resume() {
+        lock::acquire_awaiter::await_resume();
+        if (abort_) {
+            b_->state_ = barrier_state::broken;
+        } else if (b_->count_ > 0) {
+            b_->state_ = barrier_state::resetting;
+        } else {
+            b_->state_ = barrier_state::filling;
+        }
+        b_->cond_.notify_all();
+        b_->cond_.release();
+    }
+
+private:
+    barrier* b_;
+    bool abort_;
+};
+
+inline barrier::wait_awaiter barrier::wait() noexcept {
+    return wait_awaiter(this);
+}
+inline barrier::change_awaiter barrier::reset() noexcept {
+    return {this, false};
+}
+inline barrier::change_awaiter barrier::abort() noexcept {
+    return {this, true};
+}
 
 } // namespace asyncio

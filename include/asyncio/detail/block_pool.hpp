@@ -147,6 +147,10 @@ public:
         release_elsewhere(p, n);
     }
 
+    /// The blocks handed out by `allocate` from the arena and not yet returned (tests use it to
+    /// prove that an awaiter allocates no coroutine frame).
+    [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+
     /// The chunks this pool owns (they stay allocated until the pool is destroyed).
     [[nodiscard]] std::size_t chunk_count() const noexcept { return chunk_count_; }
 

@@ -72,7 +72,10 @@ struct sync_waiter : list_hook<sync_tag> {
     }
 
     sync_waiter() noexcept = default;
-    sync_waiter(const sync_waiter&) noexcept : list_hook<sync_tag>() {}
+    /// A copy (of an awaiter not yet awaited, moved into a task) is unlinked and keeps only the
+    /// configuration: what runs after a wake-up.
+    sync_waiter(const sync_waiter& o) noexcept
+        : list_hook<sync_tag>(), after_wake(o.after_wake), recheck(o.recheck) {}
     sync_waiter& operator=(const sync_waiter&) = delete;
     ~sync_waiter() { unlink(); }
 };
