@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -36,6 +37,12 @@ template <class V> std::string str(const V& v) {
     std::ostringstream os;
     os << v;
     return os.str();
+}
+
+/// The debug string with the object's address shown as 0x..., as tests/py/repr.py masks it.
+template <class V> std::string masked(const V& v) {
+    static const std::regex address("0x[0-9a-f]+");
+    return std::regex_replace(str(v), address, "0x...");
 }
 
 struct point {
@@ -63,6 +70,26 @@ asyncio::task<void> put_into(asyncio::queue<int>* q, int v) {
 }
 asyncio::task<int> get_from(asyncio::queue<int>* q) {
     co_return co_await q->get();
+}
+asyncio::task<void> fail_x() {
+    throw std::invalid_argument("x");
+    co_return;
+}
+asyncio::task<void> wait_for_event(asyncio::event* e) {
+    co_await e->wait();
+}
+asyncio::task<void> take_lock(asyncio::lock* l) {
+    co_await l->acquire();
+}
+asyncio::task<void> take_unit(asyncio::semaphore* s) {
+    co_await s->acquire();
+}
+asyncio::task<void> wait_notified(asyncio::condition* c) {
+    auto held = co_await c->acquire_guard();
+    co_await c->wait();
+}
+asyncio::task<std::ptrdiff_t> arrive(asyncio::barrier* b) {
+    co_return co_await b->wait();
 }
 asyncio::task<int> boom() {
     throw std::invalid_argument("x");
@@ -368,6 +395,191 @@ TEST_CASE("repr: handles and timer handles, live and cancelled") {
     CHECK(str(asyncio::task_handle<int>{}) == "<Task empty>");
 }
 
+TEST_CASE("repr: an event, unset or set, with its waiters") {
+    run_virtual([]() -> asyncio::task<void> {
+        asyncio::event e;
+        // py: event: <asyncio.locks.Event object at 0x... [unset]>
+        CHECK(masked(e) == "<asyncio.locks.Event object at 0x... [unset]>");
+        auto w = asyncio::create_task(wait_for_event(&e));
+        co_await asyncio::sleep(0s);
+        // py: event with waiter: <asyncio.locks.Event object at 0x... [unset, waiters:1]>
+        CHECK(masked(e) == "<asyncio.locks.Event object at 0x... [unset, waiters:1]>");
+        e.set();
+        // py: event set, waiter not run yet: <asyncio.locks.Event object at 0x... [set,
+        // waiters:1]>
+        CHECK(masked(e) == "<asyncio.locks.Event object at 0x... [set, waiters:1]>");
+        co_await w;
+        // py: event set: <asyncio.locks.Event object at 0x... [set]>
+        CHECK(masked(e) == "<asyncio.locks.Event object at 0x... [set]>");
+        // The address is the object's own.
+        std::ostringstream at;
+        at << static_cast<const void*>(&e);
+        CHECK(str(e).find(" object at " + at.str() + " [") != std::string::npos);
+    }());
+}
+
+TEST_CASE("repr: a lock, unlocked, locked, with a waiter") {
+    run_virtual([]() -> asyncio::task<void> {
+        asyncio::lock l;
+        // py: lock: <asyncio.locks.Lock object at 0x... [unlocked]>
+        CHECK(masked(l) == "<asyncio.locks.Lock object at 0x... [unlocked]>");
+        co_await l.acquire();
+        // py: lock locked: <asyncio.locks.Lock object at 0x... [locked]>
+        CHECK(masked(l) == "<asyncio.locks.Lock object at 0x... [locked]>");
+        auto t = asyncio::create_task(take_lock(&l));
+        co_await asyncio::sleep(0s);
+        // py: lock with waiter: <asyncio.locks.Lock object at 0x... [locked, waiters:1]>
+        CHECK(masked(l) == "<asyncio.locks.Lock object at 0x... [locked, waiters:1]>");
+        l.release();
+        co_await t;
+        l.release();
+    }());
+}
+
+TEST_CASE("repr: semaphores show their value while unlocked, their waiters while locked") {
+    run_virtual([]() -> asyncio::task<void> {
+        asyncio::semaphore s(2);
+        // py: semaphore: <asyncio.locks.Semaphore object at 0x... [unlocked, value:2]>
+        CHECK(masked(s) == "<asyncio.locks.Semaphore object at 0x... [unlocked, value:2]>");
+        co_await s.acquire();
+        co_await s.acquire();
+        // py: semaphore at 0: <asyncio.locks.Semaphore object at 0x... [locked]>
+        CHECK(masked(s) == "<asyncio.locks.Semaphore object at 0x... [locked]>");
+        auto t = asyncio::create_task(take_unit(&s));
+        co_await asyncio::sleep(0s);
+        // py: semaphore with waiter: <asyncio.locks.Semaphore object at 0x... [locked, waiters:1]>
+        CHECK(masked(s) == "<asyncio.locks.Semaphore object at 0x... [locked, waiters:1]>");
+        s.release();
+        co_await t;
+        const asyncio::bounded_semaphore b(3);
+        // py: bounded semaphore: <asyncio.locks.BoundedSemaphore object at 0x... [unlocked,
+        // value:3]>
+        CHECK(masked(b) == "<asyncio.locks.BoundedSemaphore object at 0x... [unlocked, value:3]>");
+    }());
+}
+
+TEST_CASE("repr: a condition shows its lock's state and its own waiters") {
+    run_virtual([]() -> asyncio::task<void> {
+        asyncio::condition c;
+        // py: condition: <asyncio.locks.Condition object at 0x... [unlocked]>
+        CHECK(masked(c) == "<asyncio.locks.Condition object at 0x... [unlocked]>");
+        auto t = asyncio::create_task(wait_notified(&c));
+        co_await asyncio::sleep(0s);
+        // py: condition with waiter: <asyncio.locks.Condition object at 0x... [unlocked,
+        // waiters:1]>
+        CHECK(masked(c) == "<asyncio.locks.Condition object at 0x... [unlocked, waiters:1]>");
+        co_await c.acquire();
+        // py: condition locked: <asyncio.locks.Condition object at 0x... [locked, waiters:1]>
+        CHECK(masked(c) == "<asyncio.locks.Condition object at 0x... [locked, waiters:1]>");
+        c.notify();
+        c.release();
+        co_await t;
+    }());
+}
+
+TEST_CASE("repr: a barrier filling, draining, resetting and broken") {
+    run_virtual([]() -> asyncio::task<void> {
+        asyncio::barrier b(3);
+        // py: barrier: <asyncio.locks.Barrier object at 0x... [filling, waiters:0/3]>
+        CHECK(masked(b) == "<asyncio.locks.Barrier object at 0x... [filling, waiters:0/3]>");
+        std::vector<asyncio::task_handle<std::ptrdiff_t>> ts;
+        ts.push_back(asyncio::create_task(arrive(&b)));
+        ts.push_back(asyncio::create_task(arrive(&b)));
+        co_await asyncio::sleep(0s);
+        // py: barrier filling: <asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]>
+        CHECK(masked(b) == "<asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]>");
+        ts.push_back(asyncio::create_task(arrive(&b)));
+        co_await asyncio::sleep(0s);
+        // py: barrier draining: <asyncio.locks.Barrier object at 0x... [draining, waiters:0/3]>
+        CHECK(masked(b) == "<asyncio.locks.Barrier object at 0x... [draining, waiters:0/3]>");
+        (void)co_await asyncio::gather(ts);
+        auto t = asyncio::create_task(arrive(&b));
+        co_await asyncio::sleep(0s);
+        co_await b.reset();
+        // py: barrier resetting: <asyncio.locks.Barrier object at 0x... [resetting, waiters:0/3]>
+        CHECK(masked(b) == "<asyncio.locks.Barrier object at 0x... [resetting, waiters:0/3]>");
+        bool broken = false;
+        try {
+            (void)co_await t;
+        } catch (const asyncio::broken_barrier_error&) {
+            broken = true;
+        }
+        CHECK(broken);
+        co_await b.abort();
+        // py: barrier broken: <asyncio.locks.Barrier object at 0x... [broken]>
+        CHECK(masked(b) == "<asyncio.locks.Barrier object at 0x... [broken]>");
+    }());
+}
+
+TEST_CASE("repr: a task group entered, with a child, and cancelling after a failure") {
+    run_virtual([]() -> asyncio::task<void> {
+        co_await asyncio::task_group::run([](asyncio::task_group& tg) -> asyncio::task<void> {
+            // py: task group: <TaskGroup entered>
+            CHECK(str(tg) == "<TaskGroup entered>");
+            tg.create_task(sleep_long());
+            // py: task group with a child: <TaskGroup tasks=1 entered>
+            CHECK(str(tg) == "<TaskGroup tasks=1 entered>");
+            co_return;
+        });
+        bool grouped = false;
+        try {
+            co_await asyncio::task_group::run([](asyncio::task_group& tg) -> asyncio::task<void> {
+                tg.create_task(sleep_long());
+                tg.create_task(fail_x());
+                try {
+                    co_await asyncio::sleep(1s);
+                } catch (const asyncio::cancelled_error&) {
+                    // py: task group aborting: <TaskGroup tasks=1 errors=1 cancelling>
+                    CHECK(str(tg) == "<TaskGroup tasks=1 errors=1 cancelling>");
+                    throw;
+                }
+            });
+        } catch (const asyncio::exception_group&) {
+            grouped = true;
+        }
+        CHECK(grouped);
+    }());
+}
+
+TEST_CASE("repr: a timeout active with its deadline in seconds (rounded to ms), or expiring") {
+    using asyncio::loop_clock;
+    run_virtual([]() -> asyncio::task<void> {
+        co_await asyncio::timeout_at(loop_clock::time_point(12500ms),
+                                     [](asyncio::timeout_scope& t) -> asyncio::task<void> {
+                                         // py: timeout: <Timeout [active] when=12.5>
+                                         CHECK(str(t) == "<Timeout [active] when=12.5>");
+                                         co_return;
+                                     });
+        co_await asyncio::timeout(std::nullopt,
+                                  [](asyncio::timeout_scope& t) -> asyncio::task<void> {
+                                      // py: timeout without deadline: <Timeout [active] when=None>
+                                      CHECK(str(t) == "<Timeout [active] when=None>");
+                                      co_return;
+                                  });
+        co_await asyncio::timeout_at(loop_clock::time_point(12345600us),
+                                     [](asyncio::timeout_scope& t) -> asyncio::task<void> {
+                                         // py: timeout rounded: <Timeout [active] when=12.346>
+                                         CHECK(str(t) == "<Timeout [active] when=12.346>");
+                                         co_return;
+                                     });
+        bool timed_out = false;
+        try {
+            co_await asyncio::timeout(0s, [](asyncio::timeout_scope& t) -> asyncio::task<void> {
+                try {
+                    co_await asyncio::sleep(1s);
+                } catch (const asyncio::cancelled_error&) {
+                    // py: timeout expiring: <Timeout [expiring]>
+                    CHECK(str(t) == "<Timeout [expiring]>");
+                    throw;
+                }
+            });
+        } catch (const asyncio::timeout_error&) {
+            timed_out = true;
+        }
+        CHECK(timed_out);
+    }());
+}
+
 #if defined(__cpp_lib_format)
 TEST_CASE("repr: std::format prints what operator<< prints") {
     asyncio::queue<int> q(2);
@@ -380,5 +592,9 @@ TEST_CASE("repr: std::format prints what operator<< prints") {
     CHECK(std::format("[{}]", h) == "[<Handle>]");
     auto f = loop.create_future<int>();
     CHECK(std::format("{}", f) == "<Future pending>");
+    const asyncio::lock l;
+    CHECK(std::format("{}", l) == str(l));
+    const asyncio::barrier b(2);
+    CHECK(std::format("{}", b) == str(b));
 }
 #endif

@@ -21,6 +21,10 @@
 
 namespace asyncio {
 
+namespace detail::repr {
+struct peek;
+}
+
 /// What `co_await x.acquire_guard()` returns (Python's `async with x:`): releases the lock or
 /// semaphore when it goes out of scope, or earlier with `release()`. Move-only. If the primitive
 /// was released behind the guard's back, the destructor does nothing (it cannot throw).
@@ -118,6 +122,8 @@ public:
     [[nodiscard("co_await the wait")]] wait_awaiter wait() noexcept { return wait_awaiter(this); }
 
 private:
+    friend struct detail::repr::peek; // the debug strings (repr.hpp) read the waiters
+
     detail::sync_list waiters_;
     bool value_ = false;
 };
@@ -238,6 +244,8 @@ public:
     }
 
 private:
+    friend struct detail::repr::peek; // the debug strings (repr.hpp) read the waiters
+
     lock own_;
     lock* lock_;
     detail::sync_list waiters_;

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 // Debug strings (asyncio's repr): operator<< and std::formatter for futures, tasks, handles,
-// queues.
+// queues, locks, task groups and timeouts.
 #pragma once
 
 #include <asyncio/config.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
+#include <asyncio/locks.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/queue.hpp>
 #include <asyncio/task.hpp>
+#include <asyncio/task_group.hpp>
+#include <asyncio/timeouts.hpp>
 
 #include <asyncio/detail/future_state.hpp>
 #include <asyncio/detail/repr_value.hpp>
@@ -16,6 +19,7 @@
 #include <asyncio/detail/value_slot.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <exception>
 #include <ostream>
@@ -41,6 +45,19 @@
 //   queue<T>         <Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1 shutdown>
 //                    (PriorityQueue, LifoQueue likewise; this is CPython's str(q): its repr
 //                    adds "at 0x...", which says nothing a C++ reader needs)
+//   event            <asyncio.locks.Event object at 0x... [unset, waiters:1]>
+//   lock             <asyncio.locks.Lock object at 0x... [locked, waiters:1]>
+//   semaphore        <asyncio.locks.Semaphore object at 0x... [unlocked, value:2]> | [locked, ...]
+//   bounded_semaphore  <asyncio.locks.BoundedSemaphore object at 0x... [unlocked, value:3]>
+//   condition        <asyncio.locks.Condition object at 0x... [locked, waiters:1]>
+//   barrier          <asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]> | [broken]
+//                    (CPython's str() of a lock is its repr, with the object's address: here the
+//                    C++ object's; `waiters:` counts what locks.py's deque holds, including a
+//                    woken or cancelled waiter whose task has not run yet)
+//   task_group       <TaskGroup tasks=1 errors=1 cancelling> | <TaskGroup entered>
+//   timeout_scope    <Timeout [active] when=12.5> | <Timeout [active] when=None> |
+//                    <Timeout [expiring]> (the states a body can see; when= is rounded to
+//                    milliseconds, as CPython's round(when, 3))
 //
 // Differences C++ forces, deliberately:
 // - A task has no `coro=<f() running at file:line>`: a coroutine handle knows neither its
@@ -148,6 +165,56 @@ template <class Queue> void write_queue(std::ostream& os, std::string_view kind,
     os << '>';
 }
 
+/// Reads what the locks, the barrier and the timeout scope keep private, for their debug strings.
+/// Printing changes nothing; the waiter lists are walked, not modified.
+struct peek {
+    static std::size_t count(const sync_list& l) { return const_cast<sync_list&>(l).size(); }
+    static std::size_t waiters(const event& e) { return count(e.waiters_); }
+    static std::size_t waiters(const lock_core& l) { return count(l.waiters_); }
+    static std::size_t waiters(const semaphore_base& s) { return count(s.waiters_); }
+    static std::size_t waiters(const condition& c) { return count(c.waiters_); }
+    static bool locked(const semaphore_base& s) { return const_cast<semaphore_base&>(s).locked(); }
+    static const char* state_name(const barrier_core& b) {
+        switch (b.state_) {
+        case barrier_core::barrier_state::filling:
+            break;
+        case barrier_core::barrier_state::draining:
+            return "draining";
+        case barrier_core::barrier_state::resetting:
+            return "resetting";
+        case barrier_core::barrier_state::broken:
+            return "broken";
+        }
+        return "filling";
+    }
+    static const char* state_name(const timeout_scope& t) { return t.state_name(); }
+    static bool entered(const timeout_scope& t) {
+        return t.state_ == timeout_scope::state::entered;
+    }
+};
+
+/// `<asyncio.locks.Kind object at 0x... [`, as CPython's object.__repr__ starts a lock's repr.
+inline void write_lock_head(std::ostream& os, std::string_view kind, const void* address) {
+    os << "<asyncio.locks." << kind << " object at " << address << " [";
+}
+/// `, waiters:n]>`, the waiters only when there are some.
+inline std::ostream& write_lock_tail(std::ostream& os, std::size_t waiters) {
+    if (waiters != 0) {
+        os << ", waiters:" << waiters;
+    }
+    return os << "]>";
+}
+inline std::ostream& write_semaphore(std::ostream& os, std::string_view kind,
+                                     const semaphore_base& s) {
+    write_lock_head(os, kind, &s);
+    if (peek::locked(s)) {
+        os << "locked";
+    } else {
+        os << "unlocked, value:" << s.value();
+    }
+    return write_lock_tail(os, peek::waiters(s));
+}
+
 /// The debug string of `v` (what operator<< writes).
 template <class V> std::string to_string(const V& v) {
     std::ostringstream os;
@@ -235,6 +302,72 @@ template <class T> std::ostream& operator<<(std::ostream& os, const lifo_queue<T
     return os;
 }
 
+/// asyncio.Event's repr: `<asyncio.locks.Event object at 0x... [unset, waiters:1]>` (`set` or
+/// `unset`; the waiters only when there are some).
+inline std::ostream& operator<<(std::ostream& os, const event& e) {
+    detail::repr::write_lock_head(os, "Event", &e);
+    os << (e.is_set() ? "set" : "unset");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(e));
+}
+
+/// asyncio.Lock's repr: `<asyncio.locks.Lock object at 0x... [locked, waiters:1]>`.
+inline std::ostream& operator<<(std::ostream& os, const lock& l) {
+    detail::repr::write_lock_head(os, "Lock", &l);
+    os << (l.locked() ? "locked" : "unlocked");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(l));
+}
+
+/// asyncio.Semaphore's repr: `<asyncio.locks.Semaphore object at 0x... [unlocked, value:2]>`,
+/// `[locked, waiters:1]` (locked as Semaphore.locked() says).
+inline std::ostream& operator<<(std::ostream& os, const semaphore& s) {
+    return detail::repr::write_semaphore(os, "Semaphore", s);
+}
+/// asyncio.BoundedSemaphore's repr, as the semaphore's.
+inline std::ostream& operator<<(std::ostream& os, const bounded_semaphore& s) {
+    return detail::repr::write_semaphore(os, "BoundedSemaphore", s);
+}
+
+/// asyncio.Condition's repr: `<asyncio.locks.Condition object at 0x... [locked, waiters:1]>`
+/// (its lock's state, its own waiters).
+inline std::ostream& operator<<(std::ostream& os, const condition& c) {
+    detail::repr::write_lock_head(os, "Condition", &c);
+    os << (c.locked() ? "locked" : "unlocked");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(c));
+}
+
+/// asyncio.Barrier's repr: `<asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]>`
+/// (n_waiting/parties), `[draining, waiters:0/3]`, `[broken]`.
+inline std::ostream& operator<<(std::ostream& os, const barrier& b) {
+    detail::repr::write_lock_head(os, "Barrier", &b);
+    os << detail::repr::peek::state_name(b);
+    if (!b.broken()) {
+        os << ", waiters:" << b.n_waiting() << '/' << b.parties();
+    }
+    return os << "]>";
+}
+
+/// asyncio.TaskGroup's repr: `<TaskGroup tasks=2 errors=1 cancelling>`, `<TaskGroup entered>`.
+inline std::ostream& operator<<(std::ostream& os, const task_group& g) {
+    return os << g.repr();
+}
+
+/// asyncio.Timeout's repr: `<Timeout [active] when=12.5>` (seconds on the loop's clock, rounded
+/// to milliseconds; `when=None` without a deadline), `<Timeout [expiring]>` once the deadline
+/// fired while the body still runs.
+inline std::ostream& operator<<(std::ostream& os, const timeout_scope& t) {
+    os << "<Timeout [" << detail::repr::peek::state_name(t) << ']';
+    if (detail::repr::peek::entered(t)) {
+        os << " when=";
+        if (const auto when = t.when()) {
+            const auto ns = when->time_since_epoch().count();
+            detail::repr::write_float(os, std::round(static_cast<double>(ns) / 1e6) / 1e3);
+        } else {
+            os << "None";
+        }
+    }
+    return os << '>';
+}
+
 } // namespace asyncio
 
 #if defined(__cpp_lib_format)
@@ -303,6 +436,52 @@ struct std::formatter<asyncio::priority_queue<T, Compare>, char>
 template <class T>
 struct std::formatter<asyncio::lifo_queue<T>, char> : asyncio::detail::repr::formatter_base {
     template <class Context> auto format(const asyncio::lifo_queue<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+
+template <> struct std::formatter<asyncio::event, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::event& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::lock, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::lock& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::semaphore, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::semaphore& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::bounded_semaphore, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::bounded_semaphore& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::condition, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::condition& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::barrier, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::barrier& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::task_group, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::task_group& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::timeout_scope, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::timeout_scope& v, Context& ctx) const {
         return write(v, ctx);
     }
 };

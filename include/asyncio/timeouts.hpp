@@ -21,6 +21,10 @@
 
 namespace asyncio {
 
+namespace detail::repr {
+struct peek;
+}
+
 /// asyncio.Timeout: the scope a `timeout` / `timeout_at` body runs in. `when()` is the deadline
 /// (std::nullopt: none), `reschedule(when)` moves it, `expired()` says whether it fired. The
 /// deadline cancels the task running the body (at its current co_await, through the usual
@@ -68,6 +72,8 @@ public:
     }
 
 private:
+    friend struct detail::repr::peek; // the debug string (repr.hpp) reads the state
+
     template <class R, class F>
     friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F);
 

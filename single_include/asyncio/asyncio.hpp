@@ -5843,6 +5843,9 @@ namespace asyncio::detail {
 
 class condition_wait_base;
 class barrier_core;
+namespace repr {
+struct peek;
+}
 
 /// asyncio.Lock: not reentrant, FIFO, no barging (a newcomer queues behind a woken waiter).
 /// `lock` adds the guard; a condition's and a barrier's awaiters reach into it as locks.py's
@@ -5904,6 +5907,7 @@ protected:
 
 private:
     friend class condition_wait_base;
+    friend struct repr::peek; // the debug strings (repr.hpp) read the waiters
     friend class barrier_core;
 
     [[nodiscard]] bool can_take() { return !locked_ && waiters_.all_cancelled(); }
@@ -6179,6 +6183,8 @@ protected:
     ~barrier_core() = default;
 
 private:
+    friend struct repr::peek; // the debug strings (repr.hpp) read the state
+
     enum class barrier_state : unsigned char { filling, draining, resetting, broken };
     struct cond_lock final : lock_core {};
 
@@ -6398,6 +6404,10 @@ private:
 
 namespace asyncio::detail {
 
+namespace repr {
+struct peek;
+}
+
 /// Semaphore's algorithm; `semaphore` and `bounded_semaphore` differ in release().
 class semaphore_base {
 public:
@@ -6465,6 +6475,7 @@ protected:
     }
 
 private:
+    friend struct repr::peek; // the debug strings (repr.hpp) read the waiters
     // Semaphore._wake_up_next: the first waiter that is not done takes a unit.
     bool wake_up_next() {
         bool woke = false;
@@ -6487,6 +6498,10 @@ private:
 
 
 namespace asyncio {
+
+namespace detail::repr {
+struct peek;
+}
 
 /// What `co_await x.acquire_guard()` returns (Python's `async with x:`): releases the lock or
 /// semaphore when it goes out of scope, or earlier with `release()`. Move-only. If the primitive
@@ -6585,6 +6600,8 @@ public:
     [[nodiscard("co_await the wait")]] wait_awaiter wait() noexcept { return wait_awaiter(this); }
 
 private:
+    friend struct detail::repr::peek; // the debug strings (repr.hpp) read the waiters
+
     detail::sync_list waiters_;
     bool value_ = false;
 };
@@ -6705,6 +6722,8 @@ public:
     }
 
 private:
+    friend struct detail::repr::peek; // the debug strings (repr.hpp) read the waiters
+
     lock own_;
     lock* lock_;
     detail::sync_list waiters_;
@@ -7174,8 +7193,527 @@ public:
 
 // ---- asyncio/repr.hpp ----------------------------------------------------------------------------
 // Debug strings (asyncio's repr): operator<< and std::formatter for futures, tasks, handles,
-// queues.
+// queues, locks, task groups and timeouts.
 
+
+// ---- asyncio/task_group.hpp ----------------------------------------------------------------------
+// task_group (asyncio.TaskGroup): structured concurrency as a body-taking coroutine.
+
+
+
+// ---- asyncio/detail/body_outcome.hpp -------------------------------------------------------------
+// How the body of a task group or a timeout ended: its value, or the exception that ended it.
+
+
+
+namespace asyncio::detail {
+
+/// What the body of `async with` ended with, kept while the scope's exit runs (C++ forbids
+/// `co_await` in a catch block, so the exception is recorded there and handled after it).
+template <class R> struct body_outcome {
+    value_slot<R> result;
+    std::exception_ptr error;
+    /// The body ended with cancelled_error.
+    bool cancelled = false;
+
+    /// Called in the catch block that ended the body.
+    void caught(bool cancellation) noexcept {
+        error = std::current_exception();
+        cancelled = cancellation;
+    }
+
+    /// The body's value, or its exception rethrown: what the scope gives when it lets the
+    /// outcome through.
+    R take() {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        if constexpr (!std::is_void_v<R>) {
+            return std::move(result.get());
+        }
+    }
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/task_group.hpp)
+
+#include <list>
+
+namespace asyncio {
+
+/// asyncio.TaskGroup. C++ has no asynchronous destructor and no `co_await` in a `catch` block, so
+/// `async with TaskGroup() as tg: body` becomes a call that owns the body:
+///
+///     int r = co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<int>
+///     {
+///         tg.create_task(child(), "name");
+///         co_return 42;
+///     });
+///
+/// `run` returns once the body and every child are done (the scope cannot be left while a child
+/// runs, and the group lives only as long as `run`). The first child that fails cancels the other
+/// children and the body's current await; the failures then come out as one exception_group
+/// ("unhandled errors in a TaskGroup"), the body's own error among them, nested groups nested. A
+/// child that was merely cancelled is not an error. An external cancellation of the task running
+/// the group cancels every child and propagates as cancelled_error once they are done; the group's
+/// own cancellation of that task is withdrawn with uncancel(), as in CPython (asyncio-semantics.md
+/// section 6). The awaiter resumes two iterations after the last child finishes. Children are
+/// cancelled in the order they were created (CPython walks a set, in no fixed order).
+class task_group {
+public:
+    task_group(const task_group&) = delete;
+    task_group& operator=(const task_group&) = delete;
+    ~task_group() {
+        // Only when the loop is destroyed under a pending group: its children's callbacks must
+        // not reach it.
+        for (child& c : tasks_) {
+            if (!c.task.done()) {
+                c.task.remove_done_callback(c.callback);
+            }
+        }
+    }
+
+    /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
+    /// in the next iteration). std::runtime_error, with CPython's message, when the group is
+    /// finished or shutting down; the rejected task is destroyed without running.
+    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+        if (!entered_) {
+            throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
+        }
+        if (exiting_ && tasks_.empty()) {
+            throw std::runtime_error("TaskGroup " + repr() + " is finished");
+        }
+        if (aborting_) {
+            throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
+        }
+        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
+        tasks_.push_back(child{h, 0});
+        auto it = std::prev(tasks_.end());
+        it->callback = h.add_done_callback([this, it] { on_task_done(it); });
+        return h;
+    }
+
+    /// Runs `body(tg)`, a callable taking the group and returning an awaitable (typically a
+    /// coroutine lambda returning task<T>), inline in the calling task, then waits for every
+    /// child; returns what the body returned. See the class comment for errors and cancellation.
+    template <class F>
+        requires std::is_invocable_v<F&, task_group&> &&
+                 awaitable<std::invoke_result_t<F&, task_group&>>
+    [[nodiscard("co_await the task group")]] static auto run(F body)
+        -> task<await_result_t<std::invoke_result_t<F&, task_group&>>> {
+        return run_body<await_result_t<std::invoke_result_t<F&, task_group&>>>(std::move(body));
+    }
+
+    /// TaskGroup's repr: "<TaskGroup tasks=2 errors=1 cancelling>".
+    [[nodiscard]] std::string repr() const {
+        std::string s = "<TaskGroup";
+        if (!tasks_.empty()) {
+            s += " tasks=" + std::to_string(tasks_.size());
+        }
+        if (!errors_.empty()) {
+            s += " errors=" + std::to_string(errors_.size());
+        }
+        if (aborting_) {
+            s += " cancelling";
+        } else if (entered_) {
+            s += " entered";
+        }
+        return s + ">";
+    }
+
+private:
+    struct child {
+        task_ref task;
+        callback_id callback;
+    };
+
+    task_group() = default;
+
+    void enter() {
+        loop_ = &get_running_loop();
+        parent_ = current_task();
+        if (!parent_) {
+            throw std::runtime_error("TaskGroup " + repr() + " cannot determine the parent task");
+        }
+        entered_ = true;
+    }
+
+    void abort() {
+        aborting_ = true;
+        for (child& c : tasks_) {
+            if (!c.task.done()) {
+                c.task.cancel();
+            }
+        }
+    }
+
+    // TaskGroup._on_task_done: a done callback, so it runs one iteration after the child ends.
+    void on_task_done(std::list<child>::iterator it) {
+        task_ref t = std::move(it->task);
+        tasks_.erase(it);
+        if (on_completed_ && tasks_.empty() && !on_completed_.done()) {
+            on_completed_.set_result();
+        }
+        if (t.cancelled()) {
+            return;
+        }
+        std::exception_ptr e = t.exception();
+        if (!e) {
+            return;
+        }
+        errors_.push_back(e);
+        if (parent_.done()) {
+            loop_->call_exception_handler({"Task " + t.get_name() +
+                                               " has errored out but its parent task " +
+                                               parent_.get_name() + " is already completed",
+                                           e, t.get_name()});
+            return;
+        }
+        if (!aborting_ && !parent_cancel_requested_) {
+            abort();
+            parent_cancel_requested_ = true;
+            parent_.cancel();
+        }
+    }
+
+    template <class R, class F> static task<R> run_body(F body) {
+        task_group g;
+        g.enter();
+        detail::body_outcome<R> body_ended;
+        try {
+            if constexpr (std::is_void_v<R>) {
+                co_await body(g);
+                body_ended.result.emplace();
+            } else {
+                body_ended.result.emplace(co_await body(g));
+            }
+        } catch (const cancelled_error&) {
+            body_ended.caught(true);
+        } catch (...) {
+            body_ended.caught(false);
+        }
+        const std::exception_ptr& error = body_ended.error;
+        const bool cancelled = body_ended.cancelled;
+        // TaskGroup.__aexit__.
+        g.exiting_ = true;
+        std::exception_ptr propagate_cancellation = cancelled ? error : nullptr;
+        if (error && !g.aborting_) {
+            g.abort();
+        }
+        while (!g.tasks_.empty()) {
+            if (!g.on_completed_) {
+                g.on_completed_ = g.loop_->create_future<void>();
+            }
+            std::exception_ptr cancel;
+            try {
+                co_await g.on_completed_;
+            } catch (const cancelled_error&) {
+                cancel = std::current_exception();
+            }
+            if (cancel && !g.aborting_) {
+                propagate_cancellation = cancel;
+                g.abort();
+            }
+            g.on_completed_ = future<void>();
+        }
+        if (g.parent_cancel_requested_ && g.parent_.uncancel() == 0) {
+            propagate_cancellation = nullptr;
+        }
+        if (propagate_cancellation && g.errors_.empty()) {
+            std::rethrow_exception(propagate_cancellation);
+        }
+        if (error && !cancelled) {
+            g.errors_.push_back(error);
+        }
+        if (!g.errors_.empty()) {
+            if (g.parent_.cancelling() != 0) {
+                g.parent_.uncancel();
+                g.parent_.cancel();
+            }
+            throw exception_group("unhandled errors in a TaskGroup", std::move(g.errors_));
+        }
+        co_return body_ended.take();
+    }
+
+    event_loop* loop_ = nullptr;
+    task_ref parent_;
+    std::list<child> tasks_; // pending children, in creation order
+    std::vector<std::exception_ptr> errors_;
+    future<void> on_completed_;
+    bool entered_ = false;
+    bool exiting_ = false;
+    bool aborting_ = false;
+    bool parent_cancel_requested_ = false;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/repr.hpp)
+
+// ---- asyncio/timeouts.hpp ------------------------------------------------------------------------
+// timeout, timeout_at (asyncio.timeout's async context manager, as a body-taking coroutine) and
+// wait_for.
+
+
+
+
+namespace asyncio {
+
+namespace detail::repr {
+struct peek;
+}
+
+/// asyncio.Timeout: the scope a `timeout` / `timeout_at` body runs in. `when()` is the deadline
+/// (std::nullopt: none), `reschedule(when)` moves it, `expired()` says whether it fired. The
+/// deadline cancels the task running the body (at its current co_await, through the usual
+/// cancellation); the scope then turns that cancellation, and only that one, into timeout_error.
+class timeout_scope {
+public:
+    using time_point = loop_clock::time_point;
+
+    timeout_scope(const timeout_scope&) = delete;
+    timeout_scope& operator=(const timeout_scope&) = delete;
+    ~timeout_scope() { handle_.cancel(); }
+
+    /// Timeout.when(): the current deadline on the loop's clock, or std::nullopt for none.
+    [[nodiscard]] std::optional<time_point> when() const noexcept { return when_; }
+
+    /// Timeout.expired(): the deadline fired while the body ran.
+    [[nodiscard]] bool expired() const noexcept {
+        return state_ == state::expiring || state_ == state::expired;
+    }
+
+    /// Timeout.reschedule(when): a new deadline (std::nullopt: none); one already passed fires in
+    /// the next iteration. std::runtime_error once the deadline fired or the body finished, as in
+    /// CPython ("Cannot change state of expiring Timeout", "... expired ...", "... finished ...").
+    void reschedule(std::optional<time_point> when) {
+        if (state_ != state::entered) {
+            if (state_ == state::created) {
+                throw std::runtime_error("Timeout has not been entered");
+            }
+            throw std::runtime_error(std::string("Cannot change state of ") + state_name() +
+                                     " Timeout");
+        }
+        when_ = when;
+        handle_.cancel();
+        handle_ = handle();
+        if (!when) {
+            return;
+        }
+        event_loop& loop = get_running_loop();
+        if (*when <= loop.time()) {
+            // CPython uses call_soon here: the deadline fires behind what is already queued.
+            handle_ = loop.call_soon([this] { on_timeout(); });
+        } else {
+            handle_ = loop.call_at(*when, [this] { on_timeout(); });
+        }
+    }
+
+private:
+    friend struct detail::repr::peek; // the debug string (repr.hpp) reads the state
+
+    template <class R, class F>
+    friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F);
+
+    enum class state { created, entered, expiring, expired, exited };
+
+    explicit timeout_scope(std::optional<time_point> when) noexcept : when_(when) {}
+
+    [[nodiscard]] const char* state_name() const noexcept {
+        switch (state_) {
+        case state::created:
+            return "created";
+        case state::entered:
+            return "active";
+        case state::expiring:
+            return "expiring";
+        case state::expired:
+            return "expired";
+        case state::exited:
+            break;
+        }
+        return "finished";
+    }
+
+    // Timeout.__aenter__.
+    void enter() {
+        task_ = current_task();
+        if (!task_) {
+            throw std::runtime_error("Timeout should be used inside a task");
+        }
+        state_ = state::entered;
+        cancelling_ = task_.cancelling();
+        reschedule(when_);
+    }
+
+    void on_timeout() {
+        ASYNCIO_ASSERT(state_ == state::entered);
+        task_.cancel();
+        state_ = state::expiring;
+    }
+
+    // Timeout.__aexit__: true when the body's cancelled_error is this deadline's, to be raised
+    // as timeout_error.
+    [[nodiscard]] bool exit(bool body_cancelled) {
+        handle_.cancel();
+        handle_ = handle();
+        if (state_ == state::expiring) {
+            state_ = state::expired;
+            return task_.uncancel() <= cancelling_ && body_cancelled;
+        }
+        state_ = state::exited;
+        return false;
+    }
+
+    std::optional<time_point> when_;
+    handle handle_;
+    task_ref task_;
+    int cancelling_ = 0;
+    state state_ = state::created;
+};
+
+namespace detail {
+
+/// Calls the body with the scope if it takes one.
+template <class F> auto invoke_timeout_body(F& body, timeout_scope& scope) {
+    if constexpr (std::is_invocable_v<F&, timeout_scope&>) {
+        return body(scope);
+    } else {
+        return body();
+    }
+}
+
+template <class F>
+using timeout_body_result_t = await_result_t<decltype(invoke_timeout_body(
+    std::declval<F&>(), std::declval<timeout_scope&>()))>;
+
+template <class F>
+concept timeout_body = (std::is_invocable_v<F&, timeout_scope&> || std::is_invocable_v<F&>) &&
+                       requires(F& f, timeout_scope& s) {
+                           { invoke_timeout_body(f, s) } -> awaitable;
+                       };
+
+} // namespace detail
+
+/// The coroutine behind timeout and timeout_at (named outside detail only to befriend the scope).
+template <class R, class F>
+task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
+    timeout_scope scope(when);
+    scope.enter();
+    detail::body_outcome<R> body_ended;
+    try {
+        if constexpr (std::is_void_v<R>) {
+            co_await detail::invoke_timeout_body(body, scope);
+            body_ended.result.emplace();
+        } else {
+            body_ended.result.emplace(co_await detail::invoke_timeout_body(body, scope));
+        }
+    } catch (const cancelled_error&) {
+        body_ended.caught(true);
+    } catch (...) {
+        body_ended.caught(false);
+    }
+    if (scope.exit(body_ended.cancelled)) {
+        throw timeout_error(""); // CPython: TimeoutError(), raised from the CancelledError
+    }
+    co_return body_ended.take();
+}
+
+/// `async with asyncio.timeout_at(when) as t: body`: runs `body(t)` (or `body()`), a callable
+/// returning an awaitable (typically a coroutine lambda returning task<T>), inline in the calling
+/// task, and returns what it gives. At `when` on the loop's clock the task is cancelled; if that
+/// cancellation ends the body, timeout_error is raised instead (an outer timeout's or another
+/// cancellation passes through). std::nullopt: no deadline (`reschedule` may set one). Any other
+/// exception of the body propagates. Throws std::runtime_error("Timeout should be used inside a
+/// task") outside a task. A body that never suspends is never interrupted, as in CPython.
+/// Because C++ has no asynchronous destructors, the body is a callable and not a block.
+template <class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
+timeout_at(std::optional<loop_clock::time_point> when, F body) {
+    return detail_run_timeout<detail::timeout_body_result_t<F>>(when, std::move(body));
+}
+
+/// `async with asyncio.timeout(delay) as t: body`: timeout_at(loop.time() + delay, body); the
+/// deadline is taken when the call is made (it needs a running loop).
+template <class Rep, class Period, class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
+timeout(std::chrono::duration<Rep, Period> delay, F body) {
+    const auto now = get_running_loop().time();
+    const auto when = loop_clock::time_point(std::chrono::nanoseconds(
+        detail::saturating_add(now.time_since_epoch().count(), detail::to_nanoseconds(delay))));
+    return timeout_at(when, std::move(body));
+}
+
+/// `async with asyncio.timeout(None)`: no deadline until the body reschedules one.
+template <class F>
+    requires detail::timeout_body<F>
+[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>> timeout(std::nullopt_t,
+                                                                                     F body) {
+    return timeout_at(std::nullopt, std::move(body));
+}
+
+namespace detail {
+
+// wait_for's body: awaits the awaitable it holds (a member coroutine, so nothing dangles: the
+// body object lives in the timeout's frame while its coroutine runs).
+template <class V> struct await_body {
+    V aw;
+    task<await_result_t<V>> operator()() { co_return co_await std::move(aw); }
+};
+
+// wait_for with a deadline already passed: the awaitable runs as a task that is cancelled before
+// it starts (a coroutine never runs) unless it is already done, and wait_for waits for it to end.
+template <class A> task<await_result_t<A>> wait_for_expired(A aw) {
+    event_loop& loop = get_running_loop();
+    auto fut = ensure_future(std::move(aw), loop);
+    if (!fut.done()) {
+        // asyncio's _cancel_and_wait: a done callback releases a waiter future.
+        future<void> waiter = loop.create_future<void>();
+        const callback_id id = fut.add_done_callback([waiter]() mutable {
+            if (!waiter.done()) {
+                waiter.set_result();
+            }
+        });
+        struct remove_callback {
+            decltype(fut)& f;
+            callback_id id;
+            ~remove_callback() { f.remove_done_callback(id); }
+        } guard{fut, id};
+        fut.cancel();
+        co_await waiter;
+    }
+    if (fut.cancelled()) {
+        throw timeout_error("");
+    }
+    if constexpr (std::is_void_v<await_result_t<A>>) {
+        fut.result();
+    } else {
+        co_return std::move(fut.result());
+    }
+}
+
+} // namespace detail
+
+/// asyncio.wait_for(aw, timeout) as in 3.12+: `co_await aw` under a timeout, inline in the calling
+/// task. On expiry the work is cancelled and awaited until it ends (its cleanup runs), then
+/// timeout_error is raised; if it swallowed the cancellation and returned a value, that value is
+/// returned. A timeout of zero or less never starts a coroutine: the awaitable runs as a task,
+/// cancelled before its first step unless it is already done. Cancelling the caller cancels the
+/// work too.
+template <class A, class Rep, class Period>
+    requires awaitable<A> && std::move_constructible<std::remove_cvref_t<A>>
+[[nodiscard("co_await the wait_for")]] task<await_result_t<std::remove_cvref_t<A>>>
+wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
+    using V = std::remove_cvref_t<A>;
+    if (detail::to_nanoseconds(timeout_) <= 0) {
+        return detail::wait_for_expired(V(std::forward<A>(aw)));
+    }
+    return asyncio::timeout(timeout_, detail::await_body<V>{V(std::forward<A>(aw))});
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/repr.hpp)
 
 
 // ---- asyncio/detail/repr_value.hpp ---------------------------------------------------------------
@@ -7398,6 +7936,19 @@ inline void write_exception(std::ostream& os, const std::exception_ptr& e) {
 //   queue<T>         <Queue maxsize=1 _queue=[1] _getters[1] _putters[1] tasks=1 shutdown>
 //                    (PriorityQueue, LifoQueue likewise; this is CPython's str(q): its repr
 //                    adds "at 0x...", which says nothing a C++ reader needs)
+//   event            <asyncio.locks.Event object at 0x... [unset, waiters:1]>
+//   lock             <asyncio.locks.Lock object at 0x... [locked, waiters:1]>
+//   semaphore        <asyncio.locks.Semaphore object at 0x... [unlocked, value:2]> | [locked, ...]
+//   bounded_semaphore  <asyncio.locks.BoundedSemaphore object at 0x... [unlocked, value:3]>
+//   condition        <asyncio.locks.Condition object at 0x... [locked, waiters:1]>
+//   barrier          <asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]> | [broken]
+//                    (CPython's str() of a lock is its repr, with the object's address: here the
+//                    C++ object's; `waiters:` counts what locks.py's deque holds, including a
+//                    woken or cancelled waiter whose task has not run yet)
+//   task_group       <TaskGroup tasks=1 errors=1 cancelling> | <TaskGroup entered>
+//   timeout_scope    <Timeout [active] when=12.5> | <Timeout [active] when=None> |
+//                    <Timeout [expiring]> (the states a body can see; when= is rounded to
+//                    milliseconds, as CPython's round(when, 3))
 //
 // Differences C++ forces, deliberately:
 // - A task has no `coro=<f() running at file:line>`: a coroutine handle knows neither its
@@ -7505,6 +8056,56 @@ template <class Queue> void write_queue(std::ostream& os, std::string_view kind,
     os << '>';
 }
 
+/// Reads what the locks, the barrier and the timeout scope keep private, for their debug strings.
+/// Printing changes nothing; the waiter lists are walked, not modified.
+struct peek {
+    static std::size_t count(const sync_list& l) { return const_cast<sync_list&>(l).size(); }
+    static std::size_t waiters(const event& e) { return count(e.waiters_); }
+    static std::size_t waiters(const lock_core& l) { return count(l.waiters_); }
+    static std::size_t waiters(const semaphore_base& s) { return count(s.waiters_); }
+    static std::size_t waiters(const condition& c) { return count(c.waiters_); }
+    static bool locked(const semaphore_base& s) { return const_cast<semaphore_base&>(s).locked(); }
+    static const char* state_name(const barrier_core& b) {
+        switch (b.state_) {
+        case barrier_core::barrier_state::filling:
+            break;
+        case barrier_core::barrier_state::draining:
+            return "draining";
+        case barrier_core::barrier_state::resetting:
+            return "resetting";
+        case barrier_core::barrier_state::broken:
+            return "broken";
+        }
+        return "filling";
+    }
+    static const char* state_name(const timeout_scope& t) { return t.state_name(); }
+    static bool entered(const timeout_scope& t) {
+        return t.state_ == timeout_scope::state::entered;
+    }
+};
+
+/// `<asyncio.locks.Kind object at 0x... [`, as CPython's object.__repr__ starts a lock's repr.
+inline void write_lock_head(std::ostream& os, std::string_view kind, const void* address) {
+    os << "<asyncio.locks." << kind << " object at " << address << " [";
+}
+/// `, waiters:n]>`, the waiters only when there are some.
+inline std::ostream& write_lock_tail(std::ostream& os, std::size_t waiters) {
+    if (waiters != 0) {
+        os << ", waiters:" << waiters;
+    }
+    return os << "]>";
+}
+inline std::ostream& write_semaphore(std::ostream& os, std::string_view kind,
+                                     const semaphore_base& s) {
+    write_lock_head(os, kind, &s);
+    if (peek::locked(s)) {
+        os << "locked";
+    } else {
+        os << "unlocked, value:" << s.value();
+    }
+    return write_lock_tail(os, peek::waiters(s));
+}
+
 /// The debug string of `v` (what operator<< writes).
 template <class V> std::string to_string(const V& v) {
     std::ostringstream os;
@@ -7592,6 +8193,72 @@ template <class T> std::ostream& operator<<(std::ostream& os, const lifo_queue<T
     return os;
 }
 
+/// asyncio.Event's repr: `<asyncio.locks.Event object at 0x... [unset, waiters:1]>` (`set` or
+/// `unset`; the waiters only when there are some).
+inline std::ostream& operator<<(std::ostream& os, const event& e) {
+    detail::repr::write_lock_head(os, "Event", &e);
+    os << (e.is_set() ? "set" : "unset");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(e));
+}
+
+/// asyncio.Lock's repr: `<asyncio.locks.Lock object at 0x... [locked, waiters:1]>`.
+inline std::ostream& operator<<(std::ostream& os, const lock& l) {
+    detail::repr::write_lock_head(os, "Lock", &l);
+    os << (l.locked() ? "locked" : "unlocked");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(l));
+}
+
+/// asyncio.Semaphore's repr: `<asyncio.locks.Semaphore object at 0x... [unlocked, value:2]>`,
+/// `[locked, waiters:1]` (locked as Semaphore.locked() says).
+inline std::ostream& operator<<(std::ostream& os, const semaphore& s) {
+    return detail::repr::write_semaphore(os, "Semaphore", s);
+}
+/// asyncio.BoundedSemaphore's repr, as the semaphore's.
+inline std::ostream& operator<<(std::ostream& os, const bounded_semaphore& s) {
+    return detail::repr::write_semaphore(os, "BoundedSemaphore", s);
+}
+
+/// asyncio.Condition's repr: `<asyncio.locks.Condition object at 0x... [locked, waiters:1]>`
+/// (its lock's state, its own waiters).
+inline std::ostream& operator<<(std::ostream& os, const condition& c) {
+    detail::repr::write_lock_head(os, "Condition", &c);
+    os << (c.locked() ? "locked" : "unlocked");
+    return detail::repr::write_lock_tail(os, detail::repr::peek::waiters(c));
+}
+
+/// asyncio.Barrier's repr: `<asyncio.locks.Barrier object at 0x... [filling, waiters:2/3]>`
+/// (n_waiting/parties), `[draining, waiters:0/3]`, `[broken]`.
+inline std::ostream& operator<<(std::ostream& os, const barrier& b) {
+    detail::repr::write_lock_head(os, "Barrier", &b);
+    os << detail::repr::peek::state_name(b);
+    if (!b.broken()) {
+        os << ", waiters:" << b.n_waiting() << '/' << b.parties();
+    }
+    return os << "]>";
+}
+
+/// asyncio.TaskGroup's repr: `<TaskGroup tasks=2 errors=1 cancelling>`, `<TaskGroup entered>`.
+inline std::ostream& operator<<(std::ostream& os, const task_group& g) {
+    return os << g.repr();
+}
+
+/// asyncio.Timeout's repr: `<Timeout [active] when=12.5>` (seconds on the loop's clock, rounded
+/// to milliseconds; `when=None` without a deadline), `<Timeout [expiring]>` once the deadline
+/// fired while the body still runs.
+inline std::ostream& operator<<(std::ostream& os, const timeout_scope& t) {
+    os << "<Timeout [" << detail::repr::peek::state_name(t) << ']';
+    if (detail::repr::peek::entered(t)) {
+        os << " when=";
+        if (const auto when = t.when()) {
+            const auto ns = when->time_since_epoch().count();
+            detail::repr::write_float(os, std::round(static_cast<double>(ns) / 1e6) / 1e3);
+        } else {
+            os << "None";
+        }
+    }
+    return os << '>';
+}
+
 } // namespace asyncio
 
 #if defined(__cpp_lib_format)
@@ -7660,6 +8327,52 @@ struct std::formatter<asyncio::priority_queue<T, Compare>, char>
 template <class T>
 struct std::formatter<asyncio::lifo_queue<T>, char> : asyncio::detail::repr::formatter_base {
     template <class Context> auto format(const asyncio::lifo_queue<T>& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+
+template <> struct std::formatter<asyncio::event, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::event& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::lock, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::lock& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::semaphore, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::semaphore& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::bounded_semaphore, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::bounded_semaphore& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::condition, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::condition& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <> struct std::formatter<asyncio::barrier, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::barrier& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::task_group, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::task_group& v, Context& ctx) const {
+        return write(v, ctx);
+    }
+};
+template <>
+struct std::formatter<asyncio::timeout_scope, char> : asyncio::detail::repr::formatter_base {
+    template <class Context> auto format(const asyncio::timeout_scope& v, Context& ctx) const {
         return write(v, ctx);
     }
 };
@@ -8627,519 +9340,6 @@ sock_sendto(const socket& s, std::string_view data, socket_address to) noexcept 
 [[nodiscard("co_await the receive")]] inline detail::recvfrom_awaiter sock_recvfrom(const socket& s,
                                                                                     std::size_t n) {
     return {s.fileno(), n};
-}
-
-} // namespace asyncio
-// ---- (back in asyncio/asyncio.hpp)
-
-// ---- asyncio/task_group.hpp ----------------------------------------------------------------------
-// task_group (asyncio.TaskGroup): structured concurrency as a body-taking coroutine.
-
-
-
-// ---- asyncio/detail/body_outcome.hpp -------------------------------------------------------------
-// How the body of a task group or a timeout ended: its value, or the exception that ended it.
-
-
-
-namespace asyncio::detail {
-
-/// What the body of `async with` ended with, kept while the scope's exit runs (C++ forbids
-/// `co_await` in a catch block, so the exception is recorded there and handled after it).
-template <class R> struct body_outcome {
-    value_slot<R> result;
-    std::exception_ptr error;
-    /// The body ended with cancelled_error.
-    bool cancelled = false;
-
-    /// Called in the catch block that ended the body.
-    void caught(bool cancellation) noexcept {
-        error = std::current_exception();
-        cancelled = cancellation;
-    }
-
-    /// The body's value, or its exception rethrown: what the scope gives when it lets the
-    /// outcome through.
-    R take() {
-        if (error) {
-            std::rethrow_exception(error);
-        }
-        if constexpr (!std::is_void_v<R>) {
-            return std::move(result.get());
-        }
-    }
-};
-
-} // namespace asyncio::detail
-// ---- (back in asyncio/task_group.hpp)
-
-#include <list>
-
-namespace asyncio {
-
-/// asyncio.TaskGroup. C++ has no asynchronous destructor and no `co_await` in a `catch` block, so
-/// `async with TaskGroup() as tg: body` becomes a call that owns the body:
-///
-///     int r = co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<int>
-///     {
-///         tg.create_task(child(), "name");
-///         co_return 42;
-///     });
-///
-/// `run` returns once the body and every child are done (the scope cannot be left while a child
-/// runs, and the group lives only as long as `run`). The first child that fails cancels the other
-/// children and the body's current await; the failures then come out as one exception_group
-/// ("unhandled errors in a TaskGroup"), the body's own error among them, nested groups nested. A
-/// child that was merely cancelled is not an error. An external cancellation of the task running
-/// the group cancels every child and propagates as cancelled_error once they are done; the group's
-/// own cancellation of that task is withdrawn with uncancel(), as in CPython (asyncio-semantics.md
-/// section 6). The awaiter resumes two iterations after the last child finishes. Children are
-/// cancelled in the order they were created (CPython walks a set, in no fixed order).
-class task_group {
-public:
-    task_group(const task_group&) = delete;
-    task_group& operator=(const task_group&) = delete;
-    ~task_group() {
-        // Only when the loop is destroyed under a pending group: its children's callbacks must
-        // not reach it.
-        for (child& c : tasks_) {
-            if (!c.task.done()) {
-                c.task.remove_done_callback(c.callback);
-            }
-        }
-    }
-
-    /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
-    /// in the next iteration). std::runtime_error, with CPython's message, when the group is
-    /// finished or shutting down; the rejected task is destroyed without running.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
-        if (!entered_) {
-            throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
-        }
-        if (exiting_ && tasks_.empty()) {
-            throw std::runtime_error("TaskGroup " + repr() + " is finished");
-        }
-        if (aborting_) {
-            throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
-        }
-        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
-        tasks_.push_back(child{h, 0});
-        auto it = std::prev(tasks_.end());
-        it->callback = h.add_done_callback([this, it] { on_task_done(it); });
-        return h;
-    }
-
-    /// Runs `body(tg)`, a callable taking the group and returning an awaitable (typically a
-    /// coroutine lambda returning task<T>), inline in the calling task, then waits for every
-    /// child; returns what the body returned. See the class comment for errors and cancellation.
-    template <class F>
-        requires std::is_invocable_v<F&, task_group&> &&
-                 awaitable<std::invoke_result_t<F&, task_group&>>
-    [[nodiscard("co_await the task group")]] static auto run(F body)
-        -> task<await_result_t<std::invoke_result_t<F&, task_group&>>> {
-        return run_body<await_result_t<std::invoke_result_t<F&, task_group&>>>(std::move(body));
-    }
-
-    /// TaskGroup's repr: "<TaskGroup tasks=2 errors=1 cancelling>".
-    [[nodiscard]] std::string repr() const {
-        std::string s = "<TaskGroup";
-        if (!tasks_.empty()) {
-            s += " tasks=" + std::to_string(tasks_.size());
-        }
-        if (!errors_.empty()) {
-            s += " errors=" + std::to_string(errors_.size());
-        }
-        if (aborting_) {
-            s += " cancelling";
-        } else if (entered_) {
-            s += " entered";
-        }
-        return s + ">";
-    }
-
-private:
-    struct child {
-        task_ref task;
-        callback_id callback;
-    };
-
-    task_group() = default;
-
-    void enter() {
-        loop_ = &get_running_loop();
-        parent_ = current_task();
-        if (!parent_) {
-            throw std::runtime_error("TaskGroup " + repr() + " cannot determine the parent task");
-        }
-        entered_ = true;
-    }
-
-    void abort() {
-        aborting_ = true;
-        for (child& c : tasks_) {
-            if (!c.task.done()) {
-                c.task.cancel();
-            }
-        }
-    }
-
-    // TaskGroup._on_task_done: a done callback, so it runs one iteration after the child ends.
-    void on_task_done(std::list<child>::iterator it) {
-        task_ref t = std::move(it->task);
-        tasks_.erase(it);
-        if (on_completed_ && tasks_.empty() && !on_completed_.done()) {
-            on_completed_.set_result();
-        }
-        if (t.cancelled()) {
-            return;
-        }
-        std::exception_ptr e = t.exception();
-        if (!e) {
-            return;
-        }
-        errors_.push_back(e);
-        if (parent_.done()) {
-            loop_->call_exception_handler({"Task " + t.get_name() +
-                                               " has errored out but its parent task " +
-                                               parent_.get_name() + " is already completed",
-                                           e, t.get_name()});
-            return;
-        }
-        if (!aborting_ && !parent_cancel_requested_) {
-            abort();
-            parent_cancel_requested_ = true;
-            parent_.cancel();
-        }
-    }
-
-    template <class R, class F> static task<R> run_body(F body) {
-        task_group g;
-        g.enter();
-        detail::body_outcome<R> body_ended;
-        try {
-            if constexpr (std::is_void_v<R>) {
-                co_await body(g);
-                body_ended.result.emplace();
-            } else {
-                body_ended.result.emplace(co_await body(g));
-            }
-        } catch (const cancelled_error&) {
-            body_ended.caught(true);
-        } catch (...) {
-            body_ended.caught(false);
-        }
-        const std::exception_ptr& error = body_ended.error;
-        const bool cancelled = body_ended.cancelled;
-        // TaskGroup.__aexit__.
-        g.exiting_ = true;
-        std::exception_ptr propagate_cancellation = cancelled ? error : nullptr;
-        if (error && !g.aborting_) {
-            g.abort();
-        }
-        while (!g.tasks_.empty()) {
-            if (!g.on_completed_) {
-                g.on_completed_ = g.loop_->create_future<void>();
-            }
-            std::exception_ptr cancel;
-            try {
-                co_await g.on_completed_;
-            } catch (const cancelled_error&) {
-                cancel = std::current_exception();
-            }
-            if (cancel && !g.aborting_) {
-                propagate_cancellation = cancel;
-                g.abort();
-            }
-            g.on_completed_ = future<void>();
-        }
-        if (g.parent_cancel_requested_ && g.parent_.uncancel() == 0) {
-            propagate_cancellation = nullptr;
-        }
-        if (propagate_cancellation && g.errors_.empty()) {
-            std::rethrow_exception(propagate_cancellation);
-        }
-        if (error && !cancelled) {
-            g.errors_.push_back(error);
-        }
-        if (!g.errors_.empty()) {
-            if (g.parent_.cancelling() != 0) {
-                g.parent_.uncancel();
-                g.parent_.cancel();
-            }
-            throw exception_group("unhandled errors in a TaskGroup", std::move(g.errors_));
-        }
-        co_return body_ended.take();
-    }
-
-    event_loop* loop_ = nullptr;
-    task_ref parent_;
-    std::list<child> tasks_; // pending children, in creation order
-    std::vector<std::exception_ptr> errors_;
-    future<void> on_completed_;
-    bool entered_ = false;
-    bool exiting_ = false;
-    bool aborting_ = false;
-    bool parent_cancel_requested_ = false;
-};
-
-} // namespace asyncio
-// ---- (back in asyncio/asyncio.hpp)
-
-// ---- asyncio/timeouts.hpp ------------------------------------------------------------------------
-// timeout, timeout_at (asyncio.timeout's async context manager, as a body-taking coroutine) and
-// wait_for.
-
-
-
-
-namespace asyncio {
-
-/// asyncio.Timeout: the scope a `timeout` / `timeout_at` body runs in. `when()` is the deadline
-/// (std::nullopt: none), `reschedule(when)` moves it, `expired()` says whether it fired. The
-/// deadline cancels the task running the body (at its current co_await, through the usual
-/// cancellation); the scope then turns that cancellation, and only that one, into timeout_error.
-class timeout_scope {
-public:
-    using time_point = loop_clock::time_point;
-
-    timeout_scope(const timeout_scope&) = delete;
-    timeout_scope& operator=(const timeout_scope&) = delete;
-    ~timeout_scope() { handle_.cancel(); }
-
-    /// Timeout.when(): the current deadline on the loop's clock, or std::nullopt for none.
-    [[nodiscard]] std::optional<time_point> when() const noexcept { return when_; }
-
-    /// Timeout.expired(): the deadline fired while the body ran.
-    [[nodiscard]] bool expired() const noexcept {
-        return state_ == state::expiring || state_ == state::expired;
-    }
-
-    /// Timeout.reschedule(when): a new deadline (std::nullopt: none); one already passed fires in
-    /// the next iteration. std::runtime_error once the deadline fired or the body finished, as in
-    /// CPython ("Cannot change state of expiring Timeout", "... expired ...", "... finished ...").
-    void reschedule(std::optional<time_point> when) {
-        if (state_ != state::entered) {
-            if (state_ == state::created) {
-                throw std::runtime_error("Timeout has not been entered");
-            }
-            throw std::runtime_error(std::string("Cannot change state of ") + state_name() +
-                                     " Timeout");
-        }
-        when_ = when;
-        handle_.cancel();
-        handle_ = handle();
-        if (!when) {
-            return;
-        }
-        event_loop& loop = get_running_loop();
-        if (*when <= loop.time()) {
-            // CPython uses call_soon here: the deadline fires behind what is already queued.
-            handle_ = loop.call_soon([this] { on_timeout(); });
-        } else {
-            handle_ = loop.call_at(*when, [this] { on_timeout(); });
-        }
-    }
-
-private:
-    template <class R, class F>
-    friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F);
-
-    enum class state { created, entered, expiring, expired, exited };
-
-    explicit timeout_scope(std::optional<time_point> when) noexcept : when_(when) {}
-
-    [[nodiscard]] const char* state_name() const noexcept {
-        switch (state_) {
-        case state::created:
-            return "created";
-        case state::entered:
-            return "active";
-        case state::expiring:
-            return "expiring";
-        case state::expired:
-            return "expired";
-        case state::exited:
-            break;
-        }
-        return "finished";
-    }
-
-    // Timeout.__aenter__.
-    void enter() {
-        task_ = current_task();
-        if (!task_) {
-            throw std::runtime_error("Timeout should be used inside a task");
-        }
-        state_ = state::entered;
-        cancelling_ = task_.cancelling();
-        reschedule(when_);
-    }
-
-    void on_timeout() {
-        ASYNCIO_ASSERT(state_ == state::entered);
-        task_.cancel();
-        state_ = state::expiring;
-    }
-
-    // Timeout.__aexit__: true when the body's cancelled_error is this deadline's, to be raised
-    // as timeout_error.
-    [[nodiscard]] bool exit(bool body_cancelled) {
-        handle_.cancel();
-        handle_ = handle();
-        if (state_ == state::expiring) {
-            state_ = state::expired;
-            return task_.uncancel() <= cancelling_ && body_cancelled;
-        }
-        state_ = state::exited;
-        return false;
-    }
-
-    std::optional<time_point> when_;
-    handle handle_;
-    task_ref task_;
-    int cancelling_ = 0;
-    state state_ = state::created;
-};
-
-namespace detail {
-
-/// Calls the body with the scope if it takes one.
-template <class F> auto invoke_timeout_body(F& body, timeout_scope& scope) {
-    if constexpr (std::is_invocable_v<F&, timeout_scope&>) {
-        return body(scope);
-    } else {
-        return body();
-    }
-}
-
-template <class F>
-using timeout_body_result_t = await_result_t<decltype(invoke_timeout_body(
-    std::declval<F&>(), std::declval<timeout_scope&>()))>;
-
-template <class F>
-concept timeout_body = (std::is_invocable_v<F&, timeout_scope&> || std::is_invocable_v<F&>) &&
-                       requires(F& f, timeout_scope& s) {
-                           { invoke_timeout_body(f, s) } -> awaitable;
-                       };
-
-} // namespace detail
-
-/// The coroutine behind timeout and timeout_at (named outside detail only to befriend the scope).
-template <class R, class F>
-task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
-    timeout_scope scope(when);
-    scope.enter();
-    detail::body_outcome<R> body_ended;
-    try {
-        if constexpr (std::is_void_v<R>) {
-            co_await detail::invoke_timeout_body(body, scope);
-            body_ended.result.emplace();
-        } else {
-            body_ended.result.emplace(co_await detail::invoke_timeout_body(body, scope));
-        }
-    } catch (const cancelled_error&) {
-        body_ended.caught(true);
-    } catch (...) {
-        body_ended.caught(false);
-    }
-    if (scope.exit(body_ended.cancelled)) {
-        throw timeout_error(""); // CPython: TimeoutError(), raised from the CancelledError
-    }
-    co_return body_ended.take();
-}
-
-/// `async with asyncio.timeout_at(when) as t: body`: runs `body(t)` (or `body()`), a callable
-/// returning an awaitable (typically a coroutine lambda returning task<T>), inline in the calling
-/// task, and returns what it gives. At `when` on the loop's clock the task is cancelled; if that
-/// cancellation ends the body, timeout_error is raised instead (an outer timeout's or another
-/// cancellation passes through). std::nullopt: no deadline (`reschedule` may set one). Any other
-/// exception of the body propagates. Throws std::runtime_error("Timeout should be used inside a
-/// task") outside a task. A body that never suspends is never interrupted, as in CPython.
-/// Because C++ has no asynchronous destructors, the body is a callable and not a block.
-template <class F>
-    requires detail::timeout_body<F>
-[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
-timeout_at(std::optional<loop_clock::time_point> when, F body) {
-    return detail_run_timeout<detail::timeout_body_result_t<F>>(when, std::move(body));
-}
-
-/// `async with asyncio.timeout(delay) as t: body`: timeout_at(loop.time() + delay, body); the
-/// deadline is taken when the call is made (it needs a running loop).
-template <class Rep, class Period, class F>
-    requires detail::timeout_body<F>
-[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
-timeout(std::chrono::duration<Rep, Period> delay, F body) {
-    const auto now = get_running_loop().time();
-    const auto when = loop_clock::time_point(std::chrono::nanoseconds(
-        detail::saturating_add(now.time_since_epoch().count(), detail::to_nanoseconds(delay))));
-    return timeout_at(when, std::move(body));
-}
-
-/// `async with asyncio.timeout(None)`: no deadline until the body reschedules one.
-template <class F>
-    requires detail::timeout_body<F>
-[[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>> timeout(std::nullopt_t,
-                                                                                     F body) {
-    return timeout_at(std::nullopt, std::move(body));
-}
-
-namespace detail {
-
-// wait_for's body: awaits the awaitable it holds (a member coroutine, so nothing dangles: the
-// body object lives in the timeout's frame while its coroutine runs).
-template <class V> struct await_body {
-    V aw;
-    task<await_result_t<V>> operator()() { co_return co_await std::move(aw); }
-};
-
-// wait_for with a deadline already passed: the awaitable runs as a task that is cancelled before
-// it starts (a coroutine never runs) unless it is already done, and wait_for waits for it to end.
-template <class A> task<await_result_t<A>> wait_for_expired(A aw) {
-    event_loop& loop = get_running_loop();
-    auto fut = ensure_future(std::move(aw), loop);
-    if (!fut.done()) {
-        // asyncio's _cancel_and_wait: a done callback releases a waiter future.
-        future<void> waiter = loop.create_future<void>();
-        const callback_id id = fut.add_done_callback([waiter]() mutable {
-            if (!waiter.done()) {
-                waiter.set_result();
-            }
-        });
-        struct remove_callback {
-            decltype(fut)& f;
-            callback_id id;
-            ~remove_callback() { f.remove_done_callback(id); }
-        } guard{fut, id};
-        fut.cancel();
-        co_await waiter;
-    }
-    if (fut.cancelled()) {
-        throw timeout_error("");
-    }
-    if constexpr (std::is_void_v<await_result_t<A>>) {
-        fut.result();
-    } else {
-        co_return std::move(fut.result());
-    }
-}
-
-} // namespace detail
-
-/// asyncio.wait_for(aw, timeout) as in 3.12+: `co_await aw` under a timeout, inline in the calling
-/// task. On expiry the work is cancelled and awaited until it ends (its cleanup runs), then
-/// timeout_error is raised; if it swallowed the cancellation and returned a value, that value is
-/// returned. A timeout of zero or less never starts a coroutine: the awaitable runs as a task,
-/// cancelled before its first step unless it is already done. Cancelling the caller cancels the
-/// work too.
-template <class A, class Rep, class Period>
-    requires awaitable<A> && std::move_constructible<std::remove_cvref_t<A>>
-[[nodiscard("co_await the wait_for")]] task<await_result_t<std::remove_cvref_t<A>>>
-wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
-    using V = std::remove_cvref_t<A>;
-    if (detail::to_nanoseconds(timeout_) <= 0) {
-        return detail::wait_for_expired(V(std::forward<A>(aw)));
-    }
-    return asyncio::timeout(timeout_, detail::await_body<V>{V(std::forward<A>(aw))});
 }
 
 } // namespace asyncio

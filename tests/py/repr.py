@@ -1,6 +1,12 @@
 # SPDX-License-Identifier: MIT
-# What CPython 3.13 prints for queues, tasks, futures and handles (quoted by tests/repr_test.cpp).
+# What CPython 3.13 prints for queues, tasks, futures, handles, locks, task groups and timeouts
+# (quoted by tests/repr_test.cpp). A lock's repr holds its address, printed here as 0x...
 import asyncio
+import re
+
+
+def masked(o):
+    return re.sub(r"0x[0-9a-f]+", "0x...", repr(o))
 
 
 async def main():
@@ -129,6 +135,107 @@ async def main():
         f = loop.create_future()
         f.set_result(s)
         print("string result:", repr(f))
+
+    # Locks.
+    e = asyncio.Event()
+    print("event:", masked(e))
+    w = asyncio.create_task(e.wait())
+    await asyncio.sleep(0)
+    print("event with waiter:", masked(e))
+    e.set()
+    print("event set, waiter not run yet:", masked(e))
+    await w
+    print("event set:", masked(e))
+    lk = asyncio.Lock()
+    print("lock:", masked(lk))
+    await lk.acquire()
+    print("lock locked:", masked(lk))
+    t = asyncio.create_task(lk.acquire())
+    await asyncio.sleep(0)
+    print("lock with waiter:", masked(lk))
+    lk.release()
+    await t
+    lk.release()
+    sem = asyncio.Semaphore(2)
+    print("semaphore:", masked(sem))
+    await sem.acquire()
+    await sem.acquire()
+    print("semaphore at 0:", masked(sem))
+    t = asyncio.create_task(sem.acquire())
+    await asyncio.sleep(0)
+    print("semaphore with waiter:", masked(sem))
+    sem.release()
+    await t
+    print("bounded semaphore:", masked(asyncio.BoundedSemaphore(3)))
+    c = asyncio.Condition()
+    print("condition:", masked(c))
+
+    async def cond_waiter():
+        async with c:
+            await c.wait()
+    t = asyncio.create_task(cond_waiter())
+    await asyncio.sleep(0)
+    print("condition with waiter:", masked(c))
+    await c.acquire()
+    print("condition locked:", masked(c))
+    c.notify()
+    c.release()
+    await t
+    b = asyncio.Barrier(3)
+    print("barrier:", masked(b))
+    ts = [asyncio.create_task(b.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    print("barrier filling:", masked(b))
+    ts.append(asyncio.create_task(b.wait()))
+    await asyncio.sleep(0)
+    print("barrier draining:", masked(b))
+    await asyncio.gather(*ts)
+    t = asyncio.create_task(b.wait())
+    await asyncio.sleep(0)
+    await b.reset()
+    print("barrier resetting:", masked(b))
+    try:
+        await t
+    except asyncio.BrokenBarrierError:
+        pass
+    await b.abort()
+    print("barrier broken:", masked(b))
+
+    # Task groups: the states a body sees.
+    async def fail():
+        raise ValueError("x")
+    async with asyncio.TaskGroup() as tg:
+        print("task group:", repr(tg))
+        tg.create_task(asyncio.sleep(1))
+        print("task group with a child:", repr(tg))
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(1))
+            tg.create_task(fail())
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                print("task group aborting:", repr(tg))
+                raise
+    except ExceptionGroup:
+        pass
+
+    # Timeouts: the states a body sees.
+    async with asyncio.timeout_at(12.5) as to:
+        print("timeout:", repr(to))
+    async with asyncio.timeout(None) as to:
+        print("timeout without deadline:", repr(to))
+    async with asyncio.timeout_at(12.3456) as to:
+        print("timeout rounded:", repr(to))
+    try:
+        async with asyncio.timeout(0) as to:
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                print("timeout expiring:", repr(to))
+                raise
+    except TimeoutError:
+        pass
 
 
 asyncio.run(main())

@@ -44,6 +44,8 @@ protected:
     ~barrier_core() = default;
 
 private:
+    friend struct repr::peek; // the debug strings (repr.hpp) read the state
+
     enum class barrier_state : unsigned char { filling, draining, resetting, broken };
     struct cond_lock final : lock_core {};
 

@@ -12,6 +12,9 @@ namespace asyncio::detail {
 
 class condition_wait_base;
 class barrier_core;
+namespace repr {
+struct peek;
+}
 
 /// asyncio.Lock: not reentrant, FIFO, no barging (a newcomer queues behind a woken waiter).
 /// `lock` adds the guard; a condition's and a barrier's awaiters reach into it as locks.py's
@@ -73,6 +76,7 @@ protected:
 
 private:
     friend class condition_wait_base;
+    friend struct repr::peek; // the debug strings (repr.hpp) read the waiters
     friend class barrier_core;
 
     [[nodiscard]] bool can_take() { return !locked_ && waiters_.all_cancelled(); }

@@ -12,6 +12,10 @@
 
 namespace asyncio::detail {
 
+namespace repr {
+struct peek;
+}
+
 /// Semaphore's algorithm; `semaphore` and `bounded_semaphore` differ in release().
 class semaphore_base {
 public:
@@ -79,6 +83,7 @@ protected:
     }
 
 private:
+    friend struct repr::peek; // the debug strings (repr.hpp) read the waiters
     // Semaphore._wake_up_next: the first waiter that is not done takes a unit.
     bool wake_up_next() {
         bool woke = false;
