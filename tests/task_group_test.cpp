@@ -37,6 +37,8 @@ std::string describe(const asyncio::exception_group& eg) {
             out += "TimeoutError(" + std::string(t.what()) + ")";
         } catch (const std::invalid_argument& v) {
             out += "ValueError(" + std::string(v.what()) + ")";
+        } catch (const std::runtime_error& r) {
+            out += "RuntimeError(" + std::string(r.what()) + ")";
         } catch (...) {
             out += "?";
         }
@@ -282,6 +284,123 @@ asyncio::task<> external_cancel_during_shutdown(log_t* log) {
     }
 }
 
+// ---- ported from CPython 3.13's Lib/test/test_asyncio/test_taskgroups.py (same names)
+
+/// raise_after(t, e): RuntimeError is std::runtime_error, ValueError std::invalid_argument,
+/// ZeroDivisionError std::domain_error.
+template <class E> asyncio::task<> raise_after(std::chrono::milliseconds t) {
+    co_await asyncio::sleep(t);
+    throw E("");
+}
+
+std::string cancelling_now() {
+    return std::to_string(asyncio::current_task().cancelling());
+}
+
+asyncio::task<> cancelling_level_preserved(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([](asyncio::task_group& tg) -> asyncio::task<> {
+            tg.create_task(raise_after<std::runtime_error>(0ms));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("caught " + describe(eg));
+    }
+    log->push_back("cancelling " + cancelling_now());
+}
+
+asyncio::task<> nested_groups_both_cancelled(log_t* log) {
+    try {
+        co_await asyncio::task_group::run([log](asyncio::task_group& outer_tg) -> asyncio::task<> {
+            try {
+                co_await asyncio::task_group::run(
+                    [&outer_tg](asyncio::task_group& inner_tg) -> asyncio::task<> {
+                        inner_tg.create_task(raise_after<std::runtime_error>(0ms));
+                        outer_tg.create_task(raise_after<std::invalid_argument>(0ms));
+                        co_return;
+                    });
+            } catch (const asyncio::exception_group& eg) {
+                log->push_back("inner caught " + describe(eg));
+            }
+            log->push_back("cancelling after inner " + cancelling_now());
+        });
+    } catch (const asyncio::exception_group& eg) {
+        log->push_back("outer caught " + describe(eg));
+    }
+    log->push_back("cancelling " + cancelling_now());
+}
+
+asyncio::task<> error_and_cancel(log_t* log) {
+    asyncio::event event;
+    auto raise_error = [](asyncio::event* e) -> asyncio::task<> {
+        e->set();
+        co_await asyncio::sleep(0s);
+        throw std::runtime_error("");
+    };
+    auto inner = [](log_t* out, asyncio::event* e,
+                    asyncio::task<> (*raiser)(asyncio::event*)) -> asyncio::task<> {
+        try {
+            co_await asyncio::task_group::run([&](asyncio::task_group& tg) -> asyncio::task<> {
+                tg.create_task(raiser(e));
+                co_await asyncio::sleep(1s);
+                out->push_back("not reached: sleep in group");
+            });
+        } catch (const asyncio::exception_group&) {
+            out->push_back("inner caught RuntimeError, cancelling " + cancelling_now());
+        }
+        co_await asyncio::sleep(1s);
+        out->push_back("not reached: sleep after group");
+    };
+    auto t = asyncio::create_task(inner(log, &event, +raise_error));
+    co_await event.wait();
+    log->push_back("t cancelling " + std::to_string(t.cancelling()));
+    t.cancel();
+    log->push_back("t cancelling " + std::to_string(t.cancelling()));
+    try {
+        co_await t;
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("t cancelled " + py_bool(t.cancelled()));
+    }
+}
+
+asyncio::task<> divide_by_zero_soon() {
+    co_await asyncio::sleep(1ms);
+    throw std::domain_error("division by zero");
+}
+
+asyncio::task<> no_create_task_after_failure(log_t* log) {
+    auto coro2 = [](log_t* out, asyncio::task_group* g) -> asyncio::task<> {
+        try {
+            co_await asyncio::sleep(1s);
+        } catch (const asyncio::cancelled_error&) {
+            try {
+                g->create_task(divide_by_zero_soon());
+            } catch (const std::runtime_error& e) {
+                out->push_back("RuntimeError " + std::string(e.what()));
+            }
+        }
+    };
+    try {
+        co_await asyncio::task_group::run([&](asyncio::task_group& g) -> asyncio::task<> {
+            g.create_task(divide_by_zero_soon());
+            g.create_task(coro2(log, &g));
+            co_return;
+        });
+    } catch (const asyncio::exception_group& eg) {
+        std::string types;
+        for (const auto& e : eg.exceptions()) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::domain_error&) {
+                types += "'ZeroDivisionError'";
+            } catch (...) {
+                types += "'?'";
+            }
+        }
+        log->push_back("caught [" + types + "]");
+    }
+}
+
 } // namespace
 
 TEST_CASE("task_group: waits for every child after the body, and results are readable after") {
@@ -369,4 +488,33 @@ TEST_CASE("task_group: an external cancellation during the group's shutdown wait
                 "runner: group ValueError(x) at 300 cancelling 1",
                 "runner: the external cancellation arrives at the next await, at 300",
                 "runner cancelled True"});
+}
+
+// py: the expected lists below are the output of the same-named cases of tests/py/task_group.py
+// (ported from CPython 3.13's test_taskgroups.py) on CPython 3.13.0.
+
+TEST_CASE("task_group: a failed group leaves the parent's cancelling() at 0 "
+          "(test_cancelling_level_preserved)") {
+    CHECK(run_case(cancelling_level_preserved) == log_t{"caught RuntimeError()", "cancelling 0"});
+}
+
+TEST_CASE("task_group: nested groups that both fail raise each its own group, and cancelling() "
+          "is 1 between them, 0 after (test_nested_groups_both_cancelled)") {
+    CHECK(run_case(nested_groups_both_cancelled) ==
+          log_t{"inner caught RuntimeError()", "cancelling after inner 1",
+                "outer caught ValueError()", "cancelling 0"});
+}
+
+TEST_CASE("task_group: an external cancel while the group fails is kept: cancelling() stays 1 "
+          "and the next await is cancelled (test_error_and_cancel)") {
+    CHECK(run_case(error_and_cancel) == log_t{"t cancelling 0", "t cancelling 1",
+                                              "inner caught RuntimeError, cancelling 1",
+                                              "t cancelled True"});
+}
+
+TEST_CASE("task_group: a child cancelled by a failure cannot create tasks, the group holds only "
+          "the failure (test_taskgroup_no_create_task_after_failure)") {
+    CHECK(run_case(no_create_task_after_failure) ==
+          log_t{"RuntimeError TaskGroup <TaskGroup tasks=1 errors=1 cancelling> is shutting down",
+                "caught ['ZeroDivisionError']"});
 }
