@@ -254,6 +254,110 @@ asyncio::task<> wait_for_cases(log_t* log) {
     }
 }
 
+// ---- ported from CPython 3.13's Lib/test/test_asyncio/test_timeouts.py (same names)
+
+/// Python's `try: await asyncio.sleep(d) finally: 1/0` (ZeroDivisionError is std::domain_error):
+/// the sleep is always interrupted here.
+asyncio::task<> crash_after(std::chrono::milliseconds d) {
+    try {
+        co_await asyncio::sleep(d);
+    } catch (const asyncio::cancelled_error&) {
+        throw std::domain_error("division by zero");
+    }
+}
+
+asyncio::task<> foreign_exception_on_timeout(log_t* log) {
+    try {
+        co_await asyncio::timeout(10ms, []() -> asyncio::task<> { co_await crash_after(1s); });
+    } catch (const std::domain_error& e) {
+        log->push_back("ZeroDivisionError '" + std::string(e.what()) + "' at " + now_ms());
+    }
+}
+
+asyncio::task<> timeout_after_cancellation(log_t* log) {
+    try {
+        asyncio::current_task().cancel();
+        co_await asyncio::sleep(1s);
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("cancelled, cancelling " + std::to_string(cancelling_now()));
+    }
+    try {
+        co_await asyncio::timeout(0s, []() -> asyncio::task<> { co_await asyncio::sleep(1s); });
+    } catch (const asyncio::timeout_error&) {
+        log->push_back("cleanup: TimeoutError at " + now_ms() + " cancelling " +
+                       std::to_string(cancelling_now()));
+    }
+}
+
+asyncio::task<> cancel_in_timeout_after_cancellation(log_t* log) {
+    try {
+        asyncio::current_task().cancel();
+        co_await asyncio::sleep(1s);
+    } catch (const asyncio::cancelled_error&) {
+    }
+    bool expired = true;
+    try {
+        co_await asyncio::timeout(1s, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+            struct note_expiry {
+                asyncio::timeout_scope& t;
+                bool& out;
+                ~note_expiry() { out = t.expired(); }
+            } note{t, expired};
+            asyncio::current_task().cancel();
+            co_await asyncio::sleep(2s);
+        });
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("cleanup: CancelledError at " + now_ms() + " expired " + py_bool(expired) +
+                       " cancelling " + std::to_string(cancelling_now()));
+    }
+}
+
+asyncio::task<> foreign_cancel_doesnt_timeout_if_not_expired(log_t* log) {
+    bool expired = true;
+    try {
+        co_await asyncio::timeout(10s, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
+            struct note_expiry {
+                asyncio::timeout_scope& t;
+                bool& out;
+                ~note_expiry() { out = t.expired(); }
+            } note{t, expired};
+            asyncio::current_task().cancel();
+            co_await asyncio::sleep(10s);
+        });
+    } catch (const asyncio::cancelled_error&) {
+        log->push_back("CancelledError at " + now_ms() + " expired " + py_bool(expired));
+    }
+}
+
+asyncio::task<> timeout_taskgroup(log_t* log) {
+    try {
+        co_await asyncio::timeout(10ms, []() -> asyncio::task<> {
+            co_await asyncio::task_group::run([](asyncio::task_group& tg) -> asyncio::task<> {
+                tg.create_task(crash_after(2s));
+                // try: raise ValueError / finally: await asyncio.sleep(1): the sleep is
+                // interrupted by the deadline, and its cancellation replaces the ValueError.
+                const std::exception_ptr raised =
+                    std::make_exception_ptr(std::invalid_argument(""));
+                co_await asyncio::sleep(1s);
+                std::rethrow_exception(raised);
+            });
+        });
+    } catch (const asyncio::exception_group& eg) {
+        std::string types;
+        for (const auto& e : eg.exceptions()) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::domain_error&) {
+                types += "'ZeroDivisionError'";
+            } catch (...) {
+                types += "'?'";
+            }
+        }
+        log->push_back("ExceptionGroup [" + types + "] at " + now_ms() + " cancelling " +
+                       std::to_string(cancelling_now()));
+    }
+}
+
 } // namespace
 
 TEST_CASE("timeout: a body that finishes before the deadline returns normally, not expired") {
@@ -308,4 +412,38 @@ TEST_CASE("wait_for: result, timeout after the work's cleanup, a swallowed cance
                 "wait_for 0: TimeoutError, started False", "wait_for 0 on a done task 4",
                 "worker 5 cancelled at 350", "worker 5 cleanup at 350",
                 "wait_for caller cancelled at 350"});
+}
+
+// py: the expected lists below are the output of the same-named cases of tests/py/timeouts.py
+// (ported from CPython 3.13's test_timeouts.py) on CPython 3.13.0. CPython also checks the
+// exceptions' __context__/__cause__ chains, which C++ exceptions do not have.
+
+TEST_CASE("timeout: an exception raised while the body is being cancelled replaces the "
+          "timeout_error (test_foreign_exception_on_timeout)") {
+    CHECK(run_case(foreign_exception_on_timeout) ==
+          log_t{"ZeroDivisionError 'division by zero' at 10"});
+}
+
+TEST_CASE("timeout: a timeout in the cleanup after a caught cancellation still raises "
+          "timeout_error, cancelling() stays 1 (test_timeout_after_cancellation)") {
+    CHECK(run_case(timeout_after_cancellation) ==
+          log_t{"cancelled, cancelling 1", "cleanup: TimeoutError at 0 cancelling 1"});
+}
+
+TEST_CASE("timeout: a cancel inside a timeout after a caught cancellation passes through as "
+          "cancelled_error (test_cancel_in_timeout_after_cancellation)") {
+    CHECK(run_case(cancel_in_timeout_after_cancellation) ==
+          log_t{"cleanup: CancelledError at 0 expired False cancelling 2"});
+}
+
+TEST_CASE("timeout: a foreign cancel before the deadline is not turned into timeout_error "
+          "(test_foreign_cancel_doesnt_timeout_if_not_expired)") {
+    CHECK(run_case(foreign_cancel_doesnt_timeout_if_not_expired) ==
+          log_t{"CancelledError at 0 expired False"});
+}
+
+TEST_CASE("timeout: around a task group whose child fails in its cleanup, the exception_group "
+          "replaces the timeout_error (test_timeout_taskgroup)") {
+    CHECK(run_case(timeout_taskgroup) ==
+          log_t{"ExceptionGroup ['ZeroDivisionError'] at 10 cancelling 0"});
 }

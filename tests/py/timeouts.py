@@ -162,8 +162,83 @@ async def wait_for_cases():
         print("wait_for caller cancelled at", now())
 
 
+# Ported from CPython 3.13's Lib/test/test_asyncio/test_timeouts.py (same names).
+async def foreign_exception_on_timeout():
+    async def crash():
+        try:
+            await asyncio.sleep(1)
+        finally:
+            1 / 0
+    try:
+        async with asyncio.timeout(0.01):
+            await crash()
+    except ZeroDivisionError as e:
+        # (raised while handling the TimeoutError: C++ exceptions carry no such chain)
+        print("ZeroDivisionError", repr(str(e)), "at", now())
+
+
+async def timeout_after_cancellation():
+    try:
+        asyncio.current_task().cancel()
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        print("cancelled, cancelling", asyncio.current_task().cancelling())
+    try:
+        async with asyncio.timeout(0.0):
+            await asyncio.sleep(1)
+    except TimeoutError:
+        print("cleanup: TimeoutError at", now(), "cancelling",
+              asyncio.current_task().cancelling())
+
+
+async def cancel_in_timeout_after_cancellation():
+    try:
+        asyncio.current_task().cancel()
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        pass
+    try:
+        async with asyncio.timeout(1.0) as t:
+            asyncio.current_task().cancel()
+            await asyncio.sleep(2)
+    except asyncio.CancelledError:
+        print("cleanup: CancelledError at", now(), "expired", t.expired(), "cancelling",
+              asyncio.current_task().cancelling())
+
+
+async def foreign_cancel_doesnt_timeout_if_not_expired():
+    try:
+        async with asyncio.timeout(10) as cm:
+            asyncio.current_task().cancel()
+            await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        print("CancelledError at", now(), "expired", cm.expired())
+
+
+async def timeout_taskgroup():
+    async def task():
+        try:
+            await asyncio.sleep(2)
+        finally:
+            1 / 0
+    try:
+        async with asyncio.timeout(0.01):
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(task())
+                try:
+                    raise ValueError
+                finally:
+                    await asyncio.sleep(1)
+    except ExceptionGroup as eg:
+        print("ExceptionGroup", [type(e).__name__ for e in eg.exceptions], "at", now(),
+              "cancelling", asyncio.current_task().cancelling())
+
+
 # Each case on a fresh loop whose clock starts at 0, as each C++ test case has.
 for case in (fast_body, slow_body, no_await, already_expired, nested_outer_first,
-             nested_inner_first, swallowed, external_cancel, reschedule, wait_for_cases):
+             nested_inner_first, swallowed, external_cancel, reschedule, wait_for_cases,
+             foreign_exception_on_timeout, timeout_after_cancellation,
+             cancel_in_timeout_after_cancellation, foreign_cancel_doesnt_timeout_if_not_expired,
+             timeout_taskgroup):
     print("--", case.__name__)
     virtual_clock.run(case())
