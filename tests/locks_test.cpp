@@ -663,6 +663,7 @@ asyncio::task<> barrier_cancel_while_draining() {
     co_await asyncio::gather(us);
 }
 
+#if !defined(ASYNCIO_NO_BLOCK_POOL)
 asyncio::task<> parked_on_event(asyncio::event* e) {
     co_await e->wait();
 }
@@ -699,6 +700,7 @@ asyncio::task<> barrier_wait_allocates_no_frame() {
     (void)co_await b.wait();
     co_await asyncio::gather(ts);
 }
+#endif
 
 asyncio::task<> barrier_zero_parties_raises() {
     try {
