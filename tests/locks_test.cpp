@@ -868,7 +868,7 @@ TEST_CASE("barrier: hops while it fills and drains (the last arrival resumes at 
                 "tick 6", "tick 7"});
 }
 
-TEST_CASE("barrier: hops of reset and abort; an arrival while resetting waits, then breaks") {
+TEST_CASE("barrier: hops of reset and abort, and an arrival while resetting waits, then breaks") {
     CHECK(run_case(barrier_hops_of_reset_and_abort) ==
           log_t{"tick 0", "reset returned", "tick 1",
                 "t0 BrokenBarrierError 'Abort or reset of barrier'",

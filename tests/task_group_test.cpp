@@ -490,8 +490,8 @@ TEST_CASE("task_group: an external cancellation during the group's shutdown wait
                 "runner cancelled True"});
 }
 
-// py: the expected lists below are the output of the same-named cases of tests/py/task_group.py
-// (ported from CPython 3.13's test_taskgroups.py) on CPython 3.13.0.
+// py: the expected lists below are the output of the same-named cases of
+// tests/py/task_group_ports.py (ported from CPython 3.13's test_taskgroups.py) on CPython 3.13.0.
 
 TEST_CASE("task_group: a failed group leaves the parent's cancelling() at 0 "
           "(test_cancelling_level_preserved)") {
