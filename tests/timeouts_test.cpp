@@ -24,6 +24,14 @@ using asyncio::testing::run_virtual;
 
 namespace {
 
+/// Records `t.expired()` into `out` when the body's frame unwinds (the scope is gone once the
+/// timeout has raised).
+struct note_expiry {
+    asyncio::timeout_scope& t;
+    bool& out;
+    ~note_expiry() { out = t.expired(); }
+};
+
 int cancelling_now() {
     return asyncio::current_task().cancelling();
 }
@@ -41,11 +49,7 @@ asyncio::task<> slow_body(log_t* log) {
     bool expired = false;
     try {
         co_await asyncio::timeout(100ms, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
-            struct note_expiry {
-                asyncio::timeout_scope& t;
-                bool& out;
-                ~note_expiry() { out = t.expired(); }
-            } note{t, expired};
+            const note_expiry note{t, expired};
             co_await asyncio::sleep(1s);
         });
     } catch (const asyncio::timeout_error& e) {
@@ -79,11 +83,7 @@ asyncio::task<> nested_outer_first(log_t* log) {
             try {
                 co_await asyncio::timeout(500ms,
                                           [&](asyncio::timeout_scope& inner) -> asyncio::task<> {
-                                              struct note_expiry {
-                                                  asyncio::timeout_scope& t;
-                                                  bool& out;
-                                                  ~note_expiry() { out = t.expired(); }
-                                              } note{inner, inner_expired};
+                                              const note_expiry note{inner, inner_expired};
                                               co_await asyncio::sleep(1s);
                                           });
             } catch (const asyncio::cancelled_error&) {
@@ -298,11 +298,7 @@ asyncio::task<> cancel_in_timeout_after_cancellation(log_t* log) {
     bool expired = true;
     try {
         co_await asyncio::timeout(1s, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
-            struct note_expiry {
-                asyncio::timeout_scope& t;
-                bool& out;
-                ~note_expiry() { out = t.expired(); }
-            } note{t, expired};
+            const note_expiry note{t, expired};
             asyncio::current_task().cancel();
             co_await asyncio::sleep(2s);
         });
@@ -316,11 +312,7 @@ asyncio::task<> foreign_cancel_doesnt_timeout_if_not_expired(log_t* log) {
     bool expired = true;
     try {
         co_await asyncio::timeout(10s, [&](asyncio::timeout_scope& t) -> asyncio::task<> {
-            struct note_expiry {
-                asyncio::timeout_scope& t;
-                bool& out;
-                ~note_expiry() { out = t.expired(); }
-            } note{t, expired};
+            const note_expiry note{t, expired};
             asyncio::current_task().cancel();
             co_await asyncio::sleep(10s);
         });
