@@ -19,5 +19,6 @@
 #include <asyncio/socket.hpp>
 #include <asyncio/task.hpp>
 #include <asyncio/task_group.hpp>
+#include <asyncio/threads.hpp>
 #include <asyncio/timeouts.hpp>
 #include <asyncio/wait.hpp>

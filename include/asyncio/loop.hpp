@@ -226,6 +226,15 @@ public:
     /// loop.set_task_factory(None): tasks start in the next iteration again (the default).
     void set_task_factory(std::nullptr_t) noexcept { core_.eager_tasks = false; }
 
+    /// loop.run_in_executor(executor, f, *args) (defined in <asyncio/threads.hpp>): runs
+    /// `f(args...)` on `executor` and returns an asyncio future of its result.
+    template <class E, class F, class... Args>
+    auto run_in_executor(E* executor, F&& f, Args&&... args);
+    /// loop.run_in_executor(None, f, *args): the same on the loop's default thread pool.
+    template <class F, class... Args> auto run_in_executor(std::nullptr_t, F&& f, Args&&... args);
+    /// loop.shutdown_default_executor() (defined in <asyncio/threads.hpp>).
+    task<void> shutdown_default_executor();
+
     /// Timers waiting in the heap (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
     /// Entries in the ready queue.
@@ -521,6 +530,8 @@ inline void event_loop::release_all() noexcept {
     for (const detail::ready_entry& e : core_.remote_->close()) {
         e.fn(e.arg, false);
     }
+    // The default executor (joined) and the executor jobs in flight (see <asyncio/threads.hpp>).
+    core_.threads_.reset();
     while (!core_.ready_.empty()) {
         const detail::ready_entry e = core_.ready_.pop();
         e.fn(e.arg, false);

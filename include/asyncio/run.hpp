@@ -7,6 +7,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
+#include <asyncio/threads.hpp>
 
 #include <asyncio/detail/running_loop.hpp>
 
@@ -91,13 +92,16 @@ inline void cancel_all_tasks(event_loop& loop) {
     wait_all(loop, pending, "unhandled exception during asyncio.run() shutdown");
 }
 
-/// What asyncio.run does after the main task: cancel the rest, then close async generators. Where
+/// What asyncio.run does after the main task: cancel the rest, close async generators, then shut
+/// the default executor down. Where
 /// CPython would then destroy tasks still pending (cleanup code may have spawned some), asyncio-cpp
 /// cancels and runs them too, round after round, so that no frame is destroyed mid-flight.
 inline void shutdown(event_loop& loop) {
     loop.core().shutting_down_ = true;
     cancel_all_tasks(loop);
     shutdown_asyncgens(loop);
+    // Joins the default executor's threads (from another thread; the loop keeps running).
+    loop.run_until_complete(loop.shutdown_default_executor());
     while (!loop.core().tasks.empty()) {
         cancel_all_tasks(loop);
     }

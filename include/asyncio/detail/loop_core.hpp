@@ -36,6 +36,7 @@ namespace asyncio::detail {
 
 struct state_tag;
 struct state_link;
+struct loop_threads;
 
 /// What the loop and the combinators call on a future or task state without knowing its type:
 /// one static table per state type, so a state carries one pointer instead of four.
@@ -189,6 +190,9 @@ public:
     /// while there are any, a virtual-time loop with nothing else to do waits instead of
     /// reporting a deadlock.
     std::size_t external_jobs = 0;
+    /// The default executor and the executor jobs in flight (<asyncio/threads.hpp>), created on
+    /// first use; close() drops it (on the loop's thread).
+    std::shared_ptr<loop_threads> threads_;
 
     clock_kind clock_;
     selector_kind selector_kind_;
