@@ -6,6 +6,8 @@
 #   clang14       clang 14 + libstdc++ 12 Debug, -Werror: the oldest compiler supported
 #   clang-libcxx  clang 19 + libc++ 19 Debug, -Werror
 #   asan          g++ 12 Debug with AddressSanitizer + UndefinedBehaviorSanitizer, -Werror
+#   tsan          g++ 12 RelWithDebInfo with ThreadSanitizer, -Werror: the test cases tagged
+#                 [threads] or [io] (asyncio_thread_tests, built from the files that have some)
 #   dev           g++ 12 Debug, -Werror, plus tests built against the single header (runs last)
 #
 #   bash scripts/test.sh                  # asan, dev (about 7 minutes on a 2-core machine)
@@ -15,7 +17,8 @@
 #
 # The compiler legs are CMake presets (CMakePresets.json, trees in build/<leg>): configure, build,
 # then ctest, whose tests include the packaging tests (install + find_package, FetchContent,
-# add_subdirectory, single header, vcpkg port) built with that leg's compiler and flags.
+# add_subdirectory, single header, vcpkg port) built with that leg's compiler and flags; the tsan
+# leg builds only asyncio_thread_tests and runs it on the tags [threads] and [io].
 # Installs what the chosen legs need with apt-get first (scripts/deps.sh). Stops at the first leg
 # that fails. Prints each leg's time; the last lines of the output are the summary of the last
 # ctest run ("100% tests passed, ..." and "Total Test time (real) = ...").
@@ -23,10 +26,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
-    sed -n '2,21s/^# \{0,1\}//p' "$0"
+    sed -n '2,24s/^# \{0,1\}//p' "$0"
 }
 
-all_legs=(format tidy clang14 clang-libcxx asan dev)
+all_legs=(format tidy clang14 clang-libcxx asan tsan dev)
 legs=(asan dev)
 only=""
 skip=""
@@ -74,6 +77,7 @@ for leg in "${legs[@]}"; do
         clang-libcxx) packages+=(cmake ninja-build clang-19 libc++-19-dev libc++abi-19-dev
                                  libclang-rt-19-dev catch2 python3) ;;
         asan | dev) packages+=(cmake ninja-build g++ catch2 libbenchmark-dev python3) ;;
+        tsan) packages+=(cmake ninja-build g++ catch2) ;;
     esac
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
@@ -163,6 +167,18 @@ leg_cmake() {
     ctest --preset "$leg"
 }
 
+leg_tsan() {
+    # Only the tests whose code crosses threads: the whole suite under TSan would cost far more CI
+    # time for code that never leaves the loop's thread (ctest --preset tsan runs the same
+    # files, every case in them).
+    local start=$SECONDS
+    cmake --preset tsan
+    cmake --build --preset tsan
+    echo "==== leg tsan: configured and built in $((SECONDS - start)) s; running [threads],[io] ===="
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        build/tsan/tests/asyncio_thread_tests "[threads],[io]"
+}
+
 last=${legs[${#legs[@]} - 1]}
 for leg in "${legs[@]}"; do
     if [ "$leg" = "$last" ] && [ "${#times[@]}" -gt 1 ]; then
@@ -175,6 +191,7 @@ for leg in "${legs[@]}"; do
     case "$leg" in
         format) leg_format ;;
         tidy) leg_tidy ;;
+        tsan) leg_tsan ;;
         *) leg_cmake "$leg" ;;
     esac
     times+=("$leg $((SECONDS - start)) s")

@@ -10,6 +10,7 @@
 #include <asyncio/task.hpp>
 
 #include <asyncio/detail/loop_core.hpp>
+#include <asyncio/detail/running_loop.hpp>
 #include <asyncio/detail/value_slot.hpp>
 #include <asyncio/detail/wakeup.hpp>
 
@@ -388,11 +389,27 @@ future<R> start_job(event_loop& loop, Fn fn, Submit&& submit) {
         throw;
     }
     // Cancelling the asyncio future cancels a job that has not started (CPython's
-    // _call_check_cancel, a done callback: one iteration later).
-    (void)result.add_done_callback([job](future<R>& f) {
+    // _call_check_cancel, a done callback: one iteration later). The callback holds a reference
+    // of its own: it may run after the completion was processed.
+    struct job_ref {
+        exec_job* j;
+        explicit job_ref(exec_job* p) noexcept : j(p) {
+            j->refs.fetch_add(1, std::memory_order_relaxed);
+        }
+        job_ref(job_ref&& o) noexcept : j(std::exchange(o.j, nullptr)) {}
+        job_ref(const job_ref&) = delete;
+        job_ref& operator=(const job_ref&) = delete;
+        job_ref& operator=(job_ref&&) = delete;
+        ~job_ref() {
+            if (j != nullptr) {
+                j->release();
+            }
+        }
+    };
+    (void)result.add_done_callback([r = job_ref(job)](future<R>& f) {
         if (f.cancelled()) {
             int expected = exec_job::pending;
-            job->phase_.compare_exchange_strong(expected, exec_job::cancelled,
+            r.j->phase_.compare_exchange_strong(expected, exec_job::cancelled,
                                                 std::memory_order_acq_rel);
         }
     });
@@ -559,9 +576,15 @@ private:
 /// (created in the loop's next iteration) and returns a handle that thread can wait on. Throws
 /// std::runtime_error("Event loop is closed") for a closed loop. A loop that is not running yet
 /// starts the task when it runs; a loop destroyed before the task finishes cancels the handle
-/// (CPython's would be left pending forever).
+/// (CPython's would be left pending forever). Called on a thread where another loop runs, it throws
+/// std::invalid_argument: the coroutine's frame belongs to that loop's arena.
 template <class T> concurrent_future<T> run_coroutine_threadsafe(task<T> t, event_loop& loop) {
     using state = detail::coro_state<T>;
+    if (event_loop* here = detail::running_loop(); here != nullptr && here != &loop) {
+        // The coroutine's frame came from that loop's arena, which only its thread may touch.
+        throw std::invalid_argument("run_coroutine_threadsafe: the coroutine was created where "
+                                    "another event loop runs; create it on a thread without one");
+    }
     auto s = std::make_shared<state>();
     s->remote = loop.core().remote_;
     s->core = &loop.core();
