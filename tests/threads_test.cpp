@@ -280,6 +280,25 @@ TEST_CASE("threads: run_in_executor, call_soon_threadsafe and run_coroutine_thre
     CHECK_FALSE(body_ran);
 }
 
+TEST_CASE("threads: run_coroutine_threadsafe refuses a coroutine created where another loop runs",
+          "[threads]") {
+    bool refused = false;
+    asyncio::run(
+        [](bool* out) -> task<void> {
+            event_loop other(clock_kind::virtual_time);
+            auto body = []() -> task<int> { co_return 1; };
+            try {
+                // body()'s frame comes from the running loop's arena, not usable by `other`.
+                (void)asyncio::run_coroutine_threadsafe(body(), other);
+            } catch (const std::invalid_argument&) {
+                *out = true;
+            }
+            co_return;
+        }(&refused),
+        on(selector_kind::epoll, clock_kind::virtual_time));
+    CHECK(refused);
+}
+
 TEST_CASE("threads: an executor shut down then used refuses the job", "[threads]") {
     // py: executor shut down then used: RuntimeError cannot schedule new futures after shutdown
     // py: default executor after shutdown_default_executor: RuntimeError Executor shutdown has been
@@ -565,6 +584,33 @@ TEST_CASE("threads: asyncio::run joins the default executor's threads after clos
     asyncio::run(marks_pool_thread_main(&gen, &order), on(sel));
     CHECK(order == std::vector<std::string>{"main done", "generator closed, to_thread ran"});
     CHECK(pool_threads_exited.load() == 1); // the pool's thread has exited: it was joined
+}
+
+TEST_CASE("threads: asyncio::run keeps the loop running while it joins the default executor",
+          "[threads]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    // A job still running when main returns calls back into the loop: the loop is not closed yet
+    // (shutdown_default_executor comes before close), so the callback runs.
+    std::atomic<int> posted{0};
+    bool callback_ran = false;
+    asyncio::run(
+        [](std::atomic<int>* p, bool* ran) -> task<void> {
+            auto& loop = asyncio::get_running_loop();
+            (void)loop.run_in_executor(nullptr, [&loop, p, ran] {
+                std::this_thread::sleep_for(20ms);
+                try {
+                    loop.call_soon_threadsafe([ran] { *ran = true; });
+                    *p = 1;
+                } catch (const std::runtime_error&) {
+                    *p = 2; // the loop was already closed
+                }
+            });
+            co_return;
+        }(&posted, &callback_ran),
+        on(sel));
+    CHECK(posted.load() == 1);
+    CHECK(callback_ran);
 }
 
 TEST_CASE("threads: shutdown_default_executor waits for the running jobs without blocking the "
