@@ -291,7 +291,7 @@ struct state_access {
         }
         return s;
     }
-    template <class T> static task_handle<T> handle_of(ref_ptr<task_state<T>> s) noexcept {
+    template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
     }
     /// The state behind `h` (null for an empty handle).

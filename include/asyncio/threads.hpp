@@ -290,7 +290,8 @@ template <class R, class Fn> struct exec_job_of final : exec_job {
 
     void run() noexcept override {
         int expected = pending;
-        if (phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+        if (fn.has_value() &&
+            phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
             try {
                 if constexpr (std::is_void_v<R>) {
                     (*fn)();

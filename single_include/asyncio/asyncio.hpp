@@ -4079,7 +4079,7 @@ struct state_access {
         }
         return s;
     }
-    template <class T> static task_handle<T> handle_of(ref_ptr<task_state<T>> s) noexcept {
+    template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
     }
     /// The state behind `h` (null for an empty handle).
@@ -8666,7 +8666,8 @@ template <class R, class Fn> struct exec_job_of final : exec_job {
 
     void run() noexcept override {
         int expected = pending;
-        if (phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+        if (fn.has_value() &&
+            phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
             try {
                 if constexpr (std::is_void_v<R>) {
                     (*fn)();
