@@ -44,10 +44,10 @@ void run_workload(std::string_view name, std::int64_t n) {
         expect(name, "yields",
                asyncio::run(peers::w2_yield(peers::w2_tasks, n / peers::w2_tasks), real_clock), n);
     } else if (name == "W2-fd") {
-        expect(name, "yields",
-               asyncio::run(peers::w2_yield_with_fd(peers::w2_tasks, n / peers::w2_tasks),
-                            real_clock),
-               n);
+        expect(
+            name, "yields",
+            asyncio::run(peers::w2_yield_with_fd(peers::w2_tasks, n / peers::w2_tasks), real_clock),
+            n);
     } else if (name == "W3-1p1c") {
         expect(name, "sum", asyncio::run(peers::w3_queue(n, 1), real_clock), peers::triangle(n));
     } else if (name == "W3-4p4c") {

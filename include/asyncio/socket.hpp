@@ -124,7 +124,7 @@ public:
         if (family() == AF_UNIX) {
             const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
             const auto max = static_cast<std::size_t>(size_) - offsetof(sockaddr_un, sun_path);
-            return std::string(un->sun_path, ::strnlen(un->sun_path, max));
+            return {un->sun_path, ::strnlen(un->sun_path, max)};
         }
         return {};
     }
@@ -320,7 +320,7 @@ public:
         if (::getsockname(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
             detail::throw_socket_error(errno, "getsockname");
         }
-        return socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+        return {reinterpret_cast<sockaddr*>(&ss), len};
     }
     /// Throws std::system_error(ENOTCONN) when not connected.
     [[nodiscard]] socket_address getpeername() const {
@@ -329,7 +329,7 @@ public:
         if (::getpeername(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
             detail::throw_socket_error(errno, "getpeername");
         }
-        return socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+        return {reinterpret_cast<sockaddr*>(&ss), len};
     }
     void setsockopt(int level, int option, int value) {
         if (::setsockopt(checked(), level, option, &value, sizeof value) != 0) {
@@ -380,12 +380,14 @@ namespace detail {
 /// the registration (nothing was transferred by a pending receive). `Op` provides
 /// `bool attempt()` (true when finished, with `err_` set on failure) and `result()`.
 template <class Op> class sock_awaiter : private io_watcher {
-public:
+    friend Op;
     sock_awaiter(int fd, std::uint32_t dir) noexcept : fd_(fd), dir_(dir) {
         on_ready = &ready_fn;
         on_removed = &removed_fn;
     }
     sock_awaiter(const sock_awaiter& o) noexcept : sock_awaiter(o.fd_, o.dir_) {}
+
+public:
     sock_awaiter& operator=(const sock_awaiter&) = delete;
     ~sock_awaiter() { unregister(); }
 
@@ -556,7 +558,7 @@ private:
 class connect_awaiter final : public sock_awaiter<connect_awaiter> {
 public:
     connect_awaiter(int fd, socket_address a) noexcept
-        : sock_awaiter(fd, event_write), address_(std::move(a)) {}
+        : sock_awaiter(fd, event_write), address_(a) {}
     bool attempt() {
         if (!started_) {
             started_ = true;
@@ -614,7 +616,7 @@ public:
     }
     std::pair<socket, socket_address> await_resume() {
         finish();
-        return {std::move(conn_), std::move(peer_)};
+        return {std::move(conn_), peer_};
     }
     [[nodiscard]] static const char* what() noexcept { return "accept"; }
 
@@ -626,7 +628,7 @@ private:
 class sendto_awaiter final : public sock_awaiter<sendto_awaiter> {
 public:
     sendto_awaiter(int fd, std::span<const std::byte> data, socket_address to) noexcept
-        : sock_awaiter(fd, event_write), data_(data), to_(std::move(to)) {}
+        : sock_awaiter(fd, event_write), data_(data), to_(to) {}
     bool attempt() {
         const auto r =
             ::sendto(fd_, data_.data(), data_.size(), MSG_NOSIGNAL, to_.data(), to_.size());
@@ -673,7 +675,7 @@ public:
     }
     std::pair<std::string, socket_address> await_resume() {
         finish();
-        return {std::move(buf_), std::move(from_)};
+        return {std::move(buf_), from_};
     }
     [[nodiscard]] static const char* what() noexcept { return "recvfrom"; }
 
@@ -725,7 +727,7 @@ sock_sendall(const socket& s, std::string_view data) noexcept {
 /// connection_refused, ...).
 [[nodiscard("co_await the connect")]] inline detail::connect_awaiter
 sock_connect(const socket& s, socket_address address) noexcept {
-    return {s.fileno(), std::move(address)};
+    return {s.fileno(), address};
 }
 
 /// loop.sock_accept(sock): the next connection of a listening socket, as a non-blocking socket,
@@ -738,12 +740,12 @@ sock_accept(const socket& s) noexcept {
 /// loop.sock_sendto(sock, data, address): one datagram; returns the bytes sent.
 [[nodiscard("co_await the send")]] inline detail::sendto_awaiter
 sock_sendto(const socket& s, std::span<const std::byte> data, socket_address to) noexcept {
-    return {s.fileno(), data, std::move(to)};
+    return {s.fileno(), data, to};
 }
 /// The same for text.
 [[nodiscard("co_await the send")]] inline detail::sendto_awaiter
 sock_sendto(const socket& s, std::string_view data, socket_address to) noexcept {
-    return {s.fileno(), detail::as_bytes(data), std::move(to)};
+    return {s.fileno(), detail::as_bytes(data), to};
 }
 
 /// loop.sock_recvfrom(sock, bufsize): one datagram (truncated to `n` bytes) and its sender.
