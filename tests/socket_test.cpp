@@ -546,3 +546,44 @@ TEST_CASE("socket: a descriptor closed and its number reused right after an oper
     got.push_back(loop.run_until_complete(second()));
     CHECK(got == std::vector<std::string>{"first", "second", "first", "second", "third", "fourth"});
 }
+
+TEST_CASE("socket: getaddrinfo resolves a name in an executor thread and a numeric host at once, "
+          "and sock_connect takes a host name",
+          "[io][socket][threads]") {
+    // py: getaddrinfo('not-a-number', 80, flags=AI_NUMERICHOST): gaierror -2 Name or service not
+    //     known
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    std::string got;
+    std::vector<std::string> resolved;
+    std::error_code refused_name;
+    run_real(sel, [&]() -> task<> {
+        for (const auto& a : co_await asyncio::getaddrinfo("localhost", 80, AF_INET, SOCK_STREAM)) {
+            resolved.push_back(a.address.to_string());
+        }
+        for (const auto& a : co_await asyncio::getaddrinfo("127.0.0.1", 81, AF_INET, SOCK_STREAM)) {
+            resolved.push_back(a.address.to_string());
+        }
+        try {
+            static_cast<void>(co_await asyncio::getaddrinfo("not-a-number", 80, AF_UNSPEC,
+                                                            SOCK_STREAM, 0, AI_NUMERICHOST));
+        } catch (const std::system_error& e) {
+            refused_name = e.code();
+        }
+        asyncio::socket srv = listener();
+        auto server = [&]() -> task<> {
+            auto [conn, peer] = co_await asyncio::sock_accept(srv);
+            got = co_await asyncio::sock_recv(conn, 10);
+        };
+        auto client = [&]() -> task<> {
+            asyncio::socket c(AF_INET);
+            co_await asyncio::sock_connect(c, "localhost", srv.getsockname().port());
+            co_await asyncio::sock_sendall(c, std::string_view("by name"));
+        };
+        co_await asyncio::gather(server(), client());
+    });
+    CHECK(resolved == std::vector<std::string>{"127.0.0.1:80", "127.0.0.1:81"});
+    CHECK(refused_name.category() == asyncio::gai_category());
+    CHECK(refused_name.value() == EAI_NONAME);
+    CHECK(got == "by name");
+}

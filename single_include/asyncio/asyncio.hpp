@@ -10085,6 +10085,37 @@ sock_sendto(const socket& s, std::string_view data, socket_address to) noexcept 
     return {s.fileno(), n};
 }
 
+/// loop.getaddrinfo(host, port, family=, type=, proto=, flags=): a numeric host is converted at
+/// once, as CPython's shortcut does; a name is resolved by getaddrinfo_blocking in the default
+/// executor (a thread of the loop's pool), so DNS never blocks the loop. Errors as
+/// getaddrinfo_blocking's (gai_category()).
+[[nodiscard("co_await the resolution")]] inline task<std::vector<address_info>>
+getaddrinfo(std::string host, int port, int family = AF_UNSPEC, int type = 0, int protocol = 0,
+            int flags = 0) {
+    in6_addr probe{};
+    const bool numeric = host.empty() || ::inet_pton(AF_INET, host.c_str(), &probe) == 1 ||
+                         ::inet_pton(AF_INET6, host.c_str(), &probe) == 1;
+    if (numeric || (flags & AI_NUMERICHOST) != 0) {
+        co_return getaddrinfo_blocking(host, port, family, type, protocol, flags);
+    }
+    co_return co_await to_thread([](const std::string& h, int p, int f, int t, int pr,
+                                    int fl) { return getaddrinfo_blocking(h, p, f, t, pr, fl); },
+                                 std::move(host), port, family, type, protocol, flags);
+}
+
+/// loop.sock_connect(sock, (host, port)): resolves `host` for the socket's family and type
+/// (getaddrinfo above: in the default executor unless numeric), then connects to the first
+/// address. Errors: getaddrinfo's, then sock_connect's.
+[[nodiscard("co_await the connect")]] inline task<> sock_connect(const socket& s, std::string host,
+                                                                 int port) {
+    const std::vector<address_info> found =
+        co_await getaddrinfo(std::move(host), port, s.family(), s.type());
+    if (found.empty()) {
+        throw std::system_error(EAI_NONAME, gai_category());
+    }
+    co_await sock_connect(s, found.front().address);
+}
+
 } // namespace asyncio
 // ---- (back in asyncio/asyncio.hpp)
 
