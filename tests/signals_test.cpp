@@ -190,6 +190,24 @@ TEST_CASE("signals: a second add_signal_handler for a signal replaces the handle
     CHECK(log == std::vector<std::string>{"second"});
 }
 
+TEST_CASE("signals: a handler may remove itself while it runs", "[signals]") {
+    disposition_guard usr1(SIGUSR1);
+    usr1.set_default();
+    event_loop loop;
+    int runs = 0;
+    bool removed = false;
+    loop.add_signal_handler(SIGUSR1, [&] {
+        ++runs;
+        removed = loop.remove_signal_handler(SIGUSR1);
+    });
+    ::raise(SIGUSR1);
+    run_once(loop);
+    run_once(loop);
+    CHECK(runs == 1);
+    CHECK(removed);
+    CHECK(is_default(SIGUSR1));
+}
+
 TEST_CASE("signals: an invalid signal number throws invalid_argument, SIGKILL and SIGSTOP "
           "runtime_error",
           "[signals]") {
