@@ -233,7 +233,8 @@ TEST_CASE("signals: an invalid signal number throws invalid_argument, SIGKILL an
     CHECK_FALSE(loop.remove_signal_handler(SIGKILL));
 }
 
-TEST_CASE("signals: close() removes the handlers; a closed loop refuses new ones", "[signals]") {
+TEST_CASE("signals: close() removes the handlers, and a closed loop refuses new ones",
+          "[signals]") {
     // py: close removes handlers: SIGUSR2 is SIG_DFL True
     // py: closed loop: add RuntimeError Event loop is closed
     // py: closed loop: add bad sig ValueError invalid signal number 0

@@ -139,7 +139,7 @@ public:
     sigint_handler& operator=(const sigint_handler&) = delete;
     ~sigint_handler() { restore(); }
 
-    /// Whether a SIGINT was handled.
+    /// How many SIGINTs the loop handled so far.
     [[nodiscard]] int interrupts() const noexcept { return count_; }
 
     /// Removes the handler unless the program replaced it (loop.add_signal_handler(SIGINT, ...)),
