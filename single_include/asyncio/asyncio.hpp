@@ -1511,6 +1511,8 @@ struct signal_globals {
     struct slot {
         std::atomic<remote_queue*> target{nullptr};
         std::atomic<bool> pending{false};
+        /// Restore SIG_DFL on the next delivery (asyncio::run's SIGINT handler).
+        std::atomic<bool> one_shot{false};
         /// The signal_table that owns the signal (under `mutex`).
         const void* owner = nullptr;
     };
@@ -1531,6 +1533,14 @@ inline void on_signal(int signum) noexcept {
     if (signum > 0 && signum < signal_limit) {
         signal_globals::slot& s = g.slots[signum];
         s.pending.store(true);
+        if (s.one_shot.exchange(false)) {
+            // SA_RESETHAND already did it, except under an interposer that keeps its own table
+            // (ThreadSanitizer's sigaction): sigaction is async-signal-safe.
+            struct sigaction dfl{};
+            dfl.sa_handler = SIG_DFL;
+            sigemptyset(&dfl.sa_mask);
+            ::sigaction(signum, &dfl, nullptr);
+        }
         if (remote_queue* q = s.target.load()) {
             q->poke();
         }
@@ -1682,6 +1692,7 @@ public:
         entries_.reserve(entries_.size() + 1);
         for (entry& e : entries_) {
             if (e.signum == signum) {
+                signal_globals_v.slots[signum].one_shot.store(one_shot);
                 install(signum, one_shot);
                 std::swap(e.cb, guard.c); // the old callback goes with the guard
                 return;
@@ -1697,10 +1708,12 @@ public:
             }
             s.pending.store(false); // a signal received before the handler existed is not news
             s.target.store(&q);
+            s.one_shot.store(one_shot);
             try {
                 install(signum, one_shot);
             } catch (...) {
                 s.target.store(nullptr);
+                s.one_shot.store(false);
                 wait_for_handlers();
                 throw;
             }
@@ -1781,6 +1794,7 @@ private:
         ::sigaction(signum, &sa, nullptr);
         s.target.store(nullptr);
         wait_for_handlers();
+        s.one_shot.store(false);
         s.pending.store(false);
         s.owner = nullptr;
     }
