@@ -33,6 +33,16 @@ private:
     std::string message_;
 };
 
+/// Python's KeyboardInterrupt, as asyncio::run throws it after Ctrl-C: on the main thread, the
+/// first SIGINT cancels the main task, and when the main task then ends cancelled because of it,
+/// run throws keyboard_interrupt once the shutdown is done. Like cancelled_error it derives from no
+/// standard exception class (Python's KeyboardInterrupt is a BaseException), so `catch (const
+/// std::exception&)` does not swallow it.
+class keyboard_interrupt {
+public:
+    [[nodiscard]] const char* what() const noexcept { return "keyboard interrupt"; }
+};
+
 /// Python's GeneratorExit: thrown into an async_generator at its current `co_yield` by
 /// `aclose()` (or when an unfinished generator is finalised), so that its cleanup runs. Like
 /// cancelled_error it derives from no standard exception class; a generator may catch it to clean

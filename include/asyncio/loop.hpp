@@ -137,11 +137,42 @@ public:
     /// loop.remove_writer: the same for writing.
     bool remove_writer(int fd) noexcept { return remove_watch(fd, detail::event_write); }
 
+    /// loop.add_signal_handler: from now on, each time the process receives `signum`, `f()` runs
+    /// in the loop's next iteration (a C handler marks the signal and wakes the loop through its
+    /// wake-up descriptor; several deliveries before the loop looks make one run, where CPython
+    /// runs the handler once per delivery). CPython runs it one iteration later still: its
+    /// self-pipe reader is itself a callback. A second call for the same signal replaces `f`. If
+    /// `f` throws, the exception handler gets "Exception in callback". Throws
+    /// std::invalid_argument("invalid signal number N") for a number outside signal.valid_signals()
+    /// (checked first, as CPython does), std::runtime_error("Event loop is closed") on a closed
+    /// loop, std::runtime_error("sig N cannot be caught") for SIGKILL and SIGSTOP, and
+    /// std::runtime_error when another loop handles `signum` (a signal belongs to one loop at a
+    /// time). Unlike CPython, which allows it only on the main thread (set_wakeup_fd), any thread's
+    /// loop may handle a signal: the C handler does nothing a signal handler may not, on whichever
+    /// thread the kernel picks (executor threads block the signals: detail::block_loop_signals).
+    /// A virtual-time loop does not count handlers as something that can wake it (deadlock rule).
+    template <class F> void add_signal_handler(int signum, F&& f) {
+        detail::check_signal(signum);
+        check_closed();
+        core_.signals_.add(signum, detail::make_signal_callback(std::forward<F>(f)),
+                           *core_.remote_);
+    }
+    /// loop.remove_signal_handler: stops handling `signum` and restores its default disposition
+    /// (SIG_DFL, also for SIGINT, where CPython restores Python's default_int_handler). True if a
+    /// handler was removed; false when there was none, and on a closed loop (close() removed them).
+    /// A run already queued still happens, as in CPython. Throws std::invalid_argument for an
+    /// invalid signal number.
+    bool remove_signal_handler(int signum) {
+        detail::check_signal(signum);
+        return core_.signals_.remove(signum);
+    }
+
     /// The selector backend this loop polls (epoll or poll, never automatic).
     [[nodiscard]] selector_kind selector() const noexcept { return core_.selector_kind_; }
 
-    /// loop.close: destroys what is left (pending tasks' frames, queued callbacks, descriptor
-    /// registrations; the descriptors themselves stay open), then refuses new work: call_soon,
+    /// loop.close: removes the signal handlers (restoring SIG_DFL), destroys what is left (pending
+    /// tasks' frames, queued callbacks, descriptor registrations; the descriptors themselves stay
+    /// open), then refuses new work: call_soon,
     /// call_later, create_task, add_reader, run_* and call_soon_threadsafe throw
     /// std::runtime_error("Event loop is closed"). Idempotent. Throws std::runtime_error("Cannot
     /// close a running event loop") while it runs.
@@ -468,6 +499,9 @@ inline void event_loop::poll_events(std::int64_t timeout_ns) {
             static_cast<void>(core_.ready_.push(e));
         }
         core_.remote_items_.clear();
+        if (!core_.signals_.empty()) {
+            core_.signals_.dispatch(core_.ready_);
+        }
     }
 }
 
@@ -519,6 +553,7 @@ inline event_loop::~event_loop() {
 
 inline void event_loop::release_all() noexcept {
     core_.closing_ = true;
+    core_.signals_.clear(); // CPython's close() removes the signal handlers
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
         detail::state_link& t = core_.tasks.pop_front();

@@ -10,8 +10,12 @@
 #include <asyncio/threads.hpp>
 
 #include <asyncio/detail/running_loop.hpp>
+#include <asyncio/detail/signals.hpp>
+
+#include <signal.h>
 
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <type_traits>
@@ -107,6 +111,91 @@ inline void shutdown(event_loop& loop) {
     }
 }
 
+/// CPython's Runner._on_sigint, for the duration of one asyncio::run: installed only on the main
+/// thread and only while SIGINT has its default disposition (as CPython installs it only over
+/// default_int_handler), through the loop's own add_signal_handler. The first SIGINT cancels the
+/// main task (one iteration later than CPython, whose handler runs between two bytecodes); when
+/// the main task then ends cancelled and uncancel() brings it to 0, run throws
+/// keyboard_interrupt. The kernel restores SIG_DFL as it delivers that first SIGINT
+/// (SA_RESETHAND), so a second Ctrl-C kills the process at once, where CPython raises
+/// KeyboardInterrupt from its handler (C++ cannot throw from a signal handler). A SIGINT that
+/// arrives once the main task is done makes run throw keyboard_interrupt after the shutdown.
+class sigint_handler {
+public:
+    sigint_handler(event_loop& loop, task_ref main) : loop_(loop), main_(std::move(main)) {
+        if (!is_main_thread() || !has_default_disposition(SIGINT)) {
+            return;
+        }
+        cb_ = make_signal_callback([this] { on_sigint(); });
+        cb_->add_ref(); // ours, so that restore() can tell whether the loop still holds it
+        try {
+            loop_.core().signals_.add(SIGINT, cb_, *loop_.core().remote_, true);
+        } catch (const std::exception&) {
+            cb_->release(); // e.g. another loop handles SIGINT: CPython also carries on without
+            cb_ = nullptr;
+        }
+    }
+    sigint_handler(const sigint_handler&) = delete;
+    sigint_handler& operator=(const sigint_handler&) = delete;
+    ~sigint_handler() { restore(); }
+
+    /// How many SIGINTs the loop handled so far.
+    [[nodiscard]] int interrupts() const noexcept { return count_; }
+
+    /// Removes the handler unless the program replaced it (loop.add_signal_handler(SIGINT, ...)),
+    /// restoring SIG_DFL, the disposition it found (CPython's finally in Runner.run).
+    void restore() noexcept {
+        if (cb_ != nullptr) {
+            if (loop_.core().signals_.find(SIGINT) == cb_) {
+                loop_.core().signals_.remove(SIGINT);
+            }
+            cb_->release();
+            cb_ = nullptr;
+        }
+    }
+
+    /// Throws keyboard_interrupt if a SIGINT arrived once the main task was done.
+    void raise_if_late() const {
+        if (late_) {
+            throw keyboard_interrupt();
+        }
+    }
+
+private:
+    void on_sigint() {
+        ++count_;
+        if (count_ == 1 && !main_.done()) {
+            main_.cancel();
+            return;
+        }
+        late_ = true;
+    }
+
+    event_loop& loop_;
+    task_ref main_;
+    signal_callback* cb_ = nullptr;
+    int count_ = 0;
+    bool late_ = false;
+};
+
+/// Runner.run: runs the main task; if it ends cancelled because of a SIGINT (and uncancel()
+/// brings its count to 0), throws keyboard_interrupt instead of cancelled_error.
+template <class T>
+decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& sigint) {
+    struct restorer {
+        sigint_handler& s;
+        ~restorer() { s.restore(); }
+    } guard{sigint};
+    try {
+        return loop.run_until_complete(main);
+    } catch (const cancelled_error&) {
+        if (sigint.interrupts() > 0 && main.uncancel() == 0) {
+            throw keyboard_interrupt();
+        }
+        throw;
+    }
+}
+
 } // namespace detail
 
 /// asyncio.run(main): creates a loop, runs `main` as a task until it finishes, then cancels every
@@ -114,6 +203,12 @@ inline void shutdown(event_loop& loop) {
 /// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
 /// run from returning. Async generators still suspended are then closed (their cleanup runs).
 /// Throws std::runtime_error when called while a loop is running.
+/// Ctrl-C, as CPython's Runner: on the main thread, when SIGINT has its default disposition, run
+/// handles it until the main task is done. The first SIGINT cancels the main task (its cleanup
+/// runs); if main then ends cancelled, run shuts down as usual and throws keyboard_interrupt. A
+/// second SIGINT meanwhile kills the process (SIG_DFL is back as soon as the first is delivered;
+/// CPython raises KeyboardInterrupt at once). SIGINT's disposition is SIG_DFL again when the main
+/// task is done, before the shutdown (as CPython restores it).
 template <class T> T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
@@ -123,21 +218,26 @@ template <class T> T run(task<T> main, run_options opts = {}) {
         loop.set_exception_handler(std::move(opts.handler));
     }
     task_handle<T> main_task = loop.create_task(std::move(main));
+    detail::sigint_handler sigint(loop, main_task);
     bool shut_down = false;
     try {
         if constexpr (std::is_void_v<T>) {
-            loop.run_until_complete(main_task);
+            detail::run_main(loop, main_task, sigint);
             shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
         } else {
-            T result = loop.run_until_complete(main_task);
+            T result = detail::run_main(loop, main_task, sigint);
             shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
             return result;
         }
     } catch (...) {
         if (!shut_down) {
+            shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
         }
         throw;
     }

@@ -104,6 +104,16 @@ private:
     std::string message_;
 };
 
+/// Python's KeyboardInterrupt, as asyncio::run throws it after Ctrl-C: on the main thread, the
+/// first SIGINT cancels the main task, and when the main task then ends cancelled because of it,
+/// run throws keyboard_interrupt once the shutdown is done. Like cancelled_error it derives from no
+/// standard exception class (Python's KeyboardInterrupt is a BaseException), so `catch (const
+/// std::exception&)` does not swallow it.
+class keyboard_interrupt {
+public:
+    [[nodiscard]] const char* what() const noexcept { return "keyboard interrupt"; }
+};
+
 /// Python's GeneratorExit: thrown into an async_generator at its current `co_yield` by
 /// `aclose()` (or when an unfinished generator is finalised), so that its cleanup runs. Like
 /// cancelled_error it derives from no standard exception class; a generator may catch it to clean
@@ -1321,6 +1331,487 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/loop_core.hpp)
 
+// ---- asyncio/detail/signals.hpp ------------------------------------------------------------------
+// Signal handlers of event loops: the process-wide signal table, the C handler, each loop's table.
+
+
+
+// ---- asyncio/detail/wakeup.hpp -------------------------------------------------------------------
+// The loop's self-wake descriptor and the queue other threads hand callbacks through.
+
+
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#endif
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace asyncio::detail {
+
+/// A descriptor that becomes readable when `notify()` is called, from any thread or from a
+/// signal handler: an eventfd on Linux with the epoll backend, else a non-blocking pipe.
+class wakeup {
+public:
+    explicit wakeup(bool use_pipe) {
+#if defined(__linux__)
+        if (!use_pipe) {
+            read_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (read_fd_ < 0) {
+                throw_errno("eventfd");
+            }
+            write_fd_ = read_fd_;
+            return;
+        }
+#else
+        static_cast<void>(use_pipe);
+#endif
+        int p[2];
+        if (::pipe(p) != 0) {
+            throw_errno("pipe");
+        }
+        for (int fd : p) {
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        read_fd_ = p[0];
+        write_fd_ = p[1];
+    }
+    wakeup(const wakeup&) = delete;
+    wakeup& operator=(const wakeup&) = delete;
+    ~wakeup() {
+        ::close(read_fd_);
+        if (write_fd_ != read_fd_) {
+            ::close(write_fd_);
+        }
+    }
+
+    [[nodiscard]] int read_fd() const noexcept { return read_fd_; }
+
+    /// Makes read_fd() readable. Async-signal-safe (one write); a full pipe or counter means a
+    /// wake-up is already pending, which is all that is needed.
+    void notify() const noexcept {
+        if (write_fd_ == read_fd_) {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] const auto r = ::write(write_fd_, &one, sizeof one);
+        } else {
+            const char b = 0;
+            [[maybe_unused]] const auto r = ::write(write_fd_, &b, 1);
+        }
+    }
+
+    /// Empties the descriptor (the loop thread, once it was reported readable).
+    void drain() const noexcept {
+        char buf[64];
+        while (::read(read_fd_, buf, write_fd_ == read_fd_ ? 8 : sizeof buf) > 0) {
+        }
+    }
+
+private:
+    int read_fd_ = -1;
+    int write_fd_ = -1;
+};
+
+/// The entries other threads schedule on a loop (call_soon_threadsafe): a short mutex around a
+/// vector the loop swaps out once per iteration, and an atomic flag the loop reads without the
+/// mutex. Only the post that finds the queue empty writes to the wake-up descriptor. Shared
+/// (std::shared_ptr) by the loop and whatever may post after the loop is gone (a worker thread
+/// whose job outlives it): posting to a closed queue returns false.
+class remote_queue {
+public:
+    explicit remote_queue(bool use_pipe) : wake_(use_pipe) {}
+
+    /// Any thread: queues `e` and wakes the loop. False (and `e` untouched) once closed.
+    bool post(ready_entry e) {
+        bool was_empty = false;
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            if (closed_) {
+                return false;
+            }
+            was_empty = items_.empty();
+            items_.push_back(e);
+            pending_.store(true, std::memory_order_release);
+        }
+        if (was_empty) {
+            wake_.notify();
+        }
+        return true;
+    }
+
+    /// Whether something was posted since the last `take` (a hint read without the mutex).
+    [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+
+    /// Marks the queue pending and wakes the loop: async-signal-safe (signal handlers use it).
+    void poke() noexcept {
+        pending_.store(true, std::memory_order_release);
+        wake_.notify();
+    }
+
+    /// The loop thread: moves everything posted so far into `out` (cleared first).
+    void take(std::vector<ready_entry>& out) {
+        out.clear();
+        pending_.store(false, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> lock(m_);
+        out.swap(items_);
+    }
+
+    /// Refuses further posts; returns what is still queued (for the loop to discard).
+    std::vector<ready_entry> close() {
+        std::lock_guard<std::mutex> lock(m_);
+        closed_ = true;
+        return std::move(items_);
+    }
+
+    [[nodiscard]] bool closed() {
+        std::lock_guard<std::mutex> lock(m_);
+        return closed_;
+    }
+
+    [[nodiscard]] const detail::wakeup& wake() const noexcept { return wake_; }
+
+private:
+    std::mutex m_;
+    std::vector<ready_entry> items_;
+    std::atomic<bool> pending_{false};
+    bool closed_ = false;
+    detail::wakeup wake_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/signals.hpp)
+
+#include <pthread.h>
+#include <signal.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+#include <type_traits>
+
+namespace asyncio::detail {
+
+/// One past the largest signal number (POSIX's NSIG; 65 on Linux).
+#if defined(NSIG)
+inline constexpr int signal_limit = NSIG;
+#else
+inline constexpr int signal_limit = 65;
+#endif
+
+/// The process-wide signal state: the one piece of global mutable state beside the running-loop
+/// pointer, and only because a signal disposition is itself process-wide. For each signal number:
+/// the wake-up queue of the loop that owns it (null when no loop does), a flag the C handler sets,
+/// and (under `mutex`, loop threads only) the owning loop and how to restore the disposition.
+/// The C handler touches only the atomics: it sets the flag and pokes the owner's queue (an atomic
+/// store and one write(): async-signal-safe). `in_handler` counts handlers running right now, so
+/// that a loop taking its queue away waits for one that may still be using it.
+struct signal_globals {
+    struct slot {
+        std::atomic<remote_queue*> target{nullptr};
+        std::atomic<bool> pending{false};
+        /// Restore SIG_DFL on the next delivery (asyncio::run's SIGINT handler).
+        std::atomic<bool> one_shot{false};
+        /// The signal_table that owns the signal (under `mutex`).
+        const void* owner = nullptr;
+    };
+    std::mutex mutex;
+    std::atomic<int> in_handler{0};
+    slot slots[signal_limit];
+};
+
+/// The one instance (constant-initialised: there is no start-up order to worry about).
+inline constinit signal_globals signal_globals_v{};
+
+/// The C signal handler of every signal a loop handles: marks the signal received and wakes the
+/// loop that owns it. Async-signal-safe; errno is preserved.
+inline void on_signal(int signum) noexcept {
+    const int saved = errno;
+    signal_globals& g = signal_globals_v;
+    g.in_handler.fetch_add(1);
+    if (signum > 0 && signum < signal_limit) {
+        signal_globals::slot& s = g.slots[signum];
+        s.pending.store(true);
+        if (s.one_shot.exchange(false)) {
+            // SA_RESETHAND already did it, except under an interposer that keeps its own table
+            // (ThreadSanitizer's sigaction): sigaction is async-signal-safe.
+            struct sigaction dfl{};
+            dfl.sa_handler = SIG_DFL;
+            sigemptyset(&dfl.sa_mask);
+            ::sigaction(signum, &dfl, nullptr);
+        }
+        if (remote_queue* q = s.target.load()) {
+            q->poke();
+        }
+    }
+    g.in_handler.fetch_sub(1);
+    errno = saved;
+}
+
+/// Whether `signum` is a signal a handler may be given (CPython's signal.valid_signals(): the
+/// numbers sigfillset includes, so glibc's internal 32 and 33 are refused).
+[[nodiscard]] inline bool valid_signal(int signum) noexcept {
+    if (signum < 1 || signum >= signal_limit) {
+        return false;
+    }
+    sigset_t all;
+    sigfillset(&all);
+    return sigismember(&all, signum) == 1;
+}
+
+/// CPython's _check_signal: throws std::invalid_argument("invalid signal number N").
+inline void check_signal(int signum) {
+    if (!valid_signal(signum)) {
+        throw std::invalid_argument("invalid signal number " + std::to_string(signum));
+    }
+}
+
+/// Whether the calling thread is the process's main thread (asyncio::run installs its SIGINT
+/// handler only there, as CPython's Runner does).
+[[nodiscard]] inline bool is_main_thread() noexcept {
+#if defined(__linux__)
+    return ::getpid() == static_cast<pid_t>(::syscall(SYS_gettid));
+#elif defined(__APPLE__)
+    return ::pthread_main_np() != 0;
+#else
+    return false;
+#endif
+}
+
+/// Whether `signum` has the default disposition (SIG_DFL) now.
+[[nodiscard]] inline bool has_default_disposition(int signum) noexcept {
+    struct sigaction cur{};
+    if (::sigaction(signum, nullptr, &cur) != 0) {
+        return false;
+    }
+    return (cur.sa_flags & SA_SIGINFO) == 0 && cur.sa_handler == SIG_DFL;
+}
+
+/// Blocks, in the calling thread, the asynchronous signals a loop may handle: SIGINT, SIGTERM,
+/// SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM, SIGWINCH, and every signal a loop handles
+/// right now. Executor threads call it first thing (or their creator calls it around the thread's
+/// creation and restores its own mask after, so that the new thread is born with them blocked):
+/// the kernel then delivers those signals to a thread that does not block them, and a worker's
+/// blocking calls are not interrupted by them. Faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT)
+/// and SIGPIPE are left alone: they concern the thread that caused them. Returns the previous mask.
+inline sigset_t block_loop_signals() noexcept {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM, SIGWINCH}) {
+        sigaddset(&set, s);
+    }
+    for (int s = 1; s < signal_limit; ++s) {
+        if (signal_globals_v.slots[s].target.load() != nullptr) {
+            sigaddset(&set, s);
+        }
+    }
+    sigset_t old;
+    sigemptyset(&old);
+    ::pthread_sigmask(SIG_BLOCK, &set, &old);
+    return old;
+}
+
+/// A signal callback: the function given to add_signal_handler, shared (on the loop's thread) by
+/// the loop's table and each ready-queue entry that will run it, so that a handler removed while
+/// a run is queued still runs once (as CPython's Handle, already in the ready queue, does).
+struct signal_callback {
+    int refs = 1;
+    void (*invoke)(signal_callback*) = nullptr;
+    void (*destroy)(signal_callback*) noexcept = nullptr;
+
+    void add_ref() noexcept { ++refs; }
+    void release() noexcept {
+        if (--refs == 0) {
+            destroy(this);
+        }
+    }
+    /// The ready-queue entry: run the callback (unless the loop discards it), then drop the ref.
+    static void fire(void* p, bool run) {
+        auto* c = static_cast<signal_callback*>(p);
+        struct releaser {
+            signal_callback* c;
+            ~releaser() { c->release(); }
+        } guard{c};
+        if (run) {
+            c->invoke(c);
+        }
+    }
+};
+
+template <class F> struct signal_callback_impl final : signal_callback {
+    explicit signal_callback_impl(F&& fn) : f(std::move(fn)) {
+        invoke = [](signal_callback* c) { static_cast<signal_callback_impl*>(c)->f(); };
+        destroy = [](signal_callback* c) noexcept { delete static_cast<signal_callback_impl*>(c); };
+    }
+    F f;
+};
+
+template <class F> signal_callback* make_signal_callback(F&& f) {
+    using fn_t = std::decay_t<F>;
+    static_assert(std::is_invocable_v<fn_t&>, "signal handlers are called with no arguments");
+    return new signal_callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+}
+
+/// One loop's signal handlers (loop.add_signal_handler), a few entries searched linearly. Only the
+/// loop's thread uses it; the process-wide slots it claims are guarded by signal_globals::mutex.
+class signal_table {
+public:
+    signal_table() = default;
+    signal_table(const signal_table&) = delete;
+    signal_table& operator=(const signal_table&) = delete;
+    ~signal_table() { clear(); }
+
+    [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+
+    /// The callback handling `signum`, or null.
+    [[nodiscard]] signal_callback* find(int signum) const noexcept {
+        for (const entry& e : entries_) {
+            if (e.signum == signum) {
+                return e.cb;
+            }
+        }
+        return nullptr;
+    }
+
+    /// Makes `cb` (whose reference the table takes, even when it throws) the handler of `signum`
+    /// (already checked), waking `q` when the signal arrives. The first handler of a signal
+    /// installs the C handler (SA_RESTART; with `one_shot`, SA_RESETHAND too: the kernel restores
+    /// SIG_DFL as it delivers the signal, so a second one gets the default action). Throws
+    /// std::runtime_error("sig N cannot be caught") for SIGKILL and SIGSTOP (EINVAL), and
+    /// std::runtime_error when another loop handles the signal.
+    void add(int signum, signal_callback* cb, remote_queue& q, bool one_shot = false) {
+        struct owner_ref {
+            signal_callback* c;
+            ~owner_ref() {
+                if (c != nullptr) {
+                    c->release();
+                }
+            }
+        } guard{cb};
+        entries_.reserve(entries_.size() + 1);
+        for (entry& e : entries_) {
+            if (e.signum == signum) {
+                signal_globals_v.slots[signum].one_shot.store(one_shot);
+                install(signum, one_shot);
+                std::swap(e.cb, guard.c); // the old callback goes with the guard
+                return;
+            }
+        }
+        signal_globals& g = signal_globals_v;
+        signal_globals::slot& s = g.slots[signum];
+        {
+            std::lock_guard<std::mutex> lock(g.mutex);
+            if (s.owner != nullptr) {
+                throw std::runtime_error("sig " + std::to_string(signum) +
+                                         " is handled by another event loop");
+            }
+            s.pending.store(false); // a signal received before the handler existed is not news
+            s.target.store(&q);
+            s.one_shot.store(one_shot);
+            try {
+                install(signum, one_shot);
+            } catch (...) {
+                s.target.store(nullptr);
+                s.one_shot.store(false);
+                wait_for_handlers();
+                throw;
+            }
+            s.owner = this;
+        }
+        entries_.push_back(entry{signum, guard.c});
+        guard.c = nullptr;
+    }
+
+    /// Removes the handler of `signum` and restores the default disposition (SIG_DFL, also for
+    /// SIGINT, where CPython restores its default_int_handler). False when there was none.
+    bool remove(int signum) noexcept {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (entries_[i].signum == signum) {
+                signal_callback* cb = entries_[i].cb;
+                entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+                release_slot(signum);
+                cb->release();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// Removes every handler (loop.close()).
+    void clear() noexcept {
+        while (!entries_.empty()) {
+            remove(entries_.back().signum);
+        }
+    }
+
+    /// The loop thread, after a wake-up: queues one run of the callback of each signal received
+    /// since the last call (several deliveries of one signal in between make one run).
+    void dispatch(ready_queue& ready) {
+        for (const entry& e : entries_) {
+            if (signal_globals_v.slots[e.signum].pending.exchange(false)) {
+                e.cb->add_ref();
+                try {
+                    static_cast<void>(ready.push(ready_entry{&signal_callback::fire, e.cb}));
+                } catch (...) {
+                    e.cb->release();
+                    throw;
+                }
+            }
+        }
+    }
+
+private:
+    struct entry {
+        int signum;
+        signal_callback* cb;
+    };
+
+    static void install(int signum, bool one_shot) {
+        struct sigaction sa{};
+        sa.sa_handler = &on_signal;
+        sigemptyset(&sa.sa_mask);
+        auto flags = static_cast<unsigned>(SA_RESTART);
+        if (one_shot) {
+            flags |= static_cast<unsigned>(SA_RESETHAND);
+        }
+        sa.sa_flags = static_cast<int>(flags);
+        if (::sigaction(signum, &sa, nullptr) != 0) {
+            if (errno == EINVAL) {
+                throw std::runtime_error("sig " + std::to_string(signum) + " cannot be caught");
+            }
+            throw std::system_error(errno, std::generic_category(), "sigaction");
+        }
+    }
+
+    static void release_slot(int signum) noexcept {
+        signal_globals& g = signal_globals_v;
+        signal_globals::slot& s = g.slots[signum];
+        std::lock_guard<std::mutex> lock(g.mutex);
+        struct sigaction sa{};
+        sa.sa_handler = SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(signum, &sa, nullptr);
+        s.target.store(nullptr);
+        wait_for_handlers();
+        s.one_shot.store(false);
+        s.pending.store(false);
+        s.owner = nullptr;
+    }
+
+    /// Waits until no C handler runs: one that loaded a queue before it was taken away is done
+    /// with it afterwards (a handler is a few instructions and one write()).
+    static void wait_for_handlers() noexcept {
+        while (signal_globals_v.in_handler.load() != 0) {
+        }
+    }
+
+    std::vector<entry> entries_;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/loop_core.hpp)
+
 // ---- asyncio/detail/timer_heap.hpp ---------------------------------------------------------------
 // The loop's timer heap: a 4-ary min-heap ordered by (deadline, sequence) with indexed removal.
 
@@ -1484,153 +1975,6 @@ private:
     std::vector<ticket_info> info_;        // ticket -> entry and sequence number
     std::vector<std::uint32_t> free_tickets_;
     std::uint64_t next_seq_ = 0;
-};
-
-} // namespace asyncio::detail
-// ---- (back in asyncio/detail/loop_core.hpp)
-
-// ---- asyncio/detail/wakeup.hpp -------------------------------------------------------------------
-// The loop's self-wake descriptor and the queue other threads hand callbacks through.
-
-
-
-#if defined(__linux__)
-#include <sys/eventfd.h>
-#endif
-#include <unistd.h>
-
-#include <atomic>
-#include <mutex>
-
-namespace asyncio::detail {
-
-/// A descriptor that becomes readable when `notify()` is called, from any thread or from a
-/// signal handler: an eventfd on Linux with the epoll backend, else a non-blocking pipe.
-class wakeup {
-public:
-    explicit wakeup(bool use_pipe) {
-#if defined(__linux__)
-        if (!use_pipe) {
-            read_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            if (read_fd_ < 0) {
-                throw_errno("eventfd");
-            }
-            write_fd_ = read_fd_;
-            return;
-        }
-#else
-        static_cast<void>(use_pipe);
-#endif
-        int p[2];
-        if (::pipe(p) != 0) {
-            throw_errno("pipe");
-        }
-        for (int fd : p) {
-            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
-        read_fd_ = p[0];
-        write_fd_ = p[1];
-    }
-    wakeup(const wakeup&) = delete;
-    wakeup& operator=(const wakeup&) = delete;
-    ~wakeup() {
-        ::close(read_fd_);
-        if (write_fd_ != read_fd_) {
-            ::close(write_fd_);
-        }
-    }
-
-    [[nodiscard]] int read_fd() const noexcept { return read_fd_; }
-
-    /// Makes read_fd() readable. Async-signal-safe (one write); a full pipe or counter means a
-    /// wake-up is already pending, which is all that is needed.
-    void notify() const noexcept {
-        if (write_fd_ == read_fd_) {
-            const std::uint64_t one = 1;
-            [[maybe_unused]] const auto r = ::write(write_fd_, &one, sizeof one);
-        } else {
-            const char b = 0;
-            [[maybe_unused]] const auto r = ::write(write_fd_, &b, 1);
-        }
-    }
-
-    /// Empties the descriptor (the loop thread, once it was reported readable).
-    void drain() const noexcept {
-        char buf[64];
-        while (::read(read_fd_, buf, write_fd_ == read_fd_ ? 8 : sizeof buf) > 0) {
-        }
-    }
-
-private:
-    int read_fd_ = -1;
-    int write_fd_ = -1;
-};
-
-/// The entries other threads schedule on a loop (call_soon_threadsafe): a short mutex around a
-/// vector the loop swaps out once per iteration, and an atomic flag the loop reads without the
-/// mutex. Only the post that finds the queue empty writes to the wake-up descriptor. Shared
-/// (std::shared_ptr) by the loop and whatever may post after the loop is gone (a worker thread
-/// whose job outlives it): posting to a closed queue returns false.
-class remote_queue {
-public:
-    explicit remote_queue(bool use_pipe) : wake_(use_pipe) {}
-
-    /// Any thread: queues `e` and wakes the loop. False (and `e` untouched) once closed.
-    bool post(ready_entry e) {
-        bool was_empty = false;
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            if (closed_) {
-                return false;
-            }
-            was_empty = items_.empty();
-            items_.push_back(e);
-            pending_.store(true, std::memory_order_release);
-        }
-        if (was_empty) {
-            wake_.notify();
-        }
-        return true;
-    }
-
-    /// Whether something was posted since the last `take` (a hint read without the mutex).
-    [[nodiscard]] bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
-
-    /// Marks the queue pending and wakes the loop: async-signal-safe (signal handlers use it).
-    void poke() noexcept {
-        pending_.store(true, std::memory_order_release);
-        wake_.notify();
-    }
-
-    /// The loop thread: moves everything posted so far into `out` (cleared first).
-    void take(std::vector<ready_entry>& out) {
-        out.clear();
-        pending_.store(false, std::memory_order_relaxed);
-        std::lock_guard<std::mutex> lock(m_);
-        out.swap(items_);
-    }
-
-    /// Refuses further posts; returns what is still queued (for the loop to discard).
-    std::vector<ready_entry> close() {
-        std::lock_guard<std::mutex> lock(m_);
-        closed_ = true;
-        return std::move(items_);
-    }
-
-    [[nodiscard]] bool closed() {
-        std::lock_guard<std::mutex> lock(m_);
-        return closed_;
-    }
-
-    [[nodiscard]] const detail::wakeup& wake() const noexcept { return wake_; }
-
-private:
-    std::mutex m_;
-    std::vector<ready_entry> items_;
-    std::atomic<bool> pending_{false};
-    bool closed_ = false;
-    detail::wakeup wake_;
 };
 
 } // namespace asyncio::detail
@@ -1815,6 +2159,8 @@ public:
     std::unique_ptr<selector> selector_;
     /// What other threads post (call_soon_threadsafe); shared with them.
     std::shared_ptr<remote_queue> remote_;
+    /// The signals this loop handles (loop.add_signal_handler); received ones wake `remote_`.
+    signal_table signals_;
     io_registry io_;
     std::vector<io_event> events_;
     std::vector<ready_entry> remote_items_;
@@ -1829,7 +2175,6 @@ public:
 // ---- (back in asyncio/handle.hpp)
 
 #include <ratio>
-#include <type_traits>
 
 namespace asyncio {
 
@@ -2251,11 +2596,42 @@ public:
     /// loop.remove_writer: the same for writing.
     bool remove_writer(int fd) noexcept { return remove_watch(fd, detail::event_write); }
 
+    /// loop.add_signal_handler: from now on, each time the process receives `signum`, `f()` runs
+    /// in the loop's next iteration (a C handler marks the signal and wakes the loop through its
+    /// wake-up descriptor; several deliveries before the loop looks make one run, where CPython
+    /// runs the handler once per delivery). CPython runs it one iteration later still: its
+    /// self-pipe reader is itself a callback. A second call for the same signal replaces `f`. If
+    /// `f` throws, the exception handler gets "Exception in callback". Throws
+    /// std::invalid_argument("invalid signal number N") for a number outside signal.valid_signals()
+    /// (checked first, as CPython does), std::runtime_error("Event loop is closed") on a closed
+    /// loop, std::runtime_error("sig N cannot be caught") for SIGKILL and SIGSTOP, and
+    /// std::runtime_error when another loop handles `signum` (a signal belongs to one loop at a
+    /// time). Unlike CPython, which allows it only on the main thread (set_wakeup_fd), any thread's
+    /// loop may handle a signal: the C handler does nothing a signal handler may not, on whichever
+    /// thread the kernel picks (executor threads block the signals: detail::block_loop_signals).
+    /// A virtual-time loop does not count handlers as something that can wake it (deadlock rule).
+    template <class F> void add_signal_handler(int signum, F&& f) {
+        detail::check_signal(signum);
+        check_closed();
+        core_.signals_.add(signum, detail::make_signal_callback(std::forward<F>(f)),
+                           *core_.remote_);
+    }
+    /// loop.remove_signal_handler: stops handling `signum` and restores its default disposition
+    /// (SIG_DFL, also for SIGINT, where CPython restores Python's default_int_handler). True if a
+    /// handler was removed; false when there was none, and on a closed loop (close() removed them).
+    /// A run already queued still happens, as in CPython. Throws std::invalid_argument for an
+    /// invalid signal number.
+    bool remove_signal_handler(int signum) {
+        detail::check_signal(signum);
+        return core_.signals_.remove(signum);
+    }
+
     /// The selector backend this loop polls (epoll or poll, never automatic).
     [[nodiscard]] selector_kind selector() const noexcept { return core_.selector_kind_; }
 
-    /// loop.close: destroys what is left (pending tasks' frames, queued callbacks, descriptor
-    /// registrations; the descriptors themselves stay open), then refuses new work: call_soon,
+    /// loop.close: removes the signal handlers (restoring SIG_DFL), destroys what is left (pending
+    /// tasks' frames, queued callbacks, descriptor registrations; the descriptors themselves stay
+    /// open), then refuses new work: call_soon,
     /// call_later, create_task, add_reader, run_* and call_soon_threadsafe throw
     /// std::runtime_error("Event loop is closed"). Idempotent. Throws std::runtime_error("Cannot
     /// close a running event loop") while it runs.
@@ -2582,6 +2958,9 @@ inline void event_loop::poll_events(std::int64_t timeout_ns) {
             static_cast<void>(core_.ready_.push(e));
         }
         core_.remote_items_.clear();
+        if (!core_.signals_.empty()) {
+            core_.signals_.dispatch(core_.ready_);
+        }
     }
 }
 
@@ -2633,6 +3012,7 @@ inline event_loop::~event_loop() {
 
 inline void event_loop::release_all() noexcept {
     core_.closing_ = true;
+    core_.signals_.clear(); // CPython's close() removes the signal handlers
     // Pending tasks first, while the ready queue and heap their awaiters unlink from still exist.
     while (!core_.tasks.empty()) {
         detail::state_link& t = core_.tasks.pop_front();
@@ -9124,6 +9504,7 @@ task<detail::job_result_t<F, Args...>> to_thread(F f, Args... args) {
 
 
 
+
 namespace asyncio {
 
 /// Options of `asyncio::run` (Python's keyword arguments).
@@ -9213,6 +9594,91 @@ inline void shutdown(event_loop& loop) {
     }
 }
 
+/// CPython's Runner._on_sigint, for the duration of one asyncio::run: installed only on the main
+/// thread and only while SIGINT has its default disposition (as CPython installs it only over
+/// default_int_handler), through the loop's own add_signal_handler. The first SIGINT cancels the
+/// main task (one iteration later than CPython, whose handler runs between two bytecodes); when
+/// the main task then ends cancelled and uncancel() brings it to 0, run throws
+/// keyboard_interrupt. The kernel restores SIG_DFL as it delivers that first SIGINT
+/// (SA_RESETHAND), so a second Ctrl-C kills the process at once, where CPython raises
+/// KeyboardInterrupt from its handler (C++ cannot throw from a signal handler). A SIGINT that
+/// arrives once the main task is done makes run throw keyboard_interrupt after the shutdown.
+class sigint_handler {
+public:
+    sigint_handler(event_loop& loop, task_ref main) : loop_(loop), main_(std::move(main)) {
+        if (!is_main_thread() || !has_default_disposition(SIGINT)) {
+            return;
+        }
+        cb_ = make_signal_callback([this] { on_sigint(); });
+        cb_->add_ref(); // ours, so that restore() can tell whether the loop still holds it
+        try {
+            loop_.core().signals_.add(SIGINT, cb_, *loop_.core().remote_, true);
+        } catch (const std::exception&) {
+            cb_->release(); // e.g. another loop handles SIGINT: CPython also carries on without
+            cb_ = nullptr;
+        }
+    }
+    sigint_handler(const sigint_handler&) = delete;
+    sigint_handler& operator=(const sigint_handler&) = delete;
+    ~sigint_handler() { restore(); }
+
+    /// How many SIGINTs the loop handled so far.
+    [[nodiscard]] int interrupts() const noexcept { return count_; }
+
+    /// Removes the handler unless the program replaced it (loop.add_signal_handler(SIGINT, ...)),
+    /// restoring SIG_DFL, the disposition it found (CPython's finally in Runner.run).
+    void restore() noexcept {
+        if (cb_ != nullptr) {
+            if (loop_.core().signals_.find(SIGINT) == cb_) {
+                loop_.core().signals_.remove(SIGINT);
+            }
+            cb_->release();
+            cb_ = nullptr;
+        }
+    }
+
+    /// Throws keyboard_interrupt if a SIGINT arrived once the main task was done.
+    void raise_if_late() const {
+        if (late_) {
+            throw keyboard_interrupt();
+        }
+    }
+
+private:
+    void on_sigint() {
+        ++count_;
+        if (count_ == 1 && !main_.done()) {
+            main_.cancel();
+            return;
+        }
+        late_ = true;
+    }
+
+    event_loop& loop_;
+    task_ref main_;
+    signal_callback* cb_ = nullptr;
+    int count_ = 0;
+    bool late_ = false;
+};
+
+/// Runner.run: runs the main task; if it ends cancelled because of a SIGINT (and uncancel()
+/// brings its count to 0), throws keyboard_interrupt instead of cancelled_error.
+template <class T>
+decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& sigint) {
+    struct restorer {
+        sigint_handler& s;
+        ~restorer() { s.restore(); }
+    } guard{sigint};
+    try {
+        return loop.run_until_complete(main);
+    } catch (const cancelled_error&) {
+        if (sigint.interrupts() > 0 && main.uncancel() == 0) {
+            throw keyboard_interrupt();
+        }
+        throw;
+    }
+}
+
 } // namespace detail
 
 /// asyncio.run(main): creates a loop, runs `main` as a task until it finishes, then cancels every
@@ -9220,6 +9686,12 @@ inline void shutdown(event_loop& loop) {
 /// value or rethrows its exception. As in CPython, a task that swallows every cancellation keeps
 /// run from returning. Async generators still suspended are then closed (their cleanup runs).
 /// Throws std::runtime_error when called while a loop is running.
+/// Ctrl-C, as CPython's Runner: on the main thread, when SIGINT has its default disposition, run
+/// handles it until the main task is done. The first SIGINT cancels the main task (its cleanup
+/// runs); if main then ends cancelled, run shuts down as usual and throws keyboard_interrupt. A
+/// second SIGINT meanwhile kills the process (SIG_DFL is back as soon as the first is delivered;
+/// CPython raises KeyboardInterrupt at once). SIGINT's disposition is SIG_DFL again when the main
+/// task is done, before the shutdown (as CPython restores it).
 template <class T> T run(task<T> main, run_options opts = {}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
@@ -9229,21 +9701,26 @@ template <class T> T run(task<T> main, run_options opts = {}) {
         loop.set_exception_handler(std::move(opts.handler));
     }
     task_handle<T> main_task = loop.create_task(std::move(main));
+    detail::sigint_handler sigint(loop, main_task);
     bool shut_down = false;
     try {
         if constexpr (std::is_void_v<T>) {
-            loop.run_until_complete(main_task);
+            detail::run_main(loop, main_task, sigint);
             shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
         } else {
-            T result = loop.run_until_complete(main_task);
+            T result = detail::run_main(loop, main_task, sigint);
             shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
             return result;
         }
     } catch (...) {
         if (!shut_down) {
+            shut_down = true;
             detail::shutdown(loop);
+            sigint.raise_if_late();
         }
         throw;
     }

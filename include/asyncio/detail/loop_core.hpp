@@ -13,6 +13,7 @@
 #include <asyncio/detail/selector.hpp>
 #include <asyncio/detail/selector_epoll.hpp>
 #include <asyncio/detail/selector_poll.hpp>
+#include <asyncio/detail/signals.hpp>
 #include <asyncio/detail/timer_heap.hpp>
 #include <asyncio/detail/wakeup.hpp>
 
@@ -199,6 +200,8 @@ public:
     std::unique_ptr<selector> selector_;
     /// What other threads post (call_soon_threadsafe); shared with them.
     std::shared_ptr<remote_queue> remote_;
+    /// The signals this loop handles (loop.add_signal_handler); received ones wake `remote_`.
+    signal_table signals_;
     io_registry io_;
     std::vector<io_event> events_;
     std::vector<ready_entry> remote_items_;
