@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #if defined(__linux__)
 #include <pthread.h>
+#include <signal.h>
 #endif
 
 #include <algorithm>
@@ -684,4 +685,29 @@ TEST_CASE("threads: awaiting to_thread of a job sleeping 100 ms uses almost no C
                   " ms of CPU"));
         }(),
         on(sel));
+}
+
+TEST_CASE("threads: executor threads start with the loop's signals blocked, and the creating "
+          "thread's mask is left as it was",
+          "[threads][signals]") {
+    sigset_t before;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &before);
+    const bool main_blocks_sigint = sigismember(&before, SIGINT) == 1;
+    const auto worker_mask = asyncio::run([]() -> task<std::vector<int>> {
+        co_return co_await asyncio::to_thread([] {
+            sigset_t mine;
+            ::pthread_sigmask(SIG_SETMASK, nullptr, &mine);
+            std::vector<int> blocked;
+            for (int s : {SIGINT, SIGTERM, SIGUSR1, SIGCHLD}) {
+                if (sigismember(&mine, s) == 1) {
+                    blocked.push_back(s);
+                }
+            }
+            return blocked;
+        });
+    }());
+    sigset_t after;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &after);
+    CHECK(worker_mask == std::vector<int>{SIGINT, SIGTERM, SIGUSR1, SIGCHLD});
+    CHECK((sigismember(&after, SIGINT) == 1) == main_blocks_sigint);
 }

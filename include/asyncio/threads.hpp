@@ -90,6 +90,9 @@ public:
         }
         if (threads_.size() < max_workers_) {
             const std::size_t n = threads_.size();
+            // Born with the loop's signals blocked, so the kernel delivers them to a loop's
+            // thread and no job's blocking call is interrupted by them.
+            const detail::signal_mask_guard blocked;
             threads_.emplace_back([this, n] { work(n); });
         }
     }
@@ -722,6 +725,7 @@ inline task<void> event_loop::shutdown_default_executor() {
             if (lt.joiner.joinable()) {
                 lt.joiner.join();
             }
+            const detail::signal_mask_guard blocked;
             lt.joiner = std::thread(std::move(job));
         });
     co_await joined;

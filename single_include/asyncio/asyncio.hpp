@@ -1612,6 +1612,19 @@ inline sigset_t block_loop_signals() noexcept {
     return old;
 }
 
+/// Blocks the loop signals (block_loop_signals) in the calling thread for its lifetime, then
+/// restores the previous mask: a thread created meanwhile inherits the blocked set.
+class signal_mask_guard {
+public:
+    signal_mask_guard() noexcept : old_(block_loop_signals()) {}
+    signal_mask_guard(const signal_mask_guard&) = delete;
+    signal_mask_guard& operator=(const signal_mask_guard&) = delete;
+    ~signal_mask_guard() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+private:
+    sigset_t old_;
+};
+
 /// A signal callback: the function given to add_signal_handler, shared (on the loop's thread) by
 /// the loop's table and each ready-queue entry that will run it, so that a handler removed while
 /// a run is queued still runs once (as CPython's Handle, already in the ready queue, does).
@@ -8846,6 +8859,9 @@ public:
         }
         if (threads_.size() < max_workers_) {
             const std::size_t n = threads_.size();
+            // Born with the loop's signals blocked, so the kernel delivers them to a loop's
+            // thread and no job's blocking call is interrupted by them.
+            const detail::signal_mask_guard blocked;
             threads_.emplace_back([this, n] { work(n); });
         }
     }
@@ -9478,6 +9494,7 @@ inline task<void> event_loop::shutdown_default_executor() {
             if (lt.joiner.joinable()) {
                 lt.joiner.join();
             }
+            const detail::signal_mask_guard blocked;
             lt.joiner = std::thread(std::move(job));
         });
     co_await joined;

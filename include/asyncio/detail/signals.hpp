@@ -146,6 +146,19 @@ inline sigset_t block_loop_signals() noexcept {
     return old;
 }
 
+/// Blocks the loop signals (block_loop_signals) in the calling thread for its lifetime, then
+/// restores the previous mask: a thread created meanwhile inherits the blocked set.
+class signal_mask_guard {
+public:
+    signal_mask_guard() noexcept : old_(block_loop_signals()) {}
+    signal_mask_guard(const signal_mask_guard&) = delete;
+    signal_mask_guard& operator=(const signal_mask_guard&) = delete;
+    ~signal_mask_guard() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+private:
+    sigset_t old_;
+};
+
 /// A signal callback: the function given to add_signal_handler, shared (on the loop's thread) by
 /// the loop's table and each ready-queue entry that will run it, so that a handler removed while
 /// a run is queued still runs once (as CPython's Handle, already in the ready queue, does).
