@@ -774,17 +774,26 @@ getaddrinfo(std::string host, int port, int family = AF_UNSPEC, int type = 0, in
                                  std::move(host), port, family, type, protocol, flags);
 }
 
+namespace detail {
+
+// By value (the descriptor, family and type), so that the coroutine holds no reference.
+inline task<> connect_by_name(int fd, int family, int type, std::string host, int port) {
+    const std::vector<address_info> found =
+        co_await getaddrinfo(std::move(host), port, family, type);
+    if (found.empty()) {
+        throw std::system_error(EAI_NONAME, gai_category());
+    }
+    co_await connect_awaiter(fd, found.front().address);
+}
+
+} // namespace detail
+
 /// loop.sock_connect(sock, (host, port)): resolves `host` for the socket's family and type
 /// (getaddrinfo above: in the default executor unless numeric), then connects to the first
 /// address. Errors: getaddrinfo's, then sock_connect's.
 [[nodiscard("co_await the connect")]] inline task<> sock_connect(const socket& s, std::string host,
                                                                  int port) {
-    const std::vector<address_info> found =
-        co_await getaddrinfo(std::move(host), port, s.family(), s.type());
-    if (found.empty()) {
-        throw std::system_error(EAI_NONAME, gai_category());
-    }
-    co_await sock_connect(s, found.front().address);
+    return detail::connect_by_name(s.checked(), s.family(), s.type(), std::move(host), port);
 }
 
 } // namespace asyncio
