@@ -152,7 +152,9 @@ TEST_CASE("socket: sock_recv does not suspend when data is there, and otherwise 
     INFO(name_of(sel));
     std::vector<std::string> log;
     run_real(sel, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_1 = asyncio::socket::pair();
+        asyncio::socket& a = pair_1.first;
+        asyncio::socket& b = pair_1.second;
         int tick = 0;
         bool done = false;
         auto ticker = [&]() -> task<> {
@@ -183,7 +185,9 @@ TEST_CASE("socket: a cancelled sock_recv removes its registration and loses no b
     std::string later;
     bool cancelled = false;
     run_real(sel, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_2 = asyncio::socket::pair();
+        asyncio::socket& a = pair_2.first;
+        asyncio::socket& b = pair_2.second;
         auto body = [&]() -> task<std::string> { co_return co_await asyncio::sock_recv(a, 10); };
         auto reader = asyncio::create_task(body());
         co_await asyncio::sleep(0s);
@@ -212,7 +216,9 @@ TEST_CASE("socket: bytes received before a cancellation reaches the task are ret
     // in the same iteration, and the task raises CancelledError instead, dropping it.
     std::vector<std::string> log;
     run_real(selector_kind::epoll, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_3 = asyncio::socket::pair();
+        asyncio::socket& a = pair_3.first;
+        asyncio::socket& b = pair_3.second;
         auto& loop = asyncio::get_running_loop();
         auto body = [&]() -> task<> {
             std::string got = co_await asyncio::sock_recv(a, 10);
@@ -252,7 +258,9 @@ TEST_CASE("socket: sock_sendall of 4 MiB through a socketpair arrives whole and 
     }
     std::string received;
     run_real(sel, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_4 = asyncio::socket::pair();
+        asyncio::socket& a = pair_4.first;
+        asyncio::socket& b = pair_4.second;
         auto writer = [&]() -> task<> {
             co_await asyncio::sock_sendall(a, data);
             a.shutdown(SHUT_WR);
@@ -295,7 +303,9 @@ TEST_CASE("socket: OS errors raise std::system_error with the errno's std::errc:
             codes.push_back(e.code());
             refused_what = e.what();
         }
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_5 = asyncio::socket::pair();
+        asyncio::socket& a = pair_5.first;
+        asyncio::socket& b = pair_5.second;
         b.close();
         try {
             co_await asyncio::sock_sendall(a, std::string(1 << 16, 'x'));
@@ -330,7 +340,9 @@ TEST_CASE("socket: a second operation waiting to read the same socket raises run
     std::string first;
     std::string error;
     run_real(selector_kind::epoll, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_6 = asyncio::socket::pair();
+        asyncio::socket& a = pair_6.first;
+        asyncio::socket& b = pair_6.second;
         auto body = [&]() -> task<> { first = co_await asyncio::sock_recv(a, 5); };
         auto t1 = asyncio::create_task(body());
         co_await asyncio::sleep(0s);
@@ -353,7 +365,9 @@ TEST_CASE("socket: closing a socket while an operation waits on it fails the ope
     INFO(name_of(sel));
     std::vector<std::error_code> codes;
     run_real(sel, [&]() -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_7 = asyncio::socket::pair();
+        asyncio::socket& a = pair_7.first;
+        [[maybe_unused]] asyncio::socket& b = pair_7.second;
         auto waiter = [&](asyncio::socket& s) -> task<> {
             try {
                 static_cast<void>(co_await asyncio::sock_recv(s, 5));
@@ -366,7 +380,9 @@ TEST_CASE("socket: closing a socket while an operation waits on it fails the ope
         a.close();
         co_await t;
         CHECK(a.fileno() == -1);
-        auto [c, d] = asyncio::socket::pair(); // b is readable now: its peer is closed
+        auto pair_8 = asyncio::socket::pair(); // b is readable now: its peer is closed
+        asyncio::socket& c = pair_8.first;
+        [[maybe_unused]] asyncio::socket& d = pair_8.second;
         auto t2 = asyncio::create_task(waiter(c));
         co_await asyncio::sleep(0s);
         CHECK(asyncio::get_running_loop().remove_reader(c.fileno()));
@@ -451,7 +467,9 @@ TEST_CASE("socket: a socket closes exactly once and an operation on a closed one
         moved.close();
         CHECK(asyncio::testing::open_fd_count() == before);
         CHECK(code_of([&] { moved.listen(); }) == std::errc::bad_file_descriptor);
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_9 = asyncio::socket::pair();
+        asyncio::socket& a = pair_9.first;
+        [[maybe_unused]] asyncio::socket& b = pair_9.second;
         CHECK((::fcntl(a.fileno(), F_GETFL) & O_NONBLOCK) != 0);
         CHECK((::fcntl(a.fileno(), F_GETFD) & FD_CLOEXEC) != 0);
     }
@@ -462,7 +480,9 @@ TEST_CASE("socket: destroying a loop with a task waiting on a socket unregisters
           "nothing",
           "[io][socket]") {
     asyncio::testing::lifetime_scope scope;
-    auto [a, b] = asyncio::socket::pair();
+    auto pair_10 = asyncio::socket::pair();
+    asyncio::socket& a = pair_10.first;
+    asyncio::socket& b = pair_10.second;
     {
         asyncio::event_loop loop(clock_kind::virtual_time);
         auto t = loop.create_task([](asyncio::socket& s, asyncio::testing::tracked) -> task<> {
@@ -490,7 +510,9 @@ TEST_CASE("socket: a descriptor closed and its number reused right after an oper
     INFO(name_of(sel));
     std::vector<std::string> got;
     auto reuse = [&](bool raw_close) -> task<> {
-        auto [a, b] = asyncio::socket::pair();
+        auto pair_11 = asyncio::socket::pair();
+        asyncio::socket& a = pair_11.first;
+        asyncio::socket& b = pair_11.second;
         auto sender = [&](const asyncio::socket& s, std::string_view what) -> task<> {
             co_await asyncio::sleep(5ms);
             co_await asyncio::sock_sendall(s, what);
@@ -505,7 +527,9 @@ TEST_CASE("socket: a descriptor closed and its number reused right after an oper
             a.close();
         }
         b.close();
-        auto [c, d] = asyncio::socket::pair();
+        auto pair_12 = asyncio::socket::pair();
+        asyncio::socket& c = pair_12.first;
+        asyncio::socket& d = pair_12.second;
         CHECK((c.fileno() == old_fd || d.fileno() == old_fd));
         asyncio::socket& same = c.fileno() == old_fd ? c : d;
         asyncio::socket& peer = c.fileno() == old_fd ? d : c;
@@ -520,7 +544,9 @@ TEST_CASE("socket: a descriptor closed and its number reused right after an oper
     // Across runs: the first run ends right after its receive; the descriptor is closed behind
     // the loop's back while it does not run, then reused.
     asyncio::event_loop loop(clock_kind::monotonic, sel);
-    auto [a, b] = asyncio::socket::pair();
+    auto pair_13 = asyncio::socket::pair();
+    asyncio::socket& a = pair_13.first;
+    asyncio::socket& b = pair_13.second;
     const int old_fd = a.fileno();
     auto first = [&]() -> task<std::string> {
         co_await asyncio::sock_sendall(b, std::string_view("third"));
@@ -530,7 +556,9 @@ TEST_CASE("socket: a descriptor closed and its number reused right after an oper
     got.push_back(loop.run_until_complete(first()));
     ::close(a.detach());
     b.close();
-    auto [c, d] = asyncio::socket::pair();
+    auto pair_14 = asyncio::socket::pair();
+    asyncio::socket& c = pair_14.first;
+    asyncio::socket& d = pair_14.second;
     asyncio::socket& same = c.fileno() == old_fd ? c : d;
     asyncio::socket& peer = c.fileno() == old_fd ? d : c;
     auto second = [&]() -> task<std::string> {
