@@ -17,6 +17,7 @@
 #include <asyncio/run.hpp>
 #include <asyncio/sleep.hpp>
 #include <asyncio/socket.hpp>
+#include <asyncio/socket_address.hpp>
 #include <asyncio/task.hpp>
 #include <asyncio/task_group.hpp>
 #include <asyncio/threads.hpp>

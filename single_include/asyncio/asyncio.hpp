@@ -9842,20 +9842,21 @@ sleep(std::chrono::duration<Rep, Period> delay) {
 // ---- (back in asyncio/asyncio.hpp)
 
 // ---- asyncio/socket.hpp --------------------------------------------------------------------------
-// Sockets for the loop: an RAII non-blocking socket, addresses, name resolution errors, and the
+// Sockets for the loop: an RAII non-blocking socket, name resolution in the executor, and the
 // sock_* awaitables of asyncio's selector loop (sock_recv, sock_sendall, sock_connect, ...).
 
+
+// ---- asyncio/socket_address.hpp ------------------------------------------------------------------
+// Socket addresses, getaddrinfo on the calling thread and its error category (socket.gaierror).
 
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <cstring>
-#include <span>
 
 namespace asyncio {
 
@@ -10035,162 +10036,23 @@ getaddrinfo_blocking(const std::string& host, int port, int family = AF_UNSPEC, 
     return out;
 }
 
-class socket;
+} // namespace asyncio
+// ---- (back in asyncio/socket.hpp)
 
-namespace detail {
+
+// ---- asyncio/detail/sock_awaiter.hpp -------------------------------------------------------------
+// The sock_* awaiters (recv, recv_into, sendall, connect, sendto, recvfrom) and their shared base.
+
+
+
+
+#include <span>
+
+namespace asyncio::detail {
 
 [[noreturn]] inline void throw_socket_error(int err, const std::string& what) {
     throw std::system_error(err, std::generic_category(), what);
 }
-
-/// The running loop forgets `fd` before it is closed: its pending socket operations fail with
-/// EBADF and its add_reader/add_writer callbacks go.
-inline void forget_fd(int fd) noexcept {
-    if (event_loop* l = running_loop()) {
-        loop_core& c = l->core();
-        c.io_.forget(*c.selector_, c.ready_, fd, EBADF);
-    }
-}
-
-} // namespace detail
-
-/// A socket (Python's socket.socket): non-blocking and close-on-exec from birth, closed exactly
-/// once by its destructor or close(). Move-only. Errors raise std::system_error with the errno
-/// (compare with std::errc: connection_refused, connection_reset, broken_pipe, ...).
-class socket {
-public:
-    /// No socket (fileno() == -1).
-    socket() noexcept = default;
-    /// socket.socket(family, type, proto): AF_INET/AF_INET6/AF_UNIX, SOCK_STREAM/SOCK_DGRAM.
-    explicit socket(int family, int type = SOCK_STREAM, int protocol = 0)
-        : fd_(::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol)) {
-        if (fd_ < 0) {
-            detail::throw_socket_error(errno, "socket");
-        }
-    }
-    /// Takes ownership of an open descriptor and makes it non-blocking and close-on-exec.
-    [[nodiscard]] static socket adopt(int fd) {
-        if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
-            detail::throw_socket_error(EBADF, "adopt");
-        }
-        socket s;
-        s.fd_ = fd;
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        return s;
-    }
-    /// socket.socketpair(): two connected sockets (AF_UNIX by default).
-    [[nodiscard]] static std::pair<socket, socket> pair(int family = AF_UNIX,
-                                                        int type = SOCK_STREAM) {
-        int fds[2];
-        if (::socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-            detail::throw_socket_error(errno, "socketpair");
-        }
-        socket a;
-        socket b;
-        a.fd_ = fds[0];
-        b.fd_ = fds[1];
-        return {std::move(a), std::move(b)};
-    }
-
-    socket(socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    socket& operator=(socket&& o) noexcept {
-        if (this != &o) {
-            close();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    socket(const socket&) = delete;
-    socket& operator=(const socket&) = delete;
-    ~socket() { close(); }
-
-    /// The descriptor, or -1 once closed.
-    [[nodiscard]] int fileno() const noexcept { return fd_; }
-    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
-
-    /// Closes the descriptor (once; later calls do nothing). A socket operation of the running
-    /// loop still waiting on it fails with std::system_error(EBADF) instead of hanging.
-    void close() noexcept {
-        if (fd_ >= 0) {
-            const int fd = std::exchange(fd_, -1);
-            detail::forget_fd(fd);
-            ::close(fd);
-        }
-    }
-    /// Gives up ownership: returns the descriptor, which the caller must close. The running loop
-    /// forgets the descriptor first (an operation still waiting on it fails with EBADF), so that
-    /// it may be closed or handed to other code at once.
-    [[nodiscard]] int detach() noexcept {
-        if (fd_ >= 0) {
-            detail::forget_fd(fd_);
-        }
-        return std::exchange(fd_, -1);
-    }
-
-    void bind(const socket_address& a) {
-        if (::bind(checked(), a.data(), a.size()) != 0) {
-            detail::throw_socket_error(errno, "bind " + a.to_string());
-        }
-    }
-    /// listen(backlog): CPython's default backlog for servers is 100.
-    void listen(int backlog = 100) {
-        if (::listen(checked(), backlog) != 0) {
-            detail::throw_socket_error(errno, "listen");
-        }
-    }
-    [[nodiscard]] socket_address getsockname() const {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getsockname(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-            detail::throw_socket_error(errno, "getsockname");
-        }
-        return {reinterpret_cast<sockaddr*>(&ss), len};
-    }
-    /// Throws std::system_error(ENOTCONN) when not connected.
-    [[nodiscard]] socket_address getpeername() const {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getpeername(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-            detail::throw_socket_error(errno, "getpeername");
-        }
-        return {reinterpret_cast<sockaddr*>(&ss), len};
-    }
-    void setsockopt(int level, int option, int value) {
-        if (::setsockopt(checked(), level, option, &value, sizeof value) != 0) {
-            detail::throw_socket_error(errno, "setsockopt");
-        }
-    }
-    [[nodiscard]] int getsockopt(int level, int option) const {
-        int value = 0;
-        socklen_t len = sizeof value;
-        if (::getsockopt(checked(), level, option, &value, &len) != 0) {
-            detail::throw_socket_error(errno, "getsockopt");
-        }
-        return value;
-    }
-    /// shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR).
-    void shutdown(int how) {
-        if (::shutdown(checked(), how) != 0) {
-            detail::throw_socket_error(errno, "shutdown");
-        }
-    }
-    [[nodiscard]] int family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
-    [[nodiscard]] int type() const { return getsockopt(SOL_SOCKET, SO_TYPE); }
-
-    /// The descriptor, or std::system_error(EBADF) once closed.
-    [[nodiscard]] int checked() const {
-        if (fd_ < 0) {
-            detail::throw_socket_error(EBADF, "socket is closed");
-        }
-        return fd_;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-namespace detail {
 
 /// Whether an errno means "not ready yet, wait for the selector".
 [[nodiscard]] inline bool would_block(int err) noexcept {
@@ -10418,38 +10280,6 @@ private:
     bool started_ = false;
 };
 
-class accept_awaiter final : public sock_awaiter<accept_awaiter> {
-public:
-    explicit accept_awaiter(int fd) noexcept : sock_awaiter(fd, event_read) {}
-    bool attempt() {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        const int c =
-            ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c >= 0) {
-            conn_ = socket::adopt(c);
-            peer_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
-            return done_ = true;
-        }
-        // A connection reset before it was accepted is not this socket's error: wait for the
-        // next one (as the kernel's ECONNABORTED tells).
-        if (would_block(errno) || errno == ECONNABORTED) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::pair<socket, socket_address> await_resume() {
-        finish();
-        return {std::move(conn_), peer_};
-    }
-    [[nodiscard]] static const char* what() noexcept { return "accept"; }
-
-private:
-    socket conn_;
-    socket_address peer_;
-};
-
 class sendto_awaiter final : public sock_awaiter<sendto_awaiter> {
 public:
     sendto_awaiter(int fd, std::span<const std::byte> data, socket_address to) noexcept
@@ -10513,6 +10343,198 @@ private:
 [[nodiscard]] inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
     return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/socket.hpp)
+
+
+
+namespace asyncio {
+
+class socket;
+
+namespace detail {
+
+/// The running loop forgets `fd` before it is closed: its pending socket operations fail with
+/// EBADF and its add_reader/add_writer callbacks go.
+inline void forget_fd(int fd) noexcept {
+    if (event_loop* l = running_loop()) {
+        loop_core& c = l->core();
+        c.io_.forget(*c.selector_, c.ready_, fd, EBADF);
+    }
+}
+
+} // namespace detail
+
+/// A socket (Python's socket.socket): non-blocking and close-on-exec from birth, closed exactly
+/// once by its destructor or close(). Move-only. Errors raise std::system_error with the errno
+/// (compare with std::errc: connection_refused, connection_reset, broken_pipe, ...).
+class socket {
+public:
+    /// No socket (fileno() == -1).
+    socket() noexcept = default;
+    /// socket.socket(family, type, proto): AF_INET/AF_INET6/AF_UNIX, SOCK_STREAM/SOCK_DGRAM.
+    explicit socket(int family, int type = SOCK_STREAM, int protocol = 0)
+        : fd_(::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol)) {
+        if (fd_ < 0) {
+            detail::throw_socket_error(errno, "socket");
+        }
+    }
+    /// Takes ownership of an open descriptor and makes it non-blocking and close-on-exec.
+    [[nodiscard]] static socket adopt(int fd) {
+        if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+            detail::throw_socket_error(EBADF, "adopt");
+        }
+        socket s;
+        s.fd_ = fd;
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return s;
+    }
+    /// socket.socketpair(): two connected sockets (AF_UNIX by default).
+    [[nodiscard]] static std::pair<socket, socket> pair(int family = AF_UNIX,
+                                                        int type = SOCK_STREAM) {
+        int fds[2];
+        if (::socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+            detail::throw_socket_error(errno, "socketpair");
+        }
+        socket a;
+        socket b;
+        a.fd_ = fds[0];
+        b.fd_ = fds[1];
+        return {std::move(a), std::move(b)};
+    }
+
+    socket(socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    socket& operator=(socket&& o) noexcept {
+        if (this != &o) {
+            close();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    socket(const socket&) = delete;
+    socket& operator=(const socket&) = delete;
+    ~socket() { close(); }
+
+    /// The descriptor, or -1 once closed.
+    [[nodiscard]] int fileno() const noexcept { return fd_; }
+    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+
+    /// Closes the descriptor (once; later calls do nothing). A socket operation of the running
+    /// loop still waiting on it fails with std::system_error(EBADF) instead of hanging.
+    void close() noexcept {
+        if (fd_ >= 0) {
+            const int fd = std::exchange(fd_, -1);
+            detail::forget_fd(fd);
+            ::close(fd);
+        }
+    }
+    /// Gives up ownership: returns the descriptor, which the caller must close. The running loop
+    /// forgets the descriptor first (an operation still waiting on it fails with EBADF), so that
+    /// it may be closed or handed to other code at once.
+    [[nodiscard]] int detach() noexcept {
+        if (fd_ >= 0) {
+            detail::forget_fd(fd_);
+        }
+        return std::exchange(fd_, -1);
+    }
+
+    void bind(const socket_address& a) {
+        if (::bind(checked(), a.data(), a.size()) != 0) {
+            detail::throw_socket_error(errno, "bind " + a.to_string());
+        }
+    }
+    /// listen(backlog): CPython's default backlog for servers is 100.
+    void listen(int backlog = 100) {
+        if (::listen(checked(), backlog) != 0) {
+            detail::throw_socket_error(errno, "listen");
+        }
+    }
+    [[nodiscard]] socket_address getsockname() const {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+            detail::throw_socket_error(errno, "getsockname");
+        }
+        return {reinterpret_cast<sockaddr*>(&ss), len};
+    }
+    /// Throws std::system_error(ENOTCONN) when not connected.
+    [[nodiscard]] socket_address getpeername() const {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getpeername(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+            detail::throw_socket_error(errno, "getpeername");
+        }
+        return {reinterpret_cast<sockaddr*>(&ss), len};
+    }
+    void setsockopt(int level, int option, int value) {
+        if (::setsockopt(checked(), level, option, &value, sizeof value) != 0) {
+            detail::throw_socket_error(errno, "setsockopt");
+        }
+    }
+    [[nodiscard]] int getsockopt(int level, int option) const {
+        int value = 0;
+        socklen_t len = sizeof value;
+        if (::getsockopt(checked(), level, option, &value, &len) != 0) {
+            detail::throw_socket_error(errno, "getsockopt");
+        }
+        return value;
+    }
+    /// shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR).
+    void shutdown(int how) {
+        if (::shutdown(checked(), how) != 0) {
+            detail::throw_socket_error(errno, "shutdown");
+        }
+    }
+    [[nodiscard]] int family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
+    [[nodiscard]] int type() const { return getsockopt(SOL_SOCKET, SO_TYPE); }
+
+    /// The descriptor, or std::system_error(EBADF) once closed.
+    [[nodiscard]] int checked() const {
+        if (fd_ < 0) {
+            detail::throw_socket_error(EBADF, "socket is closed");
+        }
+        return fd_;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+namespace detail {
+
+class accept_awaiter final : public sock_awaiter<accept_awaiter> {
+public:
+    explicit accept_awaiter(int fd) noexcept : sock_awaiter(fd, event_read) {}
+    bool attempt() {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const int c =
+            ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0) {
+            conn_ = socket::adopt(c);
+            peer_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+            return done_ = true;
+        }
+        // A connection reset before it was accepted is not this socket's error: wait for the
+        // next one (as the kernel's ECONNABORTED tells).
+        if (would_block(errno) || errno == ECONNABORTED) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::pair<socket, socket_address> await_resume() {
+        finish();
+        return {std::move(conn_), peer_};
+    }
+    [[nodiscard]] static const char* what() noexcept { return "accept"; }
+
+private:
+    socket conn_;
+    socket_address peer_;
+};
 
 } // namespace detail
 
