@@ -12,10 +12,12 @@
 
 #include <catch2/catch.hpp>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <any>
 #include <chrono>
 #include <cstddef>
@@ -796,4 +798,156 @@ TEST_CASE("streams: connections left open when asyncio::run ends are closed and 
         keep.reset();
     });
     CHECK(asyncio::testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("streams: 10,000 connections opened and dropped at once are all accepted, handled and "
+          "closed, leaking no descriptor",
+          "[io][streams]") {
+    // Both ends live in this process: two descriptors per connection. The soft limit is raised
+    // as far as the hard limit allows; with less than 20,000 descriptors the test runs with as
+    // many connections as fit and says so.
+    rlimit lim{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    const rlimit saved = lim;
+    lim.rlim_cur = lim.rlim_max;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    struct restore {
+        rlimit r;
+        ~restore() { ::setrlimit(RLIMIT_NOFILE, &r); }
+    } guard{saved};
+    const int fds_before = asyncio::testing::open_fd_count();
+    const auto room = static_cast<long>(lim.rlim_cur) - fds_before - 64;
+    const int n = static_cast<int>(std::min<long>(10000, room / 2));
+    if (n < 10000) {
+        WARN("RLIMIT_NOFILE's hard limit is " << lim.rlim_max << ": testing " << n
+                                              << " connections instead of 10,000");
+    }
+    REQUIRE(n >= 1000);
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    int handled = 0;
+    int connected = 0;
+    run_real(sel, [&]() -> task<> {
+        auto handler = [&](stream_reader r, stream_writer w) -> task<> {
+            try {
+                (void)co_await r.read();
+            } catch (const std::system_error&) { // a client that reset instead of closing
+            }
+            ++handled;
+            w.close();
+        };
+        asyncio::server srv = co_await asyncio::start_server(
+            handler, "127.0.0.1", 0, asyncio::server_options{.backlog = 4096});
+        const int port = port_of(srv);
+        auto client = [&]() -> task<> {
+            auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port);
+            ++connected;
+            w.close();
+        };
+        std::vector<asyncio::task_handle<void>> clients;
+        clients.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            clients.push_back(asyncio::create_task(client()));
+        }
+        for (auto& c : clients) {
+            co_await asyncio::wait_for(c, 60s);
+        }
+        for (int i = 0; i < 6000 && handled < n; ++i) {
+            co_await asyncio::sleep(10ms);
+        }
+        srv.close();
+        co_await asyncio::wait_for(srv.wait_closed(), 60s);
+    });
+    CHECK(connected == n);
+    CHECK(handled == n);
+    CHECK(asyncio::testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("streams: dropping the last handle of a connection closes it after flushing what was "
+          "written",
+          "[io][streams]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    const int fds_before = asyncio::testing::open_fd_count();
+    std::size_t got = 0;
+    run_real(sel, [&]() -> task<> {
+        // A plain function: its reader and writer are gone when it returns, with 1 MiB still
+        // buffered (the client reads nothing yet).
+        auto handler = [](stream_reader, stream_writer w) { w.write(std::string(1 << 20, 'q')); };
+        asyncio::server srv = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+        auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port_of(srv));
+        co_await asyncio::sleep(5ms);
+        const std::string all = co_await asyncio::wait_for(r.read(), 5s);
+        got = all.size();
+        CHECK(all.find_first_not_of('q') == std::string::npos);
+        w.close();
+        srv.close();
+        co_await asyncio::wait_for(srv.wait_closed(), 5s);
+    });
+    CHECK(got == std::size_t{1} << 20);
+    CHECK(asyncio::testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("streams: close_clients ends every open connection, so their handlers see the end of "
+          "the stream and wait_closed returns",
+          "[io][streams]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    const int fds_before = asyncio::testing::open_fd_count();
+    std::vector<std::string> log;
+    run_real(sel, [&]() -> task<> {
+        int started = 0;
+        auto handler = [&](stream_reader r, stream_writer) -> task<> {
+            ++started;
+            const std::string rest = co_await r.read();
+            log.push_back("handler read '" + rest + "'");
+        };
+        asyncio::server srv = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+        auto [r1, w1] = co_await asyncio::open_connection("127.0.0.1", port_of(srv));
+        auto [r2, w2] = co_await asyncio::open_connection("127.0.0.1", port_of(srv));
+        for (int i = 0; i < 500 && started < 2; ++i) {
+            co_await asyncio::sleep(1ms);
+        }
+        srv.close();
+        srv.close_clients();
+        co_await asyncio::wait_for(srv.wait_closed(), 5s);
+        const std::string a = co_await asyncio::wait_for(r1.read(), 5s);
+        const std::string b = co_await asyncio::wait_for(r2.read(), 5s);
+        log.push_back("clients read '" + a + b + "'");
+    });
+    CHECK(log == std::vector<std::string>{"handler read ''", "handler read ''", "clients read ''"});
+    CHECK(asyncio::testing::open_fd_count() == fds_before);
+}
+
+TEST_CASE("streams: set_write_buffer_limits moves the marks drain waits on", "[io][streams]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    bool blocked = false;
+    run_real(sel, [&]() -> task<> {
+        asyncio::socket lst(AF_INET);
+        lst.bind(socket_address("127.0.0.1", 0));
+        lst.listen();
+        auto opening = asyncio::create_task(
+            asyncio::open_connection("127.0.0.1", lst.getsockname().port()));
+        auto [peer, addr] = co_await asyncio::sock_accept(lst);
+        auto [r, w] = co_await opening;
+        w.set_write_buffer_limits(100);
+        CHECK(w.get_write_buffer_limits() == std::pair<std::size_t, std::size_t>{25, 100});
+        CHECK_THROWS_AS(w.set_write_buffer_limits(10, 20), std::invalid_argument);
+        // Fill the kernel's buffers, then put 101 bytes in ours: drain must wait.
+        const std::string chunk(1 << 16, 'k');
+        for (int i = 0; i < 4096 && w.get_write_buffer_size() == 0; ++i) {
+            w.write(chunk);
+        }
+        w.write(std::string(101, 'k'));
+        auto d = asyncio::create_task([](stream_writer ww) -> task<> { co_await ww.drain(); }(w));
+        co_await asyncio::sleep(5ms);
+        blocked = !d.done();
+        w.abort();
+        try {
+            co_await d;
+        } catch (const std::system_error&) { // "Connection lost"
+        }
+    });
+    CHECK(blocked);
 }
