@@ -873,7 +873,12 @@ TEST_CASE("streams: dropping the last handle of a connection closes it after flu
     run_real(sel, [&]() -> task<> {
         // A plain function: its reader and writer are gone when it returns, with 1 MiB still
         // buffered (the client reads nothing yet).
-        auto handler = [](stream_reader, stream_writer w) { w.write(std::string(1 << 20, 'q')); };
+        auto handler = [](stream_reader, stream_writer w) {
+            auto* s = std::any_cast<asyncio::socket*>(w.get_extra_info("socket"));
+            s->setsockopt(SOL_SOCKET, SO_SNDBUF, 4096); // most of the MiB stays in our buffer
+            w.write(std::string(1 << 20, 'q'));
+            CHECK(w.get_write_buffer_size() > 0);
+        };
         asyncio::server srv = co_await asyncio::start_server(handler, "127.0.0.1", 0);
         auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port_of(srv));
         co_await asyncio::sleep(5ms);
@@ -927,8 +932,8 @@ TEST_CASE("streams: set_write_buffer_limits moves the marks drain waits on", "[i
         asyncio::socket lst(AF_INET);
         lst.bind(socket_address("127.0.0.1", 0));
         lst.listen();
-        auto opening = asyncio::create_task(
-            asyncio::open_connection("127.0.0.1", lst.getsockname().port()));
+        auto opening =
+            asyncio::create_task(asyncio::open_connection("127.0.0.1", lst.getsockname().port()));
         auto [peer, addr] = co_await asyncio::sock_accept(lst);
         auto [r, w] = co_await opening;
         w.set_write_buffer_limits(100);
