@@ -956,3 +956,22 @@ TEST_CASE("streams: set_write_buffer_limits moves the marks drain waits on", "[i
     });
     CHECK(blocked);
 }
+
+TEST_CASE("streams: open_connection resolves a host name on the default executor and tries each "
+          "address until one accepts",
+          "[io][streams]") {
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    std::string reply;
+    run_real(sel, [&]() -> task<> {
+        auto handler = [](stream_reader, stream_writer w) { w.write("found"); };
+        // Only 127.0.0.1 listens: "localhost" may also give ::1, which refuses.
+        asyncio::server srv = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+        auto [r, w] = co_await asyncio::open_connection("localhost", port_of(srv));
+        reply = co_await asyncio::wait_for(r.read(), 5s);
+        w.close();
+        srv.close();
+        co_await asyncio::wait_for(srv.wait_closed(), 5s);
+    });
+    CHECK(reply == "found");
+}

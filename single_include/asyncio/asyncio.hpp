@@ -10692,6 +10692,11 @@ inline task<> connect_by_name(int fd, int family, int type, std::string host, in
 
 
 
+// ---- asyncio/detail/stream_ops.hpp ---------------------------------------------------------------
+// The awaiters and coroutines behind stream_reader and stream_writer (read, readuntil, drain).
+
+
+
 // ---- asyncio/detail/stream_state.hpp -------------------------------------------------------------
 // The shared state of one stream connection: the reader's buffer and CPython's socket transport.
 
@@ -10717,8 +10722,6 @@ inline constexpr std::size_t stream_recv_size = 256 * 1024;
     static thread_local const std::unique_ptr<char[]> buf(new char[stream_recv_size]);
     return buf.get();
 }
-
-class server_core;
 
 /// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
 /// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
@@ -11036,7 +11039,9 @@ public:
     bool eof_written_ = false;
     bool write_paused_ = false;    // FlowControlMixin._paused
     bool connection_lost_ = false; // FlowControlMixin._connection_lost
-    server_core* server_ = nullptr;
+    /// The server that accepted the connection (a server_core), told when the connection is lost.
+    void* server_ = nullptr;
+    void (*detach_fn_)(void* server, stream_state& s) noexcept = nullptr;
     std::size_t high_ = 64 * 1024;
     std::size_t low_ = 16 * 1024;
 
@@ -11176,7 +11181,12 @@ private:
         detach_from_server();
     }
 
-    void detach_from_server() noexcept;
+    /// The server's _detach: it forgets the connection (its wait_closed may complete).
+    void detach_from_server() noexcept {
+        if (server_ != nullptr) {
+            detach_fn_(std::exchange(server_, nullptr), *this);
+        }
+    }
 
     static void read_ready(io_watcher* w, bool run) {
         stream_state* s = static_cast<watch*>(w)->self;
@@ -11259,19 +11269,56 @@ private:
     bool connection_lost_called_ = false;
 };
 
+inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
+    if (connection_lost_called_) {
+        return;
+    }
+    connection_lost_called_ = true;
+    if (conn_lost_ == 0) {
+        ++conn_lost_; // later writes are dropped
+    }
+    ref_ptr<stream_state> keep(this);
+    try {
+        // StreamReaderProtocol.connection_lost
+        if (exc) {
+            set_exception(exc);
+        } else {
+            feed_eof();
+        }
+        if (closed_ && !closed_.done()) {
+            if (exc) {
+                closed_.set_exception(exc);
+            } else {
+                closed_.set_result();
+            }
+        }
+        // FlowControlMixin.connection_lost
+        connection_lost_ = true;
+        if (write_paused_) {
+            for (future<void>& f : drain_waiters_) {
+                if (!f.done()) {
+                    if (exc) {
+                        f.set_exception(exc);
+                    } else {
+                        f.set_result();
+                    }
+                }
+            }
+        }
+    } catch (...) { // NOLINT(bugprone-empty-catch): out of memory scheduling a wake-up
+    }
+    connection_lost_ = true;
+    remove_reader();
+    remove_writer_registration();
+    sock_.close();
+    detach_from_server();
+}
+
 } // namespace asyncio::detail
-// ---- (back in asyncio/streams.hpp)
+// ---- (back in asyncio/detail/stream_ops.hpp)
 
-#include <sys/stat.h>
 
-#include <any>
-
-namespace asyncio {
-
-class stream_reader;
-class stream_writer;
-
-namespace detail {
+namespace asyncio::detail {
 
 /// Awaits a lazy task from inside another awaiter (the slow path of an awaiter whose fast path
 /// needs no coroutine frame).
@@ -11522,7 +11569,264 @@ private:
     stream_state* s_ = nullptr;
 };
 
-} // namespace detail
+} // namespace asyncio::detail
+// ---- (back in asyncio/streams.hpp)
+
+// ---- asyncio/detail/stream_server.hpp ------------------------------------------------------------
+// asyncio.Server's state (listening sockets, accepted connections) and name resolution for streams.
+
+
+
+#include <sys/stat.h>
+
+
+namespace asyncio::detail {
+
+/// asyncio.Server's state: listening sockets watched for connections, the connections still
+/// open, and the waiters of wait_closed.
+class server_core {
+public:
+    using on_connection_fn = std::function<void(server_core&, stream_state&)>;
+
+    server_core(event_loop& loop, std::vector<asyncio::socket> socks, on_connection_fn fn,
+                std::size_t limit, int backlog)
+        : loop_(&loop), socks_(std::move(socks)), on_connection_(std::move(fn)), limit_(limit),
+          backlog_(backlog) {
+        watches_.resize(socks_.size());
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            watches_[i].self = this;
+            watches_[i].index = i;
+            watches_[i].on_ready = &accept_ready;
+            watches_[i].on_removed = &accept_removed;
+        }
+    }
+    server_core(const server_core&) = delete;
+    server_core& operator=(const server_core&) = delete;
+    ~server_core() { close_sockets(); }
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            delete this;
+        }
+    }
+
+    /// Server._start_serving: listen and watch every socket.
+    void start_serving() {
+        if (serving_ || closed_) {
+            return;
+        }
+        serving_ = true;
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            socks_[i].listen(backlog_);
+            watch_socket(i);
+        }
+    }
+
+    /// Server.close: stops listening (the sockets close); connections go on.
+    void close() {
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        close_sockets();
+        serving_ = false;
+        if (serve_forever_ && !serve_forever_.done()) {
+            (void)serve_forever_.cancel();
+        }
+        serve_forever_ = {};
+        if (clients_.empty()) {
+            wakeup();
+        }
+    }
+
+    /// Closes the listening sockets (and removes a Unix socket's file if it is still ours).
+    void close_sockets() noexcept {
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            unwatch_socket(i);
+        }
+        if (!unix_path_.empty()) {
+            struct stat st{};
+            if (::stat(unix_path_.c_str(), &st) == 0 && st.st_ino == unix_inode_) {
+                ::unlink(unix_path_.c_str());
+            }
+            unix_path_.clear();
+        }
+        socks_.clear();
+    }
+
+    void wakeup() {
+        if (woken_) {
+            return;
+        }
+        woken_ = true;
+        std::vector<future<void>> ws = std::move(waiters_);
+        for (future<void>& f : ws) {
+            if (!f.done()) {
+                f.set_result();
+            }
+        }
+    }
+
+    void attach(stream_state& s) {
+        clients_.push_back(&s);
+        s.server_ = this;
+        s.detach_fn_ = &detach_thunk;
+        add_ref();
+    }
+    void detach(stream_state& s) noexcept {
+        std::erase(clients_, &s);
+        if (clients_.empty() && closed_) {
+            try {
+                wakeup();
+            } catch (...) { // NOLINT(bugprone-empty-catch): out of memory waking a waiter
+            }
+        }
+        release();
+    }
+
+    event_loop* loop_;
+    std::vector<asyncio::socket> socks_;
+    std::vector<stream_state*> clients_;
+    std::vector<future<void>> waiters_;
+    future<void> serve_forever_;
+    on_connection_fn on_connection_;
+    std::size_t limit_;
+    int backlog_;
+    bool serving_ = false;
+    bool closed_ = false;
+    bool woken_ = false;
+    std::string unix_path_;
+    ino_t unix_inode_ = 0;
+
+private:
+    static void detach_thunk(void* server, stream_state& s) noexcept {
+        static_cast<server_core*>(server)->detach(s);
+    }
+
+    struct watch final : io_watcher {
+        server_core* self = nullptr;
+        std::size_t index = 0;
+        bool registered = false;
+    };
+
+    void watch_socket(std::size_t i) {
+        watch& w = watches_[i];
+        if (!w.registered) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
+            w.registered = true;
+        }
+    }
+    void unwatch_socket(std::size_t i) noexcept {
+        watch& w = watches_[i];
+        if (w.registered) {
+            w.registered = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
+        }
+    }
+
+    // BaseSelectorEventLoop._accept_connection: up to `backlog` connections per readiness.
+    static void accept_ready(io_watcher* iw, bool run) {
+        auto* w = static_cast<watch*>(iw);
+        server_core* self = w->self;
+        if (!run) {
+            return;
+        }
+        ref_ptr<server_core> keep(self);
+        for (int n = 0; n < self->backlog_ && w->registered; ++n) {
+            const int c = ::accept4(self->socks_[w->index].fileno(), nullptr, nullptr,
+                                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c < 0) {
+                const int err = errno;
+                if (would_block(err)) {
+                    return;
+                }
+                if (err == ECONNABORTED || err == EPROTO) {
+                    continue; // the peer gave up before we accepted: take the next one
+                }
+                if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                    // Out of descriptors or memory: stop accepting for a second (CPython's
+                    // ACCEPT_RETRY_DELAY) instead of spinning on a ready socket.
+                    self->loop_->call_exception_handler(
+                        {"socket.accept() out of system resource",
+                         std::make_exception_ptr(
+                             std::system_error(err, std::generic_category(), "accept")),
+                         {}});
+                    const std::size_t i = w->index;
+                    self->unwatch_socket(i);
+                    (void)self->loop_->call_later(std::chrono::seconds(1), [keep, i] {
+                        if (keep->serving_ && i < keep->socks_.size()) {
+                            keep->watch_socket(i);
+                        }
+                    });
+                    return;
+                }
+                throw std::system_error(err, std::generic_category(), "accept");
+            }
+            self->accepted(asyncio::socket::adopt(c));
+        }
+    }
+
+    static void accept_removed(io_watcher* iw, int) noexcept {
+        static_cast<watch*>(iw)->registered = false;
+    }
+
+    /// A new connection: its transport is made now; as in CPython, reading starts two iterations
+    /// later (the accept task's step, then the transport's call_soon) and the client callback
+    /// runs in the same iteration as reading starts, so a coroutine handler's first step comes
+    /// three iterations after the accept.
+    void accepted(asyncio::socket conn) {
+        ref_ptr<stream_state> s(new stream_state(*loop_, std::move(conn), limit_));
+        attach(*s);
+        ref_ptr<server_core> self(this);
+        (void)loop_->call_soon([s, self]() {
+            (void)self->loop_->call_soon([s, self]() {
+                if (s->is_closing()) {
+                    return;
+                }
+                s->start_reading();
+                self->on_connection_(*self, *s);
+            });
+        });
+    }
+
+    std::vector<watch> watches_;
+    int refs_ = 0;
+};
+
+/// CPython's _ensure_resolved: a numeric host (or none, for a server's every interface) is
+/// resolved at once without suspending; a name goes to getaddrinfo on the loop's default
+/// executor (loop.getaddrinfo).
+inline task<std::vector<address_info>> resolve_stream(std::string host, int port, int family,
+                                                      bool passive) {
+    const int flags = passive ? AI_PASSIVE : 0;
+    try {
+        co_return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags | AI_NUMERICHOST);
+    } catch (const std::system_error& e) {
+        if (e.code() != std::error_code(EAI_NONAME, gai_category()) || host.empty()) {
+            throw;
+        }
+    }
+    // Named first: GCC 12 mishandles a capturing lambda temporary in a co_await expression.
+    auto lookup = [host, port, family, flags] {
+        return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags);
+    };
+    std::vector<address_info> infos = co_await to_thread(std::move(lookup));
+    co_return infos;
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/streams.hpp)
+
+
+#include <any>
+
+namespace asyncio {
+
+class stream_reader;
+class stream_writer;
 
 /// asyncio.StreamReader: the receiving side of a connection, or a standalone buffer fed with
 /// feed_data/feed_eof. Handles are cheap to copy and share one buffer. While any handle of a
@@ -11727,267 +12031,6 @@ struct server_options {
 
 namespace detail {
 
-/// asyncio.Server's state: listening sockets watched for connections, the connections still
-/// open, and the waiters of wait_closed.
-class server_core {
-public:
-    using on_connection_fn = std::function<void(server_core&, stream_state&)>;
-
-    server_core(event_loop& loop, std::vector<asyncio::socket> socks, on_connection_fn fn,
-                std::size_t limit, int backlog)
-        : loop_(&loop), socks_(std::move(socks)), on_connection_(std::move(fn)), limit_(limit),
-          backlog_(backlog) {
-        watches_.resize(socks_.size());
-        for (std::size_t i = 0; i < socks_.size(); ++i) {
-            watches_[i].self = this;
-            watches_[i].index = i;
-            watches_[i].on_ready = &accept_ready;
-            watches_[i].on_removed = &accept_removed;
-        }
-    }
-    server_core(const server_core&) = delete;
-    server_core& operator=(const server_core&) = delete;
-    ~server_core() { close_sockets(); }
-
-    void add_ref() noexcept { ++refs_; }
-    void release() noexcept {
-        if (--refs_ == 0) {
-            delete this;
-        }
-    }
-
-    /// Server._start_serving: listen and watch every socket.
-    void start_serving() {
-        if (serving_ || closed_) {
-            return;
-        }
-        serving_ = true;
-        for (std::size_t i = 0; i < socks_.size(); ++i) {
-            socks_[i].listen(backlog_);
-            watch_socket(i);
-        }
-    }
-
-    /// Server.close: stops listening (the sockets close); connections go on.
-    void close() {
-        if (closed_) {
-            return;
-        }
-        closed_ = true;
-        close_sockets();
-        serving_ = false;
-        if (serve_forever_ && !serve_forever_.done()) {
-            (void)serve_forever_.cancel();
-        }
-        serve_forever_ = {};
-        if (clients_.empty()) {
-            wakeup();
-        }
-    }
-
-    /// Closes the listening sockets (and removes a Unix socket's file if it is still ours).
-    void close_sockets() noexcept {
-        for (std::size_t i = 0; i < socks_.size(); ++i) {
-            unwatch_socket(i);
-        }
-        if (!unix_path_.empty()) {
-            struct stat st{};
-            if (::stat(unix_path_.c_str(), &st) == 0 && st.st_ino == unix_inode_) {
-                ::unlink(unix_path_.c_str());
-            }
-            unix_path_.clear();
-        }
-        socks_.clear();
-    }
-
-    void wakeup() {
-        if (woken_) {
-            return;
-        }
-        woken_ = true;
-        std::vector<future<void>> ws = std::move(waiters_);
-        for (future<void>& f : ws) {
-            if (!f.done()) {
-                f.set_result();
-            }
-        }
-    }
-
-    void attach(stream_state& s) {
-        clients_.push_back(&s);
-        s.server_ = this;
-        add_ref();
-    }
-    void detach(stream_state& s) noexcept {
-        std::erase(clients_, &s);
-        s.server_ = nullptr;
-        if (clients_.empty() && closed_) {
-            try {
-                wakeup();
-            } catch (...) { // NOLINT(bugprone-empty-catch): out of memory waking a waiter
-            }
-        }
-        release();
-    }
-
-    event_loop* loop_;
-    std::vector<asyncio::socket> socks_;
-    std::vector<stream_state*> clients_;
-    std::vector<future<void>> waiters_;
-    future<void> serve_forever_;
-    on_connection_fn on_connection_;
-    std::size_t limit_;
-    int backlog_;
-    bool serving_ = false;
-    bool closed_ = false;
-    bool woken_ = false;
-    std::string unix_path_;
-    ino_t unix_inode_ = 0;
-
-private:
-    struct watch final : io_watcher {
-        server_core* self = nullptr;
-        std::size_t index = 0;
-        bool registered = false;
-    };
-
-    void watch_socket(std::size_t i) {
-        watch& w = watches_[i];
-        if (!w.registered) {
-            loop_core& c = loop_->core();
-            c.io_.watch(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
-            w.registered = true;
-        }
-    }
-    void unwatch_socket(std::size_t i) noexcept {
-        watch& w = watches_[i];
-        if (w.registered) {
-            w.registered = false;
-            loop_core& c = loop_->core();
-            c.io_.unwatch_if(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
-        }
-    }
-
-    // BaseSelectorEventLoop._accept_connection: up to `backlog` connections per readiness.
-    static void accept_ready(io_watcher* iw, bool run) {
-        auto* w = static_cast<watch*>(iw);
-        server_core* self = w->self;
-        if (!run) {
-            return;
-        }
-        ref_ptr<server_core> keep(self);
-        for (int n = 0; n < self->backlog_ && w->registered; ++n) {
-            const int c = ::accept4(self->socks_[w->index].fileno(), nullptr, nullptr,
-                                    SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (c < 0) {
-                const int err = errno;
-                if (would_block(err)) {
-                    return;
-                }
-                if (err == ECONNABORTED || err == EPROTO) {
-                    continue; // the peer gave up before we accepted: take the next one
-                }
-                if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-                    // Out of descriptors or memory: stop accepting for a second (CPython's
-                    // ACCEPT_RETRY_DELAY) instead of spinning on a ready socket.
-                    self->loop_->call_exception_handler(
-                        {"socket.accept() out of system resource",
-                         std::make_exception_ptr(
-                             std::system_error(err, std::generic_category(), "accept")),
-                         {}});
-                    const std::size_t i = w->index;
-                    self->unwatch_socket(i);
-                    (void)self->loop_->call_later(std::chrono::seconds(1), [keep, i] {
-                        if (keep->serving_ && i < keep->socks_.size()) {
-                            keep->watch_socket(i);
-                        }
-                    });
-                    return;
-                }
-                throw std::system_error(err, std::generic_category(), "accept");
-            }
-            self->accepted(asyncio::socket::adopt(c));
-        }
-    }
-
-    static void accept_removed(io_watcher* iw, int) noexcept {
-        static_cast<watch*>(iw)->registered = false;
-    }
-
-    /// A new connection: its transport is made now; as in CPython, reading starts two iterations
-    /// later (the accept task's step, then the transport's call_soon) and the client callback
-    /// runs in the same iteration as reading starts, so a coroutine handler's first step comes
-    /// three iterations after the accept.
-    void accepted(asyncio::socket conn) {
-        ref_ptr<stream_state> s(new stream_state(*loop_, std::move(conn), limit_));
-        attach(*s);
-        ref_ptr<server_core> self(this);
-        (void)loop_->call_soon([s, self]() {
-            (void)self->loop_->call_soon([s, self]() {
-                if (s->is_closing()) {
-                    return;
-                }
-                s->start_reading();
-                self->on_connection_(*self, *s);
-            });
-        });
-    }
-
-    std::vector<watch> watches_;
-    int refs_ = 0;
-};
-
-inline void stream_state::detach_from_server() noexcept {
-    if (server_ != nullptr) {
-        server_->detach(*this);
-    }
-}
-
-inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
-    if (connection_lost_called_) {
-        return;
-    }
-    connection_lost_called_ = true;
-    if (conn_lost_ == 0) {
-        ++conn_lost_; // later writes are dropped
-    }
-    ref_ptr<stream_state> keep(this);
-    try {
-        // StreamReaderProtocol.connection_lost
-        if (exc) {
-            set_exception(exc);
-        } else {
-            feed_eof();
-        }
-        if (closed_ && !closed_.done()) {
-            if (exc) {
-                closed_.set_exception(exc);
-            } else {
-                closed_.set_result();
-            }
-        }
-        // FlowControlMixin.connection_lost
-        connection_lost_ = true;
-        if (write_paused_) {
-            for (future<void>& f : drain_waiters_) {
-                if (!f.done()) {
-                    if (exc) {
-                        f.set_exception(exc);
-                    } else {
-                        f.set_result();
-                    }
-                }
-            }
-        }
-    } catch (...) { // NOLINT(bugprone-empty-catch): out of memory scheduling a wake-up
-    }
-    connection_lost_ = true;
-    remove_reader();
-    remove_writer_registration();
-    sock_.close();
-    detach_from_server();
-}
-
 /// The task of one connection of a server whose callback is a coroutine function: CPython's
 /// task plus its done callback (an exception is reported, and the connection closed).
 template <class F> task<> run_handler(std::shared_ptr<F> fn, stream_reader r, stream_writer w) {
@@ -12010,21 +12053,6 @@ template <class F> task<> run_handler(std::shared_ptr<F> fn, stream_reader r, st
             {"Unhandled exception in client_connected_cb", err, {}});
         w.close();
     }
-}
-
-/// Host names: numeric hosts need no lookup; names go through a blocking getaddrinfo on the
-/// loop's thread for now (an executor-based resolution comes with threads.hpp).
-inline std::vector<address_info> resolve_stream(const std::string& host, int port, int family,
-                                                bool passive) {
-    const int flags = passive ? AI_PASSIVE : 0;
-    try {
-        return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags | AI_NUMERICHOST);
-    } catch (const std::system_error& e) {
-        if (e.code() != std::error_code(EAI_NONAME, gai_category()) || host.empty()) {
-            throw;
-        }
-    }
-    return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags);
 }
 
 /// The end of open_connection: a connected socket becomes a reader and a writer, two iterations
@@ -12222,14 +12250,14 @@ inline task<server> finish_server(ref_ptr<server_core> c, bool start) {
 } // namespace detail
 
 /// asyncio.open_connection(host, port): connects (trying each resolved address in turn) and
-/// returns a reader and a writer. Numeric hosts are not looked up; a name is resolved with a
-/// blocking getaddrinfo for now. Errors: std::system_error (errc::connection_refused, ...; the
-/// first error when every address fails the same way, else "Multiple exceptions: ..."), and
-/// getaddrinfo's (gai_category()).
+/// returns a reader and a writer. Numeric hosts are not looked up; a name is resolved by
+/// getaddrinfo on the loop's default executor. Errors: std::system_error (errc::connection_refused,
+/// ...; the first error when every address fails the same way, else "Multiple exceptions: ..."),
+/// and getaddrinfo's (gai_category()).
 [[nodiscard("co_await the connection")]] inline task<std::pair<stream_reader, stream_writer>>
 open_connection(std::string host, int port, stream_options options = {}) {
     const std::vector<address_info> infos =
-        detail::resolve_stream(host, port, options.family, false);
+        co_await detail::resolve_stream(host, port, options.family, false);
     std::vector<std::system_error> errors;
     for (const address_info& ai : infos) {
         asyncio::socket sock(ai.family, SOCK_STREAM, ai.protocol);
@@ -12279,7 +12307,9 @@ start_server(F callback, std::string host, int port, server_options options = {}
     event_loop& loop = get_running_loop();
     std::vector<asyncio::socket> socks;
     std::vector<socket_address> seen;
-    for (const address_info& ai : detail::resolve_stream(host, port, options.family, true)) {
+    const std::vector<address_info> infos =
+        co_await detail::resolve_stream(host, port, options.family, true);
+    for (const address_info& ai : infos) {
         if (std::find(seen.begin(), seen.end(), ai.address) != seen.end()) {
             continue;
         }

@@ -48,8 +48,6 @@ inline constexpr std::size_t stream_recv_size = 256 * 1024;
     return buf.get();
 }
 
-class server_core;
-
 /// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
 /// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
 ///
@@ -366,7 +364,9 @@ public:
     bool eof_written_ = false;
     bool write_paused_ = false;    // FlowControlMixin._paused
     bool connection_lost_ = false; // FlowControlMixin._connection_lost
-    server_core* server_ = nullptr;
+    /// The server that accepted the connection (a server_core), told when the connection is lost.
+    void* server_ = nullptr;
+    void (*detach_fn_)(void* server, stream_state& s) noexcept = nullptr;
     std::size_t high_ = 64 * 1024;
     std::size_t low_ = 16 * 1024;
 
@@ -506,7 +506,12 @@ private:
         detach_from_server();
     }
 
-    void detach_from_server() noexcept;
+    /// The server's _detach: it forgets the connection (its wait_closed may complete).
+    void detach_from_server() noexcept {
+        if (server_ != nullptr) {
+            detach_fn_(std::exchange(server_, nullptr), *this);
+        }
+    }
 
     static void read_ready(io_watcher* w, bool run) {
         stream_state* s = static_cast<watch*>(w)->self;
@@ -588,5 +593,50 @@ private:
     bool transport_paused_ = false;
     bool connection_lost_called_ = false;
 };
+
+inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
+    if (connection_lost_called_) {
+        return;
+    }
+    connection_lost_called_ = true;
+    if (conn_lost_ == 0) {
+        ++conn_lost_; // later writes are dropped
+    }
+    ref_ptr<stream_state> keep(this);
+    try {
+        // StreamReaderProtocol.connection_lost
+        if (exc) {
+            set_exception(exc);
+        } else {
+            feed_eof();
+        }
+        if (closed_ && !closed_.done()) {
+            if (exc) {
+                closed_.set_exception(exc);
+            } else {
+                closed_.set_result();
+            }
+        }
+        // FlowControlMixin.connection_lost
+        connection_lost_ = true;
+        if (write_paused_) {
+            for (future<void>& f : drain_waiters_) {
+                if (!f.done()) {
+                    if (exc) {
+                        f.set_exception(exc);
+                    } else {
+                        f.set_result();
+                    }
+                }
+            }
+        }
+    } catch (...) { // NOLINT(bugprone-empty-catch): out of memory scheduling a wake-up
+    }
+    connection_lost_ = true;
+    remove_reader();
+    remove_writer_registration();
+    sock_.close();
+    detach_from_server();
+}
 
 } // namespace asyncio::detail
