@@ -11796,24 +11796,12 @@ private:
     int refs_ = 0;
 };
 
-/// CPython's _ensure_resolved: a numeric host (or none, for a server's every interface) is
-/// resolved at once without suspending; a name goes to getaddrinfo on the loop's default
-/// executor (loop.getaddrinfo).
+/// CPython's _ensure_resolved: loop.getaddrinfo for a stream socket (a numeric host, or none for
+/// a server's every interface, at once without suspending; a name in the default executor).
 inline task<std::vector<address_info>> resolve_stream(std::string host, int port, int family,
                                                       bool passive) {
-    const int flags = passive ? AI_PASSIVE : 0;
-    try {
-        co_return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags | AI_NUMERICHOST);
-    } catch (const std::system_error& e) {
-        if (e.code() != std::error_code(EAI_NONAME, gai_category()) || host.empty()) {
-            throw;
-        }
-    }
-    // Named first: GCC 12 mishandles a capturing lambda temporary in a co_await expression.
-    auto lookup = [host, port, family, flags] {
-        return getaddrinfo_blocking(host, port, family, SOCK_STREAM, 0, flags);
-    };
-    std::vector<address_info> infos = co_await to_thread(std::move(lookup));
+    std::vector<address_info> infos = co_await getaddrinfo(
+        std::move(host), port, family, SOCK_STREAM, 0, passive ? AI_PASSIVE : 0);
     co_return infos;
 }
 
