@@ -18,6 +18,7 @@
 #include <asyncio/sleep.hpp>
 #include <asyncio/socket.hpp>
 #include <asyncio/socket_address.hpp>
+#include <asyncio/streams.hpp>
 #include <asyncio/task.hpp>
 #include <asyncio/task_group.hpp>
 #include <asyncio/threads.hpp>

@@ -98,6 +98,48 @@ public:
     queue_shut_down() : std::runtime_error("queue is shut down") {}
 };
 
+/// asyncio.IncompleteReadError (an EOFError in Python): the stream ended before a `readexactly(n)`
+/// or a `readuntil(separator)` was satisfied. `partial()` holds the bytes read before the end
+/// (they are no longer in the reader's buffer); `expected()` is `n`, or std::nullopt for
+/// readuntil. what() is CPython's str(): "3 bytes read on a total of 5 expected bytes" ("...of
+/// undefined expected bytes" for readuntil).
+class incomplete_read_error : public std::runtime_error {
+public:
+    incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
+        : std::runtime_error(describe(partial.size(), expected)), partial_(std::move(partial)),
+          expected_(expected) {}
+
+    /// IncompleteReadError.partial: the bytes read before the end of the stream.
+    [[nodiscard]] const std::string& partial() const noexcept { return partial_; }
+    /// IncompleteReadError.expected: the byte count asked for (none for readuntil).
+    [[nodiscard]] std::optional<std::size_t> expected() const noexcept { return expected_; }
+
+private:
+    static std::string describe(std::size_t got, std::optional<std::size_t> expected) {
+        return std::to_string(got) + " bytes read on a total of " +
+               (expected ? std::to_string(*expected) : std::string("undefined")) +
+               " expected bytes";
+    }
+
+    std::string partial_;
+    std::optional<std::size_t> expected_;
+};
+
+/// asyncio.LimitOverrunError: `readuntil` found no separator within the reader's limit, or found
+/// it past the limit. The bytes stay in the reader's buffer; `consumed()` is how many of them may
+/// be taken without meeting the separator (CPython's `consumed`).
+class limit_overrun_error : public std::runtime_error {
+public:
+    limit_overrun_error(const std::string& message, std::size_t consumed)
+        : std::runtime_error(message), consumed_(consumed) {}
+
+    /// LimitOverrunError.consumed.
+    [[nodiscard]] std::size_t consumed() const noexcept { return consumed_; }
+
+private:
+    std::size_t consumed_;
+};
+
 /// Python's ExceptionGroup, as a task_group raises it ("unhandled errors in a TaskGroup"): a
 /// message and the exceptions it groups, in the order they happened; a nested task_group's group
 /// appears as one of them. `what()` is Python's str(): "message (2 sub-exceptions)". `except*`

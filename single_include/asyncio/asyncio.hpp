@@ -169,6 +169,48 @@ public:
     queue_shut_down() : std::runtime_error("queue is shut down") {}
 };
 
+/// asyncio.IncompleteReadError (an EOFError in Python): the stream ended before a `readexactly(n)`
+/// or a `readuntil(separator)` was satisfied. `partial()` holds the bytes read before the end
+/// (they are no longer in the reader's buffer); `expected()` is `n`, or std::nullopt for
+/// readuntil. what() is CPython's str(): "3 bytes read on a total of 5 expected bytes" ("...of
+/// undefined expected bytes" for readuntil).
+class incomplete_read_error : public std::runtime_error {
+public:
+    incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
+        : std::runtime_error(describe(partial.size(), expected)), partial_(std::move(partial)),
+          expected_(expected) {}
+
+    /// IncompleteReadError.partial: the bytes read before the end of the stream.
+    [[nodiscard]] const std::string& partial() const noexcept { return partial_; }
+    /// IncompleteReadError.expected: the byte count asked for (none for readuntil).
+    [[nodiscard]] std::optional<std::size_t> expected() const noexcept { return expected_; }
+
+private:
+    static std::string describe(std::size_t got, std::optional<std::size_t> expected) {
+        return std::to_string(got) + " bytes read on a total of " +
+               (expected ? std::to_string(*expected) : std::string("undefined")) +
+               " expected bytes";
+    }
+
+    std::string partial_;
+    std::optional<std::size_t> expected_;
+};
+
+/// asyncio.LimitOverrunError: `readuntil` found no separator within the reader's limit, or found
+/// it past the limit. The bytes stay in the reader's buffer; `consumed()` is how many of them may
+/// be taken without meeting the separator (CPython's `consumed`).
+class limit_overrun_error : public std::runtime_error {
+public:
+    limit_overrun_error(const std::string& message, std::size_t consumed)
+        : std::runtime_error(message), consumed_(consumed) {}
+
+    /// LimitOverrunError.consumed.
+    [[nodiscard]] std::size_t consumed() const noexcept { return consumed_; }
+
+private:
+    std::size_t consumed_;
+};
+
 /// Python's ExceptionGroup, as a task_group raises it ("unhandled errors in a TaskGroup"): a
 /// message and the exceptions it groups, in the order they happened; a nested task_group's group
 /// appears as one of them. `what()` is Python's str(): "message (2 sub-exceptions)". `except*`
@@ -10639,6 +10681,1669 @@ inline task<> connect_by_name(int fd, int family, int type, std::string host, in
 [[nodiscard("co_await the connect")]] inline task<> sock_connect(const socket& s, std::string host,
                                                                  int port) {
     return detail::connect_by_name(s.checked(), s.family(), s.type(), std::move(host), port);
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/streams.hpp -------------------------------------------------------------------------
+// Streams (asyncio's streams.py): open_connection, start_server, stream_reader, stream_writer,
+// server, and their Unix-socket forms.
+
+
+
+// ---- asyncio/detail/stream_ops.hpp ---------------------------------------------------------------
+// The awaiters and coroutines behind stream_reader and stream_writer (read, readuntil, drain).
+
+
+
+// ---- asyncio/detail/stream_state.hpp -------------------------------------------------------------
+// The shared state of one stream connection: the reader's buffer and CPython's socket transport.
+
+
+
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+
+#include <climits>
+
+namespace asyncio::detail {
+
+/// The reader's default limit (CPython's _DEFAULT_LIMIT, 64 KiB).
+inline constexpr std::size_t stream_default_limit = 64 * 1024;
+/// How much one receive asks for (CPython's _SelectorSocketTransport.max_size).
+inline constexpr std::size_t stream_recv_size = 256 * 1024;
+
+/// The buffer every connection of this thread receives into before its bytes are appended to
+/// that connection's reader (uvloop's shared read buffer): an idle connection holds no receive
+/// memory, and only the bytes received are copied. One loop runs per thread, so this is the
+/// loop's buffer. TODO(lead): move it into loop_core when that file is free to edit.
+[[nodiscard]] inline char* stream_recv_scratch() {
+    static thread_local const std::unique_ptr<char[]> buf(new char[stream_recv_size]);
+    return buf.get();
+}
+
+/// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
+/// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
+///
+/// The transport owns the socket. While reading is not paused, its reader watcher stays
+/// registered with the loop's descriptor registry (no system call per wait): in each iteration in
+/// which the socket is readable, the watcher runs from the ready queue, receives up to 256 KiB,
+/// feeds the reader's buffer and wakes the task waiting for data, which resumes in the next
+/// iteration (CPython: data_received sets the waiter's result). Once the buffer holds more than
+/// twice the limit, reading is paused (the watcher unregistered) until a read brings it back to
+/// the limit. The writer watcher is registered only while the write buffer is non-empty.
+///
+/// References: every stream_reader/stream_writer handle, the registered writer watcher and each
+/// callback queued on the loop hold one. When the last handle goes, the connection is closed
+/// (gracefully, flushing what is buffered, when its loop is running; otherwise at once).
+class stream_state {
+public:
+    /// A reader with no transport (CPython's `StreamReader()`): fed by feed_data/feed_eof.
+    explicit stream_state(std::size_t limit) : limit_(limit) {}
+
+    /// A connected socket; reading starts with start_reading().
+    stream_state(event_loop& loop, asyncio::socket sock, std::size_t limit)
+        : limit_(limit), loop_(&loop), sock_(std::move(sock)), closed_(loop.create_future<void>()),
+          has_transport_(true) {
+        rw_.self = this;
+        rw_.on_ready = &read_ready;
+        rw_.on_removed = &read_removed;
+        ww_.self = this;
+        ww_.on_ready = &write_ready;
+        ww_.on_removed = &write_removed;
+        try {
+            local_ = sock_.getsockname();
+        } catch (const std::system_error&) { // NOLINT(bugprone-empty-catch): CPython leaves None
+        }
+        try {
+            peer_ = sock_.getpeername();
+        } catch (const std::system_error&) { // NOLINT(bugprone-empty-catch): CPython leaves None
+        }
+        if (local_.family() == AF_INET || local_.family() == AF_INET6) {
+            sock_.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1); // as CPython's transports
+        }
+    }
+
+    stream_state(const stream_state&) = delete;
+    stream_state& operator=(const stream_state&) = delete;
+
+    ~stream_state() {
+        detach_from_server();
+        remove_reader();
+        remove_writer_registration();
+        sock_.close();
+        if (closed_ && closed_.done() && !closed_.cancelled()) {
+            (void)closed_.exception(); // retrieved (CPython's protocol __del__ does the same)
+        }
+    }
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            delete this;
+        }
+    }
+    /// A stream_reader or stream_writer handle starts or stops referring to this connection.
+    void add_handle() noexcept {
+        ++handles_;
+        ++refs_;
+    }
+    void drop_handle() noexcept {
+        if (--handles_ == 0 && has_transport_ && !closing_) {
+            if (running_loop() == loop_) {
+                try {
+                    close();
+                } catch (...) {
+                    abort_now();
+                }
+            } else {
+                abort_now();
+            }
+        }
+        release();
+    }
+
+    /// Registers the reader watcher (CPython's transport does it through call_soon). Throws what
+    /// the registry throws.
+    void start_reading() {
+        if (!closing_ && !transport_paused_) {
+            add_reader();
+        }
+    }
+
+    // ---- reader (StreamReader) ----
+
+    [[nodiscard]] std::size_t size() const noexcept { return buf_.size() - start_; }
+    [[nodiscard]] std::string_view view() const noexcept {
+        return std::string_view(buf_).substr(start_);
+    }
+
+    /// StreamReader.feed_data.
+    void feed_data(std::string_view data) {
+        ASYNCIO_ASSERT(!eof_);
+        if (data.empty()) {
+            return;
+        }
+        if (size() == 0) {
+            buf_.assign(data);
+            start_ = 0;
+        } else {
+            buf_.append(data);
+        }
+        wakeup_waiter();
+        if (has_transport_ && !paused_ && size() > 2 * limit_) {
+            pause_reading();
+            paused_ = true;
+        }
+    }
+
+    /// StreamReader.feed_eof.
+    void feed_eof() noexcept {
+        eof_ = true;
+        wakeup_waiter();
+    }
+
+    /// StreamReader.set_exception.
+    void set_exception(std::exception_ptr e) noexcept {
+        exception_ = std::move(e);
+        wakeup_waiter();
+    }
+
+    /// The first `n` buffered bytes, removed from the buffer (the whole buffer is handed over
+    /// without a copy when it is taken entirely).
+    [[nodiscard]] std::string take(std::size_t n) {
+        std::string out;
+        if (n >= size()) {
+            if (start_ == 0) {
+                out = std::move(buf_);
+            } else {
+                out.assign(buf_, start_);
+            }
+            buf_.clear();
+            start_ = 0;
+        } else {
+            out.assign(buf_, start_, n);
+            start_ += n;
+            if (start_ >= 4096 && start_ > buf_.size() / 2) {
+                buf_.erase(0, start_);
+                start_ = 0;
+            }
+        }
+        maybe_resume_transport();
+        return out;
+    }
+
+    /// Forgets the first `n` buffered bytes.
+    void discard(std::size_t n) { (void)take(n); }
+
+    /// StreamReader._maybe_resume_transport.
+    void maybe_resume_transport() {
+        if (paused_ && size() <= limit_) {
+            paused_ = false;
+            resume_reading();
+        }
+    }
+
+    /// The check of StreamReader._wait_for_data before its waiter is parked.
+    void before_wait(const char* what) {
+        if (!waiters_.empty()) {
+            throw std::runtime_error(std::string(what) +
+                                     "() called while another coroutine is already waiting for "
+                                     "incoming data");
+        }
+        ASYNCIO_ASSERT(!eof_);
+        if (paused_) {
+            paused_ = false;
+            resume_reading();
+        }
+    }
+
+    /// The reader's error, if any, once the buffer is empty: the bytes received before an error
+    /// are read first (CPython raises at once and strands them).
+    void raise_if_failed() const {
+        if (exception_) {
+            std::rethrow_exception(exception_);
+        }
+    }
+
+    // ---- transport (_SelectorSocketTransport) and protocol (StreamReaderProtocol) ----
+
+    /// Transport.write: sent at once when nothing is buffered (no copy), the rest buffered.
+    void write(std::span<const std::byte> data) {
+        if (eof_written_) {
+            throw std::runtime_error("Cannot call write() after write_eof()");
+        }
+        if (data.empty() || conn_lost_ != 0) {
+            return; // CPython drops writes to a lost connection (and logs after 5 of them)
+        }
+        std::size_t sent = 0;
+        if (wsize() == 0) {
+            const auto r = ::send(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL);
+            if (r < 0) {
+                if (!would_block(errno)) {
+                    fatal_error(errno, "send");
+                    return;
+                }
+            } else {
+                sent = static_cast<std::size_t>(r);
+            }
+            if (sent == data.size()) {
+                return;
+            }
+        }
+        append_write(data.subspan(sent));
+    }
+
+    /// Transport.writelines: one sendmsg over the pieces when nothing is buffered.
+    void writelines(std::span<const std::string_view> pieces) {
+        if (eof_written_) {
+            throw std::runtime_error("Cannot call write() after write_eof()");
+        }
+        if (conn_lost_ != 0) {
+            return;
+        }
+        std::size_t skip = 0; // bytes of the pieces already sent
+        if (wsize() == 0 && !pieces.empty()) {
+            iovec iov[64];
+            const std::size_t n = std::min<std::size_t>(pieces.size(), 64);
+            for (std::size_t i = 0; i < n; ++i) {
+                iov[i].iov_base = const_cast<char*>(pieces[i].data());
+                iov[i].iov_len = pieces[i].size();
+            }
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = n;
+            const auto r = ::sendmsg(sock_.fileno(), &msg, MSG_NOSIGNAL);
+            if (r < 0) {
+                if (!would_block(errno)) {
+                    fatal_error(errno, "send");
+                    return;
+                }
+            } else {
+                skip = static_cast<std::size_t>(r);
+            }
+        }
+        for (const std::string_view p : pieces) {
+            if (skip >= p.size()) {
+                skip -= p.size();
+                continue;
+            }
+            append_write(as_bytes(p.substr(skip)));
+            skip = 0;
+        }
+    }
+
+    /// Transport.write_eof: shuts the sending side once the buffer is flushed.
+    void write_eof() {
+        if (closing_ || eof_written_) {
+            return;
+        }
+        eof_written_ = true;
+        if (wsize() == 0) {
+            sock_.shutdown(SHUT_WR);
+        }
+    }
+
+    /// Transport.close: stops reading; the connection is lost once the buffer is flushed.
+    void close() {
+        if (closing_) {
+            return;
+        }
+        closing_ = true;
+        remove_reader();
+        if (wsize() == 0) {
+            ++conn_lost_;
+            remove_writer_registration();
+            schedule_connection_lost(nullptr);
+        }
+    }
+
+    /// Transport.abort: the connection is lost at once, the buffer discarded.
+    void abort() { force_close(nullptr); }
+
+    [[nodiscard]] bool is_closing() const noexcept { return closing_; }
+    [[nodiscard]] std::size_t wsize() const noexcept { return wbuf_.size() - wstart_; }
+
+    /// Transport.set_write_buffer_limits.
+    void set_write_buffer_limits(std::size_t high, std::size_t low) {
+        if (low > high) {
+            throw std::invalid_argument("high (" + std::to_string(high) + ") must be >= low (" +
+                                        std::to_string(low) + ") must be >= 0");
+        }
+        high_ = high;
+        low_ = low;
+        maybe_pause_protocol();
+    }
+
+    /// Resolves `f` when the drain waiters wake (resume_writing or connection_lost).
+    void add_drain_waiter(future<void> f) { drain_waiters_.push_back(std::move(f)); }
+    void remove_drain_waiter(const future<void>& f) noexcept { std::erase(drain_waiters_, f); }
+
+    // Everything below is plain data the public classes read.
+    std::size_t limit_;
+    std::string buf_;
+    std::size_t start_ = 0;
+    bool eof_ = false;
+    bool paused_ = false; // the reader paused the transport (StreamReader._paused)
+    std::exception_ptr exception_;
+    sync_list waiters_;
+
+    event_loop* loop_ = nullptr;
+    asyncio::socket sock_;
+    future<void> closed_; // StreamReaderProtocol._closed
+    socket_address local_;
+    socket_address peer_;
+    bool has_transport_ = false;
+    bool closing_ = false;
+    bool eof_written_ = false;
+    bool write_paused_ = false;    // FlowControlMixin._paused
+    bool connection_lost_ = false; // FlowControlMixin._connection_lost
+    /// The server that accepted the connection (a server_core), told when the connection is lost.
+    void* server_ = nullptr;
+    void (*detach_fn_)(void* server, stream_state& s) noexcept = nullptr;
+    std::size_t high_ = 64 * 1024;
+    std::size_t low_ = 16 * 1024;
+
+private:
+    struct watch final : io_watcher {
+        stream_state* self = nullptr;
+    };
+
+    void wakeup_waiter() noexcept {
+        waiters_.for_each([](sync_waiter& w) {
+            if (!w.done()) {
+                w.wake();
+            }
+        });
+    }
+
+    void add_reader() {
+        if (!reading_ && sock_.is_open()) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, sock_.fileno(), event_read, &rw_);
+            reading_ = true;
+        }
+    }
+    void remove_reader() noexcept {
+        if (reading_) {
+            reading_ = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, sock_.fileno(), event_read, &rw_);
+        }
+    }
+    /// Unregisters the writer watcher and drops its reference (never the last one here: callers
+    /// hold another).
+    void remove_writer_registration() noexcept {
+        if (writing_) {
+            writing_ = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, sock_.fileno(), event_write, &ww_, true);
+            --refs_;
+        }
+    }
+
+    void pause_reading() noexcept {
+        if (closing_ || transport_paused_) {
+            return;
+        }
+        transport_paused_ = true;
+        remove_reader();
+    }
+    void resume_reading() {
+        if (closing_ || !transport_paused_) {
+            return;
+        }
+        transport_paused_ = false;
+        add_reader();
+    }
+
+    void append_write(std::span<const std::byte> rest) {
+        if (wsize() == 0) {
+            wbuf_.clear();
+            wstart_ = 0;
+        }
+        wbuf_.append(reinterpret_cast<const char*>(rest.data()), rest.size());
+        if (!writing_) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, sock_.fileno(), event_write, &ww_);
+            writing_ = true;
+            ++refs_;
+        }
+        maybe_pause_protocol();
+    }
+
+    void maybe_pause_protocol() noexcept {
+        if (wsize() > high_ && !write_paused_) {
+            write_paused_ = true; // protocol.pause_writing()
+        }
+    }
+    void maybe_resume_protocol() {
+        if (write_paused_ && wsize() <= low_) {
+            write_paused_ = false; // protocol.resume_writing(): wake the drain waiters
+            for (future<void>& f : drain_waiters_) {
+                if (!f.done()) {
+                    f.set_result();
+                }
+            }
+        }
+    }
+
+    /// _fatal_error for an OSError: the connection is lost with it.
+    void fatal_error(int err, const char* what) noexcept {
+        force_close(std::make_exception_ptr(std::system_error(err, std::generic_category(), what)));
+    }
+
+    /// Transport._force_close.
+    void force_close(std::exception_ptr exc) noexcept {
+        if (conn_lost_ != 0) {
+            return;
+        }
+        if (wsize() != 0) {
+            wbuf_.clear();
+            wstart_ = 0;
+        }
+        remove_writer_registration();
+        if (!closing_) {
+            closing_ = true;
+            remove_reader();
+        }
+        ++conn_lost_;
+        schedule_connection_lost(std::move(exc));
+    }
+
+    void schedule_connection_lost(std::exception_ptr exc) noexcept {
+        if (running_loop() != loop_ || loop_->core().closing_) {
+            call_connection_lost(std::move(exc)); // no loop to defer to
+            return;
+        }
+        try {
+            (void)loop_->call_soon([s = ref_ptr<stream_state>(this), e = std::move(exc)]() mutable {
+                s->call_connection_lost(std::move(e));
+            });
+        } catch (...) {
+            call_connection_lost(nullptr);
+        }
+    }
+
+    /// Transport._call_connection_lost: the protocol learns (the reader ends or fails, the closed
+    /// future completes, drain waiters wake), then the socket closes and the server forgets the
+    /// connection.
+    void call_connection_lost(std::exception_ptr exc) noexcept;
+
+    void abort_now() noexcept {
+        closing_ = true;
+        ++conn_lost_;
+        remove_reader();
+        remove_writer_registration();
+        sock_.close();
+        connection_lost_ = true;
+        detach_from_server();
+    }
+
+    /// The server's _detach: it forgets the connection (its wait_closed may complete).
+    void detach_from_server() noexcept {
+        if (server_ != nullptr) {
+            detach_fn_(std::exchange(server_, nullptr), *this);
+        }
+    }
+
+    static void read_ready(io_watcher* w, bool run) {
+        stream_state* s = static_cast<watch*>(w)->self;
+        if (!run || s->conn_lost_ != 0) {
+            return;
+        }
+        char* scratch = stream_recv_scratch();
+        const auto r = ::recv(s->sock_.fileno(), scratch, stream_recv_size, 0);
+        if (r < 0) {
+            if (!would_block(errno)) {
+                s->fatal_error(errno, "recv");
+            }
+            return;
+        }
+        if (r == 0) {
+            // eof_received: the reader ends; the transport stays open for writing (the protocol
+            // returns True), so only the reading stops.
+            s->feed_eof();
+            s->remove_reader();
+            return;
+        }
+        s->feed_data(std::string_view(scratch, static_cast<std::size_t>(r)));
+    }
+
+    static void read_removed(io_watcher* w, int) noexcept {
+        static_cast<watch*>(w)->self->reading_ = false; // the loop closes or the fd was closed
+    }
+
+    static void write_ready(io_watcher* w, bool run) {
+        stream_state* s = static_cast<watch*>(w)->self;
+        if (!run || s->conn_lost_ != 0) {
+            return;
+        }
+        ref_ptr<stream_state> keep(s); // completing the loss below may drop the last reference
+        const auto r =
+            ::send(s->sock_.fileno(), s->wbuf_.data() + s->wstart_, s->wsize(), MSG_NOSIGNAL);
+        if (r < 0) {
+            if (!would_block(errno)) {
+                s->fatal_error(errno, "send");
+            }
+            return;
+        }
+        s->wstart_ += static_cast<std::size_t>(r);
+        if (s->wstart_ >= 65536 && s->wstart_ > s->wbuf_.size() / 2) {
+            s->wbuf_.erase(0, s->wstart_);
+            s->wstart_ = 0;
+        }
+        s->maybe_resume_protocol();
+        if (s->wsize() == 0) {
+            s->wbuf_.clear();
+            s->wstart_ = 0;
+            s->remove_writer_registration();
+            if (s->closing_) {
+                s->call_connection_lost(nullptr);
+            } else if (s->eof_written_) {
+                ::shutdown(s->sock_.fileno(), SHUT_WR);
+            }
+        }
+    }
+
+    static void write_removed(io_watcher* w, int) noexcept {
+        stream_state* s = static_cast<watch*>(w)->self;
+        if (s->writing_) {
+            s->writing_ = false;
+            s->release(); // the registration's reference (may be the last)
+        }
+    }
+
+    std::string wbuf_;
+    std::size_t wstart_ = 0;
+    std::vector<future<void>> drain_waiters_;
+    watch rw_;
+    watch ww_;
+    int refs_ = 0;
+    int handles_ = 0;
+    int conn_lost_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool transport_paused_ = false;
+    bool connection_lost_called_ = false;
+};
+
+inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
+    if (connection_lost_called_) {
+        return;
+    }
+    connection_lost_called_ = true;
+    if (conn_lost_ == 0) {
+        ++conn_lost_; // later writes are dropped
+    }
+    ref_ptr<stream_state> keep(this);
+    try {
+        // StreamReaderProtocol.connection_lost
+        if (exc) {
+            set_exception(exc);
+        } else {
+            feed_eof();
+        }
+        if (closed_ && !closed_.done()) {
+            if (exc) {
+                closed_.set_exception(exc);
+            } else {
+                closed_.set_result();
+            }
+        }
+        // FlowControlMixin.connection_lost
+        connection_lost_ = true;
+        if (write_paused_) {
+            for (future<void>& f : drain_waiters_) {
+                if (!f.done()) {
+                    if (exc) {
+                        f.set_exception(exc);
+                    } else {
+                        f.set_result();
+                    }
+                }
+            }
+        }
+    } catch (...) { // NOLINT(bugprone-empty-catch): out of memory scheduling a wake-up
+    }
+    connection_lost_ = true;
+    remove_reader();
+    remove_writer_registration();
+    sock_.close();
+    detach_from_server();
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/stream_ops.hpp)
+
+
+namespace asyncio::detail {
+
+/// Awaits a lazy task from inside another awaiter (the slow path of an awaiter whose fast path
+/// needs no coroutine frame).
+template <class T> class task_delegate {
+public:
+    void set(task<T> t) noexcept { t_ = std::move(t); }
+    template <class Promise> void suspend(std::coroutine_handle<Promise> h) {
+        a_.emplace(t_.operator co_await());
+        (void)a_->await_ready();
+        a_->await_suspend(h);
+    }
+    T resume() { return a_->await_resume(); }
+
+private:
+    using awaiter_type = decltype(std::declval<task<T>&>().operator co_await());
+    task<T> t_;
+    std::optional<awaiter_type> a_;
+};
+
+/// StreamReader._wait_for_data's `await self._waiter`, without a future: the waiter lives in the
+/// awaiting frame, is woken through the ready queue (the task resumes in the next iteration), and
+/// a cancel unlinks it. Call stream_state::before_wait first.
+class data_waiter : private sync_waiter {
+public:
+    explicit data_waiter(stream_state* s) noexcept : s_(s) {}
+    [[nodiscard]] bool await_ready() const noexcept { return false; }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        park(s_->waiters_, h);
+    }
+    void await_resume() {
+        resume_checks();
+        root->throw_if_cancel_delivered();
+    }
+
+private:
+    stream_state* s_;
+};
+
+/// StreamReader.read(-1): everything up to the end of the stream.
+inline task<std::string> read_all(ref_ptr<stream_state> s) {
+    std::string all;
+    for (;;) {
+        if (s->size() != 0) {
+            if (all.empty()) {
+                all = s->take(s->size());
+            } else {
+                all.append(s->view());
+                s->discard(s->size());
+            }
+        }
+        if (s->eof_) {
+            break;
+        }
+        if (s->exception_) {
+            s->buf_ = std::move(all); // the bytes read so far stay readable
+            s->start_ = 0;
+            s->raise_if_failed();
+        }
+        s->before_wait("read");
+        co_await data_waiter(s.get());
+    }
+    co_return all;
+}
+
+/// StreamReader.read(n): no frame is allocated unless n < 0.
+class read_awaiter : private sync_waiter {
+public:
+    read_awaiter(ref_ptr<stream_state> s, std::ptrdiff_t n) noexcept : s_(std::move(s)), n_(n) {}
+
+    [[nodiscard]] bool await_ready() {
+        if (n_ < 0) {
+            slow_.set(read_all(s_));
+            return false;
+        }
+        return n_ == 0 || s_->size() != 0 || s_->eof_ || s_->exception_;
+    }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        if (n_ < 0) {
+            slow_.suspend(h);
+            return;
+        }
+        s_->before_wait("read");
+        park(s_->waiters_, h);
+    }
+    std::string await_resume() {
+        if (n_ < 0) {
+            return slow_.resume();
+        }
+        if (root != nullptr) {
+            resume_checks();
+            root->throw_if_cancel_delivered();
+        }
+        if (s_->size() == 0) {
+            s_->raise_if_failed();
+            return {};
+        }
+        if (n_ == 0) {
+            return {};
+        }
+        return s_->take(static_cast<std::size_t>(n_));
+    }
+
+private:
+    ref_ptr<stream_state> s_;
+    std::ptrdiff_t n_;
+    task_delegate<std::string> slow_;
+};
+
+/// StreamReader.readuntil (line == false) and readline (line == true).
+inline task<std::string> read_until(ref_ptr<stream_state> s, std::string sep, bool line) {
+    const std::size_t seplen = sep.size();
+    if (seplen == 0) {
+        throw std::invalid_argument("Separator should be at least one-byte string");
+    }
+    std::size_t offset = 0;
+    std::size_t isep = 0;
+    const char* overrun = nullptr;
+    for (;;) {
+        const std::size_t buflen = s->size();
+        if (buflen >= offset + seplen) {
+            isep = s->view().find(sep, offset);
+            if (isep != std::string_view::npos) {
+                if (isep > s->limit_) {
+                    overrun = "Separator is found, but chunk is longer than limit";
+                }
+                break;
+            }
+            offset = buflen + 1 - seplen;
+            if (offset > s->limit_) {
+                overrun = "Separator is not found, and chunk exceed the limit";
+                isep = offset;
+                break;
+            }
+        }
+        if (s->eof_) {
+            std::string chunk = s->take(s->size());
+            if (line) {
+                co_return chunk;
+            }
+            throw incomplete_read_error(std::move(chunk), std::nullopt);
+        }
+        s->raise_if_failed();
+        s->before_wait(line ? "readline" : "readuntil");
+        co_await data_waiter(s.get());
+    }
+    if (overrun != nullptr) {
+        if (!line) {
+            throw limit_overrun_error(overrun, isep);
+        }
+        // readline drops the overlong line, or everything when no separator was seen.
+        if (s->view().substr(isep).starts_with(sep)) {
+            s->discard(isep + seplen);
+        } else {
+            s->discard(s->size());
+        }
+        throw std::invalid_argument(overrun);
+    }
+    co_return s->take(isep + seplen);
+}
+
+/// StreamReader.readexactly.
+inline task<std::string> read_exactly(ref_ptr<stream_state> s, std::size_t n) {
+    while (s->size() < n) {
+        if (s->eof_) {
+            throw incomplete_read_error(s->take(s->size()), n);
+        }
+        s->raise_if_failed();
+        s->before_wait("readexactly");
+        co_await data_waiter(s.get());
+    }
+    co_return s->take(n);
+}
+
+/// StreamWriter.drain's slow path (see drain_awaiter).
+inline task<> drain_slow(ref_ptr<stream_state> s) {
+    s->raise_if_failed();
+    if (s->closing_) {
+        co_await sleep(std::chrono::seconds(0)); // let connection_lost run (CPython does the same)
+    }
+    if (s->connection_lost_) {
+        throw std::system_error(ECONNRESET, std::generic_category(), "Connection lost");
+    }
+    if (!s->write_paused_) {
+        co_return;
+    }
+    future<void> f = s->loop_->create_future<void>();
+    s->add_drain_waiter(f);
+    struct remover {
+        stream_state* s;
+        future<void>* f;
+        ~remover() { s->remove_drain_waiter(*f); }
+    } guard{s.get(), &f};
+    co_await f;
+}
+
+/// StreamWriter.drain: does not suspend (and allocates nothing) while the write buffer is below
+/// the high-water mark and the connection is healthy.
+class drain_awaiter {
+public:
+    explicit drain_awaiter(ref_ptr<stream_state> s) noexcept : s_(std::move(s)) {}
+    [[nodiscard]] bool await_ready() {
+        if (!s_->exception_ && !s_->closing_ && !s_->connection_lost_ && !s_->write_paused_) {
+            return true;
+        }
+        slow_.set(drain_slow(s_));
+        slow_used_ = true;
+        return false;
+    }
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        slow_.suspend(h);
+    }
+    void await_resume() {
+        if (slow_used_) {
+            slow_.resume();
+        }
+    }
+
+private:
+    ref_ptr<stream_state> s_;
+    task_delegate<void> slow_;
+    bool slow_used_ = false;
+};
+
+/// A counted reference that keeps a connection open (see stream_state).
+class stream_handle {
+public:
+    stream_handle() noexcept = default;
+    explicit stream_handle(stream_state* s) noexcept : s_(s) {
+        if (s_ != nullptr) {
+            s_->add_handle();
+        }
+    }
+    stream_handle(const stream_handle& o) noexcept : stream_handle(o.s_) {}
+    stream_handle(stream_handle&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    stream_handle& operator=(stream_handle o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~stream_handle() {
+        if (s_ != nullptr) {
+            s_->drop_handle();
+        }
+    }
+    [[nodiscard]] stream_state* get() const noexcept { return s_; }
+    [[nodiscard]] ref_ptr<stream_state> ref() const noexcept { return ref_ptr<stream_state>(s_); }
+
+private:
+    stream_state* s_ = nullptr;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/streams.hpp)
+
+// ---- asyncio/detail/stream_server.hpp ------------------------------------------------------------
+// asyncio.Server's state (listening sockets, accepted connections) and name resolution for streams.
+
+
+
+#include <sys/stat.h>
+
+
+namespace asyncio::detail {
+
+/// asyncio.Server's state: listening sockets watched for connections, the connections still
+/// open, and the waiters of wait_closed.
+class server_core {
+public:
+    using on_connection_fn = std::function<void(server_core&, stream_state&)>;
+
+    server_core(event_loop& loop, std::vector<asyncio::socket> socks, on_connection_fn fn,
+                std::size_t limit, int backlog)
+        : loop_(&loop), socks_(std::move(socks)), on_connection_(std::move(fn)), limit_(limit),
+          backlog_(backlog) {
+        watches_.resize(socks_.size());
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            watches_[i].self = this;
+            watches_[i].index = i;
+            watches_[i].on_ready = &accept_ready;
+            watches_[i].on_removed = &accept_removed;
+        }
+    }
+    server_core(const server_core&) = delete;
+    server_core& operator=(const server_core&) = delete;
+    ~server_core() { close_sockets(); }
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            delete this;
+        }
+    }
+
+    /// Server._start_serving: listen and watch every socket.
+    void start_serving() {
+        if (serving_ || closed_) {
+            return;
+        }
+        serving_ = true;
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            socks_[i].listen(backlog_);
+            watch_socket(i);
+        }
+    }
+
+    /// Server.close: stops listening (the sockets close); connections go on.
+    void close() {
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        close_sockets();
+        serving_ = false;
+        if (serve_forever_ && !serve_forever_.done()) {
+            (void)serve_forever_.cancel();
+        }
+        serve_forever_ = {};
+        if (clients_.empty()) {
+            wakeup();
+        }
+    }
+
+    /// Closes the listening sockets (and removes a Unix socket's file if it is still ours).
+    void close_sockets() noexcept {
+        for (std::size_t i = 0; i < socks_.size(); ++i) {
+            unwatch_socket(i);
+        }
+        if (!unix_path_.empty()) {
+            struct stat st{};
+            if (::stat(unix_path_.c_str(), &st) == 0 && st.st_ino == unix_inode_) {
+                ::unlink(unix_path_.c_str());
+            }
+            unix_path_.clear();
+        }
+        socks_.clear();
+    }
+
+    void wakeup() {
+        if (woken_) {
+            return;
+        }
+        woken_ = true;
+        std::vector<future<void>> ws = std::move(waiters_);
+        for (future<void>& f : ws) {
+            if (!f.done()) {
+                f.set_result();
+            }
+        }
+    }
+
+    void attach(stream_state& s) {
+        clients_.push_back(&s);
+        s.server_ = this;
+        s.detach_fn_ = &detach_thunk;
+        add_ref();
+    }
+    void detach(stream_state& s) noexcept {
+        std::erase(clients_, &s);
+        if (clients_.empty() && closed_) {
+            try {
+                wakeup();
+            } catch (...) { // NOLINT(bugprone-empty-catch): out of memory waking a waiter
+            }
+        }
+        release();
+    }
+
+    event_loop* loop_;
+    std::vector<asyncio::socket> socks_;
+    std::vector<stream_state*> clients_;
+    std::vector<future<void>> waiters_;
+    future<void> serve_forever_;
+    on_connection_fn on_connection_;
+    std::size_t limit_;
+    int backlog_;
+    bool serving_ = false;
+    bool closed_ = false;
+    bool woken_ = false;
+    std::string unix_path_;
+    ino_t unix_inode_ = 0;
+
+private:
+    static void detach_thunk(void* server, stream_state& s) noexcept {
+        static_cast<server_core*>(server)->detach(s);
+    }
+
+    struct watch final : io_watcher {
+        server_core* self = nullptr;
+        std::size_t index = 0;
+        bool registered = false;
+    };
+
+    void watch_socket(std::size_t i) {
+        watch& w = watches_[i];
+        if (!w.registered) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
+            w.registered = true;
+        }
+    }
+    void unwatch_socket(std::size_t i) noexcept {
+        watch& w = watches_[i];
+        if (w.registered) {
+            w.registered = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, socks_[i].fileno(), event_read, &w);
+        }
+    }
+
+    // BaseSelectorEventLoop._accept_connection: up to `backlog` connections per readiness.
+    static void accept_ready(io_watcher* iw, bool run) {
+        auto* w = static_cast<watch*>(iw);
+        server_core* self = w->self;
+        if (!run) {
+            return;
+        }
+        ref_ptr<server_core> keep(self);
+        for (int n = 0; n < self->backlog_ && w->registered; ++n) {
+            const int c = ::accept4(self->socks_[w->index].fileno(), nullptr, nullptr,
+                                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c < 0) {
+                const int err = errno;
+                if (would_block(err)) {
+                    return;
+                }
+                if (err == ECONNABORTED || err == EPROTO) {
+                    continue; // the peer gave up before we accepted: take the next one
+                }
+                if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                    // Out of descriptors or memory: stop accepting for a second (CPython's
+                    // ACCEPT_RETRY_DELAY) instead of spinning on a ready socket.
+                    self->loop_->call_exception_handler(
+                        {"socket.accept() out of system resource",
+                         std::make_exception_ptr(
+                             std::system_error(err, std::generic_category(), "accept")),
+                         {}});
+                    const std::size_t i = w->index;
+                    self->unwatch_socket(i);
+                    (void)self->loop_->call_later(std::chrono::seconds(1), [keep, i] {
+                        if (keep->serving_ && i < keep->socks_.size()) {
+                            keep->watch_socket(i);
+                        }
+                    });
+                    return;
+                }
+                throw std::system_error(err, std::generic_category(), "accept");
+            }
+            self->accepted(asyncio::socket::adopt(c));
+        }
+    }
+
+    static void accept_removed(io_watcher* iw, int) noexcept {
+        static_cast<watch*>(iw)->registered = false;
+    }
+
+    /// A new connection: its transport is made now; as in CPython, reading starts two iterations
+    /// later (the accept task's step, then the transport's call_soon) and the client callback
+    /// runs in the same iteration as reading starts, so a coroutine handler's first step comes
+    /// three iterations after the accept.
+    void accepted(asyncio::socket conn) {
+        ref_ptr<stream_state> s(new stream_state(*loop_, std::move(conn), limit_));
+        attach(*s);
+        ref_ptr<server_core> self(this);
+        (void)loop_->call_soon([s, self]() {
+            (void)self->loop_->call_soon([s, self]() {
+                if (s->is_closing()) {
+                    return;
+                }
+                s->start_reading();
+                self->on_connection_(*self, *s);
+            });
+        });
+    }
+
+    std::vector<watch> watches_;
+    int refs_ = 0;
+};
+
+/// CPython's _ensure_resolved: loop.getaddrinfo for a stream socket (a numeric host, or none for
+/// a server's every interface, at once without suspending; a name in the default executor).
+inline task<std::vector<address_info>> resolve_stream(std::string host, int port, int family,
+                                                      bool passive) {
+    std::vector<address_info> infos = co_await getaddrinfo(
+        std::move(host), port, family, SOCK_STREAM, 0, passive ? AI_PASSIVE : 0);
+    co_return infos;
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/streams.hpp)
+
+
+#include <any>
+
+namespace asyncio {
+
+class stream_reader;
+class stream_writer;
+
+/// asyncio.StreamReader: the receiving side of a connection, or a standalone buffer fed with
+/// feed_data/feed_eof. Handles are cheap to copy and share one buffer. While any handle of a
+/// connection (reader or writer) lives, the connection stays open; when the last one goes, it is
+/// closed (CPython: when the writer is garbage-collected).
+///
+/// Deliberate difference: bytes received before a connection error (a reset) are read first; the
+/// error is raised by the read that finds the buffer empty (or too short). CPython raises the
+/// error at once and strands those bytes in the buffer.
+class stream_reader {
+public:
+    /// StreamReader(limit=65536): a reader with no connection. Throws std::invalid_argument for a
+    /// zero limit ("Limit cannot be <= 0").
+    explicit stream_reader(std::size_t limit = detail::stream_default_limit) : h_(make(limit)) {}
+
+    /// StreamReader.read(n): `n < 0` reads to the end of the stream; `n == 0` returns "" at once;
+    /// `n > 0` waits for at least one byte (unless the stream ended) and returns up to `n`. Does
+    /// not suspend when bytes are buffered; otherwise resumes one iteration after the bytes came
+    /// (as CPython's waiter). Throws the connection's error (std::system_error, e.g.
+    /// errc::connection_reset) once the buffer is empty, std::runtime_error when another task
+    /// already waits on this reader.
+    [[nodiscard("co_await the read")]] detail::read_awaiter read(std::ptrdiff_t n = -1) const {
+        return {h_.ref(), n};
+    }
+
+    /// StreamReader.readline(): up to and including "\n"; at the end of the stream the partial
+    /// last line, then "". A line longer than the limit throws std::invalid_argument (Python's
+    /// ValueError) with LimitOverrunError's message, after dropping that line from the buffer (or
+    /// the whole buffer when no "\n" was seen).
+    [[nodiscard("co_await the read")]] task<std::string> readline() const {
+        return detail::read_until(h_.ref(), "\n", true);
+    }
+
+    /// StreamReader.readuntil(separator): up to and including the separator. Throws
+    /// incomplete_read_error (expected() empty) at the end of the stream, with the bytes read,
+    /// which leave the buffer; limit_overrun_error when the separator is not within the limit
+    /// (the bytes stay buffered); std::invalid_argument for an empty separator.
+    [[nodiscard("co_await the read")]] task<std::string>
+    readuntil(std::string_view separator = "\n") const {
+        return detail::read_until(h_.ref(), std::string(separator), false);
+    }
+
+    /// StreamReader.readexactly(n): exactly `n` bytes, or incomplete_read_error at the end of the
+    /// stream. Throws std::invalid_argument for n < 0.
+    [[nodiscard("co_await the read")]] task<std::string> readexactly(std::ptrdiff_t n) const {
+        if (n < 0) {
+            throw std::invalid_argument("readexactly size can not be less than zero");
+        }
+        return detail::read_exactly(h_.ref(), static_cast<std::size_t>(n));
+    }
+
+    /// `async for line in reader`: the next line (readline), or std::nullopt at the end.
+    [[nodiscard("co_await the line")]] task<std::optional<std::string>> next() const {
+        return next_line(h_.ref());
+    }
+
+    /// StreamReader.at_eof(): the stream ended and the buffer is empty.
+    [[nodiscard]] bool at_eof() const noexcept { return h_.get()->eof_ && h_.get()->size() == 0; }
+    /// StreamReader.feed_data: appends bytes and wakes the waiting read.
+    void feed_data(std::string_view data) { h_.get()->feed_data(data); }
+    /// StreamReader.feed_eof: ends the stream and wakes the waiting read.
+    void feed_eof() noexcept { h_.get()->feed_eof(); }
+    /// StreamReader.exception(): the connection's error, or null.
+    [[nodiscard]] std::exception_ptr exception() const noexcept { return h_.get()->exception_; }
+    /// StreamReader.set_exception: later reads throw `e` once the buffer is empty.
+    void set_exception(std::exception_ptr e) noexcept { h_.get()->set_exception(std::move(e)); }
+    /// The limit given at construction.
+    [[nodiscard]] std::size_t limit() const noexcept { return h_.get()->limit_; }
+    /// Bytes buffered and not yet read (len(reader._buffer)).
+    [[nodiscard]] std::size_t buffered() const noexcept { return h_.get()->size(); }
+
+private:
+    friend class stream_writer;
+    friend struct stream_access;
+    explicit stream_reader(detail::stream_state* s) noexcept : h_(s) {}
+
+    static detail::stream_state* make(std::size_t limit) {
+        if (limit == 0) {
+            throw std::invalid_argument("Limit cannot be <= 0");
+        }
+        return new detail::stream_state(limit);
+    }
+
+    static task<std::optional<std::string>> next_line(detail::ref_ptr<detail::stream_state> s) {
+        std::string line = co_await detail::read_until(std::move(s), "\n", true);
+        if (line.empty()) {
+            co_return std::nullopt;
+        }
+        co_return line;
+    }
+
+    detail::stream_handle h_;
+};
+
+/// asyncio.StreamWriter: the sending side of a connection (with its transport's controls).
+class stream_writer {
+public:
+    /// StreamWriter.write: synchronous. Sent at once when nothing is buffered (no copy); what the
+    /// socket does not take is buffered and sent as it becomes writable. Dropped silently once
+    /// the connection is lost (as CPython). Throws std::runtime_error after write_eof().
+    void write(std::string_view data) { s()->write(detail::as_bytes(data)); }
+    /// The same for bytes.
+    void write(std::span<const std::byte> data) { s()->write(data); }
+
+    /// StreamWriter.writelines: one system call for all pieces when nothing is buffered.
+    void writelines(std::span<const std::string_view> pieces) { s()->writelines(pieces); }
+    void writelines(std::initializer_list<std::string_view> pieces) {
+        s()->writelines(std::span<const std::string_view>(pieces.begin(), pieces.size()));
+    }
+
+    /// StreamWriter.drain: returns at once while the write buffer is at most the high-water mark
+    /// (64 KiB); otherwise waits until it falls to the low-water mark (16 KiB). Throws the
+    /// connection's error (std::system_error, e.g. errc::connection_reset, errc::broken_pipe), or
+    /// std::system_error(errc::connection_reset, "Connection lost") once the connection is gone.
+    [[nodiscard("co_await the drain")]] detail::drain_awaiter drain() const {
+        return detail::drain_awaiter(h_.ref());
+    }
+
+    /// StreamWriter.write_eof: shuts down the sending side once the buffer is flushed.
+    void write_eof() { s()->write_eof(); }
+    /// StreamWriter.can_write_eof: true for sockets.
+    [[nodiscard]] bool can_write_eof() const noexcept { return true; }
+    /// StreamWriter.close: stops reading, flushes the buffer, then closes the socket (in a later
+    /// iteration; wait_closed tells when).
+    void close() { s()->close(); }
+    /// Transport.abort: closes at once, discarding the buffer.
+    void abort() { s()->abort(); }
+    /// StreamWriter.is_closing.
+    [[nodiscard]] bool is_closing() const noexcept { return s()->is_closing(); }
+    /// StreamWriter.wait_closed: completes when the connection is lost, with its error if any.
+    /// As in CPython, cancelling the waiting task cancels this shared future.
+    [[nodiscard("co_await the close")]] future<void> wait_closed() const { return s()->closed_; }
+
+    /// StreamWriter.get_extra_info: "peername" and "sockname" give a socket_address, "socket" an
+    /// `asyncio::socket*` (owned by the connection: do not close it); anything else `fallback`.
+    [[nodiscard]] std::any get_extra_info(std::string_view name, std::any fallback = {}) const {
+        if (name == "peername") {
+            return s()->peer_;
+        }
+        if (name == "sockname") {
+            return s()->local_;
+        }
+        if (name == "socket") {
+            return &s()->sock_;
+        }
+        return fallback;
+    }
+    /// get_extra_info("peername"), typed.
+    [[nodiscard]] const socket_address& peername() const noexcept { return s()->peer_; }
+    /// get_extra_info("sockname"), typed.
+    [[nodiscard]] const socket_address& sockname() const noexcept { return s()->local_; }
+
+    /// Transport.get_write_buffer_size.
+    [[nodiscard]] std::size_t get_write_buffer_size() const noexcept { return s()->wsize(); }
+    /// Transport.set_write_buffer_limits(high, low): low defaults to high / 4.
+    void set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low = {}) {
+        s()->set_write_buffer_limits(high, low.value_or(high / 4));
+    }
+    /// Transport.get_write_buffer_limits: (low, high).
+    [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept {
+        return {s()->low_, s()->high_};
+    }
+
+private:
+    friend struct stream_access;
+    explicit stream_writer(detail::stream_state* s) noexcept : h_(s) {}
+    [[nodiscard]] detail::stream_state* s() const noexcept { return h_.get(); }
+
+    detail::stream_handle h_;
+};
+
+/// Internal: builds handles over a connection.
+struct stream_access {
+    static stream_reader reader(detail::stream_state* s) noexcept { return stream_reader(s); }
+    static stream_writer writer(detail::stream_state* s) noexcept { return stream_writer(s); }
+};
+
+/// Options of open_connection and open_unix_connection.
+struct stream_options {
+    /// The reader's limit (64 KiB): readline/readuntil's longest chunk, and reading pauses above
+    /// twice it.
+    std::size_t limit = detail::stream_default_limit;
+    /// AF_UNSPEC, AF_INET or AF_INET6 (open_connection).
+    int family = AF_UNSPEC;
+};
+
+/// Options of start_server and start_unix_server (CPython's keyword arguments). Not yet:
+/// happy_eyeballs_delay, ssl, sock=.
+struct server_options {
+    std::size_t limit = detail::stream_default_limit;
+    /// listen()'s backlog, also the most connections accepted per readiness (CPython: 100).
+    int backlog = 100;
+    /// SO_REUSEADDR (CPython's default on Unix: true).
+    bool reuse_address = true;
+    /// SO_REUSEPORT.
+    bool reuse_port = false;
+    /// AF_UNSPEC, AF_INET or AF_INET6.
+    int family = AF_UNSPEC;
+    /// Start accepting at once (otherwise start_serving or serve_forever does).
+    bool start_serving = true;
+};
+
+namespace detail {
+
+/// The task of one connection of a server whose callback is a coroutine function: CPython's
+/// task plus its done callback (an exception is reported, and the connection closed).
+template <class F> task<> run_handler(std::shared_ptr<F> fn, stream_reader r, stream_writer w) {
+    std::exception_ptr err;
+    bool cancelled = false;
+    try {
+        co_await (*fn)(r, w);
+    } catch (const cancelled_error&) {
+        cancelled = true;
+        err = std::current_exception();
+    } catch (...) {
+        err = std::current_exception();
+    }
+    if (cancelled) {
+        w.close();
+        std::rethrow_exception(err);
+    }
+    if (err) {
+        get_running_loop().call_exception_handler(
+            {"Unhandled exception in client_connected_cb", err, {}});
+        w.close();
+    }
+}
+
+/// The end of open_connection: a connected socket becomes a reader and a writer, two iterations
+/// later (CPython: the transport's call_soon of connection_made, add_reader and the waiter).
+inline task<std::pair<stream_reader, stream_writer>> make_stream(asyncio::socket sock,
+                                                                 std::size_t limit) {
+    event_loop& loop = get_running_loop();
+    ref_ptr<stream_state> s(new stream_state(loop, std::move(sock), limit));
+    stream_reader r = stream_access::reader(s.get());
+    stream_writer w = stream_access::writer(s.get());
+    co_await sleep(std::chrono::seconds(0));
+    s->start_reading();
+    co_await sleep(std::chrono::seconds(0));
+    co_return std::pair<stream_reader, stream_writer>(std::move(r), std::move(w));
+}
+
+template <class F> server_core::on_connection_fn make_on_connection(F cb) {
+    auto fn = std::make_shared<F>(std::move(cb));
+    return [fn](server_core& server, stream_state& s) {
+        stream_reader r = stream_access::reader(&s);
+        stream_writer w = stream_access::writer(&s);
+        using result = std::invoke_result_t<F&, stream_reader&, stream_writer&>;
+        if constexpr (std::is_void_v<result>) {
+            try {
+                (*fn)(r, w);
+            } catch (...) {
+                server.loop_->call_exception_handler(
+                    {"Unhandled exception in client_connected_cb", std::current_exception(), {}});
+                w.close();
+            }
+        } else {
+            (void)server.loop_->create_task(run_handler<F>(fn, std::move(r), std::move(w)));
+        }
+    };
+}
+
+} // namespace detail
+
+/// asyncio.Server, as start_server returns it: listening sockets that hand each new connection to
+/// the client callback. Move-only; destroying it closes it (connections go on).
+class server {
+public:
+    server() noexcept = default;
+    server(server&&) noexcept = default;
+    server& operator=(server&& o) noexcept {
+        if (this != &o) {
+            shut();
+            core_ = std::move(o.core_);
+        }
+        return *this;
+    }
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+    ~server() { shut(); }
+
+    /// Server.close: stops listening and closes the listening sockets; open connections and
+    /// their handlers carry on (close_clients/abort_clients end them). A serve_forever in
+    /// progress ends with cancelled_error, as in CPython.
+    void close() { core().close(); }
+
+    /// Server.wait_closed: completes once the server is closed and its last connection is gone.
+    [[nodiscard("co_await the close")]] task<> wait_closed() const {
+        return wait_closed_impl(core_);
+    }
+
+    /// Server.is_serving.
+    [[nodiscard]] bool is_serving() const noexcept { return core_ && core_->serving_; }
+
+    /// Server.sockets: the listening sockets (none once closed). Owned by the server.
+    [[nodiscard]] const std::vector<asyncio::socket>& sockets() const noexcept {
+        return core().socks_;
+    }
+
+    /// Server.start_serving: starts accepting, then yields once so the listening sockets are
+    /// registered (CPython: "skip one loop iteration").
+    [[nodiscard("co_await the start")]] task<> start_serving() {
+        core().start_serving();
+        return yield_once();
+    }
+
+    /// Server.serve_forever: accepts until cancelled, then closes the server and waits for it.
+    /// Throws std::runtime_error when already serving forever or closed.
+    [[nodiscard("co_await the serving")]] task<> serve_forever() {
+        return serve_forever_impl(core_);
+    }
+
+    /// Server.close_clients (3.13): closes every open connection (buffers are flushed first).
+    void close_clients() {
+        std::vector<detail::stream_state*> cs = core().clients_;
+        for (detail::stream_state* s : cs) {
+            s->close();
+        }
+    }
+    /// Server.abort_clients (3.13): aborts every open connection.
+    void abort_clients() {
+        std::vector<detail::stream_state*> cs = core().clients_;
+        for (detail::stream_state* s : cs) {
+            s->abort();
+        }
+    }
+
+private:
+    friend struct server_access;
+    explicit server(detail::ref_ptr<detail::server_core> c) noexcept : core_(std::move(c)) {}
+
+    [[nodiscard]] detail::server_core& core() const {
+        if (!core_) {
+            throw std::runtime_error("empty server (default-constructed or moved-from)");
+        }
+        return *core_;
+    }
+
+    void shut() noexcept {
+        if (!core_) {
+            return;
+        }
+        if (detail::running_loop() == core_->loop_) {
+            try {
+                core_->close();
+            } catch (...) {
+                core_->close_sockets();
+            }
+        } else {
+            core_->close_sockets();
+        }
+        core_.reset();
+    }
+
+    static task<> yield_once() { co_await sleep(std::chrono::seconds(0)); }
+
+    static task<> wait_closed_impl(detail::ref_ptr<detail::server_core> c) {
+        if (c->woken_) {
+            co_return;
+        }
+        future<void> f = c->loop_->create_future<void>();
+        c->waiters_.push_back(f);
+        co_await f;
+    }
+
+    static task<> serve_forever_impl(detail::ref_ptr<detail::server_core> c) {
+        if (c->serve_forever_) {
+            throw std::runtime_error("server is already being awaited on serve_forever()");
+        }
+        if (c->closed_) {
+            throw std::runtime_error("server is closed");
+        }
+        c->start_serving();
+        future<void> f = c->loop_->create_future<void>();
+        c->serve_forever_ = f;
+        std::exception_ptr cancelled;
+        try {
+            co_await f;
+        } catch (const cancelled_error&) {
+            cancelled = std::current_exception();
+        }
+        if (cancelled) {
+            c->close();
+            struct clear {
+                detail::server_core* c;
+                future<void>* f;
+                ~clear() {
+                    if (c->serve_forever_ == *f) {
+                        c->serve_forever_ = {};
+                    }
+                }
+            } guard{c.get(), &f};
+            co_await wait_closed_impl(c);
+            std::rethrow_exception(cancelled);
+        }
+        if (c->serve_forever_ == f) {
+            c->serve_forever_ = {};
+        }
+    }
+
+    detail::ref_ptr<detail::server_core> core_;
+};
+
+/// Internal: builds a server over its state.
+struct server_access {
+    static server make(detail::ref_ptr<detail::server_core> c) noexcept {
+        return server(std::move(c));
+    }
+};
+
+namespace detail {
+
+inline task<server> finish_server(ref_ptr<server_core> c, bool start) {
+    if (start) {
+        c->start_serving();
+        co_await sleep(std::chrono::seconds(0));
+    }
+    co_return server_access::make(std::move(c));
+}
+
+} // namespace detail
+
+/// asyncio.open_connection(host, port): connects (trying each resolved address in turn) and
+/// returns a reader and a writer. Numeric hosts are not looked up; a name is resolved by
+/// getaddrinfo on the loop's default executor. Errors: std::system_error (errc::connection_refused,
+/// ...; the first error when every address fails the same way, else "Multiple exceptions: ..."),
+/// and getaddrinfo's (gai_category()).
+[[nodiscard("co_await the connection")]] inline task<std::pair<stream_reader, stream_writer>>
+open_connection(std::string host, int port, stream_options options = {}) {
+    const std::vector<address_info> infos =
+        co_await detail::resolve_stream(host, port, options.family, false);
+    std::vector<std::system_error> errors;
+    for (const address_info& ai : infos) {
+        asyncio::socket sock(ai.family, SOCK_STREAM, ai.protocol);
+        try {
+            co_await sock_connect(sock, ai.address);
+        } catch (const std::system_error& e) {
+            errors.push_back(e);
+            continue;
+        }
+        co_return co_await detail::make_stream(std::move(sock), options.limit);
+    }
+    if (errors.empty()) {
+        throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list");
+    }
+    const bool same = std::all_of(errors.begin(), errors.end(), [&](const std::system_error& e) {
+        return std::string_view(e.what()) == errors.front().what();
+    });
+    if (same) {
+        throw errors.front();
+    }
+    std::string msg = "Multiple exceptions: ";
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+        msg += (i == 0 ? "" : ", ") + std::string(errors[i].what());
+    }
+    throw std::system_error(errors.front().code(), msg);
+}
+
+/// asyncio.open_unix_connection(path).
+[[nodiscard("co_await the connection")]] inline task<std::pair<stream_reader, stream_writer>>
+open_unix_connection(std::string path, stream_options options = {}) {
+    asyncio::socket sock(AF_UNIX);
+    co_await sock_connect(sock, socket_address::unix_path(path));
+    co_return co_await detail::make_stream(std::move(sock), options.limit);
+}
+
+/// asyncio.start_server(client_connected_cb, host, port): listens on every address `host`
+/// resolves to and calls `callback(reader, writer)` for each connection, with `stream_reader&`
+/// and `stream_writer&` (copy them to keep them). A callback returning a task (a coroutine
+/// function) runs as one task per connection, starting three iterations after the accept as in
+/// CPython; when it ends with an exception, that is reported to the loop's exception handler
+/// ("Unhandled exception in client_connected_cb") and the connection closed. When the callback's
+/// copies of the reader and writer are gone, the connection closes. Port 0 picks a free port
+/// (read it from sockets()). Bind errors: std::system_error.
+template <class F>
+[[nodiscard("co_await the server")]] task<server>
+start_server(F callback, std::string host, int port, server_options options = {}) {
+    event_loop& loop = get_running_loop();
+    std::vector<asyncio::socket> socks;
+    std::vector<socket_address> seen;
+    const std::vector<address_info> infos =
+        co_await detail::resolve_stream(host, port, options.family, true);
+    for (const address_info& ai : infos) {
+        if (std::find(seen.begin(), seen.end(), ai.address) != seen.end()) {
+            continue;
+        }
+        seen.push_back(ai.address);
+        asyncio::socket s(ai.family, SOCK_STREAM, ai.protocol);
+        if (options.reuse_address) {
+            s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+        }
+        if (options.reuse_port) {
+            s.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+        }
+        if (ai.family == AF_INET6) {
+            s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1);
+        }
+        s.bind(ai.address);
+        socks.push_back(std::move(s));
+    }
+    detail::ref_ptr<detail::server_core> c(new detail::server_core(
+        loop, std::move(socks), detail::make_on_connection(std::move(callback)), options.limit,
+        options.backlog));
+    co_return co_await detail::finish_server(std::move(c), options.start_serving);
+}
+
+/// asyncio.start_unix_server(client_connected_cb, path): as start_server on a Unix socket. A
+/// stale socket file at `path` is removed first; close() removes the file if it is still the
+/// server's (3.13's cleanup_socket=True).
+template <class F>
+[[nodiscard("co_await the server")]] task<server> start_unix_server(F callback, std::string path,
+                                                                    server_options options = {}) {
+    event_loop& loop = get_running_loop();
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        ::unlink(path.c_str());
+    }
+    asyncio::socket s(AF_UNIX);
+    s.bind(socket_address::unix_path(path));
+    std::vector<asyncio::socket> socks;
+    socks.push_back(std::move(s));
+    detail::ref_ptr<detail::server_core> c(new detail::server_core(
+        loop, std::move(socks), detail::make_on_connection(std::move(callback)), options.limit,
+        options.backlog));
+    if (::stat(path.c_str(), &st) == 0) {
+        c->unix_path_ = path;
+        c->unix_inode_ = st.st_ino;
+    }
+    co_return co_await detail::finish_server(std::move(c), options.start_serving);
 }
 
 } // namespace asyncio
