@@ -2174,6 +2174,18 @@ public:
         }
     }
 
+    /// The receive buffer shared by every stream connection of this loop (uvloop's shared read
+    /// buffer), allocated on first use and grown to `size`: a connection receives into it, then
+    /// appends only the bytes received to its reader, so an idle connection holds no receive
+    /// memory.
+    [[nodiscard]] char* recv_scratch(std::size_t size) {
+        if (recv_scratch_size_ < size) {
+            recv_scratch_.reset(new char[size]);
+            recv_scratch_size_ = size;
+        }
+        return recv_scratch_.get();
+    }
+
     /// Memory for frames and task states; declared first so that it is destroyed last.
     block_pool pool;
     /// The current task (a task_core), or null while a plain callback runs.
@@ -2224,6 +2236,8 @@ public:
     timer_heap timers_;
     bool stopping_ = false;
     bool running_ = false;
+    std::unique_ptr<char[]> recv_scratch_;
+    std::size_t recv_scratch_size_ = 0;
 };
 
 } // namespace asyncio::detail
@@ -10714,15 +10728,6 @@ inline constexpr std::size_t stream_default_limit = 64 * 1024;
 /// How much one receive asks for (CPython's _SelectorSocketTransport.max_size).
 inline constexpr std::size_t stream_recv_size = 256 * 1024;
 
-/// The buffer every connection of this thread receives into before its bytes are appended to
-/// that connection's reader (uvloop's shared read buffer): an idle connection holds no receive
-/// memory, and only the bytes received are copied. One loop runs per thread, so this is the
-/// loop's buffer. TODO(lead): move it into loop_core when that file is free to edit.
-[[nodiscard]] inline char* stream_recv_scratch() {
-    static thread_local const std::unique_ptr<char[]> buf(new char[stream_recv_size]);
-    return buf.get();
-}
-
 /// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
 /// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
 ///
@@ -11193,7 +11198,7 @@ private:
         if (!run || s->conn_lost_ != 0) {
             return;
         }
-        char* scratch = stream_recv_scratch();
+        char* scratch = s->loop_->core().recv_scratch(stream_recv_size);
         const auto r = ::recv(s->sock_.fileno(), scratch, stream_recv_size, 0);
         if (r < 0) {
             if (!would_block(errno)) {

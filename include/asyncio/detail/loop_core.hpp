@@ -160,6 +160,18 @@ public:
         }
     }
 
+    /// The receive buffer shared by every stream connection of this loop (uvloop's shared read
+    /// buffer), allocated on first use and grown to `size`: a connection receives into it, then
+    /// appends only the bytes received to its reader, so an idle connection holds no receive
+    /// memory.
+    [[nodiscard]] char* recv_scratch(std::size_t size) {
+        if (recv_scratch_size_ < size) {
+            recv_scratch_.reset(new char[size]);
+            recv_scratch_size_ = size;
+        }
+        return recv_scratch_.get();
+    }
+
     /// Memory for frames and task states; declared first so that it is destroyed last.
     block_pool pool;
     /// The current task (a task_core), or null while a plain callback runs.
@@ -210,6 +222,8 @@ public:
     timer_heap timers_;
     bool stopping_ = false;
     bool running_ = false;
+    std::unique_ptr<char[]> recv_scratch_;
+    std::size_t recv_scratch_size_ = 0;
 };
 
 } // namespace asyncio::detail
