@@ -367,7 +367,8 @@ TEST_CASE("streams: a peer that never reads makes drain block once the write buf
         lst.listen();
         auto opening =
             asyncio::create_task(asyncio::open_connection("127.0.0.1", lst.getsockname().port()));
-        auto [peer, addr] = co_await asyncio::sock_accept(lst);
+        auto accepted = co_await asyncio::sock_accept(lst);
+        asyncio::socket& peer = accepted.first; // no structured binding: the lambda below uses it
         auto [r, w] = co_await opening;
         CHECK(w.get_write_buffer_limits() == std::pair<std::size_t, std::size_t>{16384, 65536});
         const std::string chunk(65536, 'z');

@@ -340,10 +340,9 @@ public:
     /// Server.is_serving.
     [[nodiscard]] bool is_serving() const noexcept { return core_ && core_->serving_; }
 
-    /// Server.sockets: the listening sockets (none once closed). Owned by the server.
-    [[nodiscard]] const std::vector<asyncio::socket>& sockets() const noexcept {
-        return core().socks_;
-    }
+    /// Server.sockets: the listening sockets (none once closed). Owned by the server. Throws
+    /// std::runtime_error for an empty (default-constructed or moved-from) server.
+    [[nodiscard]] const std::vector<asyncio::socket>& sockets() const { return core().socks_; }
 
     /// Server.start_serving: starts accepting, then yields once so the listening sockets are
     /// registered (CPython: "skip one loop iteration").
@@ -491,7 +490,7 @@ open_connection(std::string host, int port, stream_options options = {}) {
     if (errors.empty()) {
         throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list");
     }
-    const bool same = std::all_of(errors.begin(), errors.end(), [&](const std::system_error& e) {
+    const bool same = std::ranges::all_of(errors, [&](const std::system_error& e) {
         return std::string_view(e.what()) == errors.front().what();
     });
     if (same) {
@@ -529,7 +528,7 @@ start_server(F callback, std::string host, int port, server_options options = {}
     const std::vector<address_info> infos =
         co_await detail::resolve_stream(host, port, options.family, true);
     for (const address_info& ai : infos) {
-        if (std::find(seen.begin(), seen.end(), ai.address) != seen.end()) {
+        if (std::ranges::find(seen, ai.address) != seen.end()) {
             continue;
         }
         seen.push_back(ai.address);

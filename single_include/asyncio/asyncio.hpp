@@ -10724,9 +10724,9 @@ inline task<> connect_by_name(int fd, int family, int type, std::string host, in
 namespace asyncio::detail {
 
 /// The reader's default limit (CPython's _DEFAULT_LIMIT, 64 KiB).
-inline constexpr std::size_t stream_default_limit = 64 * 1024;
+inline constexpr std::size_t stream_default_limit = std::size_t{64} * 1024;
 /// How much one receive asks for (CPython's _SelectorSocketTransport.max_size).
-inline constexpr std::size_t stream_recv_size = 256 * 1024;
+inline constexpr std::size_t stream_recv_size = std::size_t{256} * 1024;
 
 /// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
 /// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
@@ -10779,7 +10779,10 @@ public:
         remove_writer_registration();
         sock_.close();
         if (closed_ && closed_.done() && !closed_.cancelled()) {
-            (void)closed_.exception(); // retrieved (CPython's protocol __del__ does the same)
+            try { // retrieved (CPython's protocol __del__ does the same)
+                (void)closed_.exception();
+            } catch (...) { // NOLINT(bugprone-empty-catch): done and not cancelled: cannot throw
+            }
         }
     }
 
@@ -11047,8 +11050,8 @@ public:
     /// The server that accepted the connection (a server_core), told when the connection is lost.
     void* server_ = nullptr;
     void (*detach_fn_)(void* server, stream_state& s) noexcept = nullptr;
-    std::size_t high_ = 64 * 1024;
-    std::size_t low_ = 16 * 1024;
+    std::size_t high_ = std::size_t{64} * 1024;
+    std::size_t low_ = std::size_t{16} * 1024;
 
 private:
     struct watch final : io_watcher {
@@ -11159,12 +11162,12 @@ private:
 
     void schedule_connection_lost(std::exception_ptr exc) noexcept {
         if (running_loop() != loop_ || loop_->core().closing_) {
-            call_connection_lost(std::move(exc)); // no loop to defer to
+            call_connection_lost(exc); // no loop to defer to
             return;
         }
         try {
             (void)loop_->call_soon([s = ref_ptr<stream_state>(this), e = std::move(exc)]() mutable {
-                s->call_connection_lost(std::move(e));
+                s->call_connection_lost(e);
             });
         } catch (...) {
             call_connection_lost(nullptr);
@@ -11174,7 +11177,7 @@ private:
     /// Transport._call_connection_lost: the protocol learns (the reader ends or fails, the closed
     /// future completes, drain waiters wake), then the socket closes and the server forgets the
     /// connection.
-    void call_connection_lost(std::exception_ptr exc) noexcept;
+    void call_connection_lost(const std::exception_ptr& exc) noexcept;
 
     void abort_now() noexcept {
         closing_ = true;
@@ -11274,7 +11277,7 @@ private:
     bool connection_lost_called_ = false;
 };
 
-inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
+inline void stream_state::call_connection_lost(const std::exception_ptr& exc) noexcept {
     if (connection_lost_called_) {
         return;
     }
@@ -11335,6 +11338,7 @@ public:
         (void)a_->await_ready();
         a_->await_suspend(h);
     }
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): suspend() emplaced it
     T resume() { return a_->await_resume(); }
 
 private:
@@ -11380,7 +11384,7 @@ inline task<std::string> read_all(ref_ptr<stream_state> s) {
         if (s->exception_) {
             s->buf_ = std::move(all); // the bytes read so far stay readable
             s->start_ = 0;
-            s->raise_if_failed();
+            std::rethrow_exception(s->exception_);
         }
         s->before_wait("read");
         co_await data_waiter(s.get());
@@ -12114,10 +12118,9 @@ public:
     /// Server.is_serving.
     [[nodiscard]] bool is_serving() const noexcept { return core_ && core_->serving_; }
 
-    /// Server.sockets: the listening sockets (none once closed). Owned by the server.
-    [[nodiscard]] const std::vector<asyncio::socket>& sockets() const noexcept {
-        return core().socks_;
-    }
+    /// Server.sockets: the listening sockets (none once closed). Owned by the server. Throws
+    /// std::runtime_error for an empty (default-constructed or moved-from) server.
+    [[nodiscard]] const std::vector<asyncio::socket>& sockets() const { return core().socks_; }
 
     /// Server.start_serving: starts accepting, then yields once so the listening sockets are
     /// registered (CPython: "skip one loop iteration").
@@ -12265,7 +12268,7 @@ open_connection(std::string host, int port, stream_options options = {}) {
     if (errors.empty()) {
         throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list");
     }
-    const bool same = std::all_of(errors.begin(), errors.end(), [&](const std::system_error& e) {
+    const bool same = std::ranges::all_of(errors, [&](const std::system_error& e) {
         return std::string_view(e.what()) == errors.front().what();
     });
     if (same) {
@@ -12303,7 +12306,7 @@ start_server(F callback, std::string host, int port, server_options options = {}
     const std::vector<address_info> infos =
         co_await detail::resolve_stream(host, port, options.family, true);
     for (const address_info& ai : infos) {
-        if (std::find(seen.begin(), seen.end(), ai.address) != seen.end()) {
+        if (std::ranges::find(seen, ai.address) != seen.end()) {
             continue;
         }
         seen.push_back(ai.address);

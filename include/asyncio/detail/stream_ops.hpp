@@ -35,6 +35,7 @@ public:
         (void)a_->await_ready();
         a_->await_suspend(h);
     }
+    // NOLINTNEXTLINE(bugprone-unchecked-optional-access): suspend() emplaced it
     T resume() { return a_->await_resume(); }
 
 private:
@@ -80,7 +81,7 @@ inline task<std::string> read_all(ref_ptr<stream_state> s) {
         if (s->exception_) {
             s->buf_ = std::move(all); // the bytes read so far stay readable
             s->start_ = 0;
-            s->raise_if_failed();
+            std::rethrow_exception(s->exception_);
         }
         s->before_wait("read");
         co_await data_waiter(s.get());

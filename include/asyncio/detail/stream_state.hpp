@@ -35,9 +35,9 @@
 namespace asyncio::detail {
 
 /// The reader's default limit (CPython's _DEFAULT_LIMIT, 64 KiB).
-inline constexpr std::size_t stream_default_limit = 64 * 1024;
+inline constexpr std::size_t stream_default_limit = std::size_t{64} * 1024;
 /// How much one receive asks for (CPython's _SelectorSocketTransport.max_size).
-inline constexpr std::size_t stream_recv_size = 256 * 1024;
+inline constexpr std::size_t stream_recv_size = std::size_t{256} * 1024;
 
 /// One connection, as CPython splits it into StreamReader, StreamReaderProtocol, StreamWriter and
 /// _SelectorSocketTransport, in one object shared by the stream_reader and stream_writer handles.
@@ -90,7 +90,10 @@ public:
         remove_writer_registration();
         sock_.close();
         if (closed_ && closed_.done() && !closed_.cancelled()) {
-            (void)closed_.exception(); // retrieved (CPython's protocol __del__ does the same)
+            try { // retrieved (CPython's protocol __del__ does the same)
+                (void)closed_.exception();
+            } catch (...) { // NOLINT(bugprone-empty-catch): done and not cancelled: cannot throw
+            }
         }
     }
 
@@ -358,8 +361,8 @@ public:
     /// The server that accepted the connection (a server_core), told when the connection is lost.
     void* server_ = nullptr;
     void (*detach_fn_)(void* server, stream_state& s) noexcept = nullptr;
-    std::size_t high_ = 64 * 1024;
-    std::size_t low_ = 16 * 1024;
+    std::size_t high_ = std::size_t{64} * 1024;
+    std::size_t low_ = std::size_t{16} * 1024;
 
 private:
     struct watch final : io_watcher {
@@ -470,12 +473,12 @@ private:
 
     void schedule_connection_lost(std::exception_ptr exc) noexcept {
         if (running_loop() != loop_ || loop_->core().closing_) {
-            call_connection_lost(std::move(exc)); // no loop to defer to
+            call_connection_lost(exc); // no loop to defer to
             return;
         }
         try {
             (void)loop_->call_soon([s = ref_ptr<stream_state>(this), e = std::move(exc)]() mutable {
-                s->call_connection_lost(std::move(e));
+                s->call_connection_lost(e);
             });
         } catch (...) {
             call_connection_lost(nullptr);
@@ -485,7 +488,7 @@ private:
     /// Transport._call_connection_lost: the protocol learns (the reader ends or fails, the closed
     /// future completes, drain waiters wake), then the socket closes and the server forgets the
     /// connection.
-    void call_connection_lost(std::exception_ptr exc) noexcept;
+    void call_connection_lost(const std::exception_ptr& exc) noexcept;
 
     void abort_now() noexcept {
         closing_ = true;
@@ -585,7 +588,7 @@ private:
     bool connection_lost_called_ = false;
 };
 
-inline void stream_state::call_connection_lost(std::exception_ptr exc) noexcept {
+inline void stream_state::call_connection_lost(const std::exception_ptr& exc) noexcept {
     if (connection_lost_called_) {
         return;
     }
