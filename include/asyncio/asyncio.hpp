@@ -5,6 +5,7 @@
 #include <asyncio/async_generator.hpp>
 #include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
+#include <asyncio/datagram.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>

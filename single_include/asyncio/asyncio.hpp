@@ -5115,6 +5115,2237 @@ task_handle<await_result_t<std::remove_cvref_t<A>>> create_task(A&& aw, std::str
 } // namespace asyncio
 // ---- (back in asyncio/asyncio.hpp)
 
+// ---- asyncio/datagram.hpp ------------------------------------------------------------------------
+// Datagram endpoints (UDP, Unix datagram sockets): loop.create_datagram_endpoint with a protocol.
+
+
+// ---- asyncio/socket.hpp --------------------------------------------------------------------------
+// Sockets for the loop: an RAII non-blocking socket, name resolution in the executor, and the
+// sock_* awaitables of asyncio's selector loop (sock_recv, sock_sendall, sock_connect, ...).
+
+
+// ---- asyncio/socket_address.hpp ------------------------------------------------------------------
+// Socket addresses, getaddrinfo on the calling thread and its error category (socket.gaierror).
+
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <string_view>
+
+namespace asyncio {
+
+namespace detail {
+
+class gai_error_category final : public std::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "getaddrinfo"; }
+    [[nodiscard]] std::string message(int code) const override { return ::gai_strerror(code); }
+};
+
+} // namespace detail
+
+/// The error category of getaddrinfo's EAI_* codes, which are not errno values (Python's
+/// socket.gaierror): `std::system_error(EAI_NONAME, asyncio::gai_category())`, whose message is
+/// gai_strerror's.
+[[nodiscard]] inline const std::error_category& gai_category() noexcept {
+    static const detail::gai_error_category category;
+    return category;
+}
+
+/// A socket address: IPv4 or IPv6 (host and port) or a Unix-domain path. Python passes tuples
+/// `(host, port)`; here `socket_address("127.0.0.1", 8080)`.
+class socket_address {
+public:
+    /// An empty address (family AF_UNSPEC).
+    socket_address() noexcept = default;
+
+    /// A numeric IPv4 or IPv6 host ("127.0.0.1", "::1") and a port. Throws std::overflow_error
+    /// ("port must be 0-65535") for a port out of range (Python's OverflowError), and
+    /// std::system_error(EAI_NONAME, gai_category()) for a host that is not a numeric address
+    /// (resolve names with getaddrinfo).
+    socket_address(std::string_view host, int port) {
+        if (port < 0 || port > 65535) {
+            throw std::overflow_error("port must be 0-65535");
+        }
+        const std::string h(host);
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&storage_);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage_);
+        if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            v4->sin_port = htons(static_cast<std::uint16_t>(port));
+            size_ = sizeof(sockaddr_in);
+        } else if (::inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            v6->sin6_port = htons(static_cast<std::uint16_t>(port));
+            size_ = sizeof(sockaddr_in6);
+        } else {
+            storage_ = {};
+            throw std::system_error(EAI_NONAME, gai_category(), h);
+        }
+    }
+
+    /// A Unix-domain socket path. Throws std::invalid_argument when it does not fit sun_path.
+    [[nodiscard]] static socket_address unix_path(std::string_view path) {
+        socket_address a;
+        auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
+        if (path.size() >= sizeof un->sun_path) {
+            throw std::invalid_argument("AF_UNIX path too long");
+        }
+        un->sun_family = AF_UNIX;
+        std::memcpy(un->sun_path, path.data(), path.size());
+        a.size_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+        return a;
+    }
+
+    /// Copies a system address of `len` bytes.
+    socket_address(const sockaddr* sa, socklen_t len) noexcept {
+        if (len > static_cast<socklen_t>(sizeof storage_)) {
+            len = sizeof storage_;
+        }
+        std::memcpy(&storage_, sa, static_cast<std::size_t>(len));
+        size_ = len;
+    }
+
+    /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when empty.
+    [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
+    /// The numeric host ("127.0.0.1", "::1"), or the path of a Unix address.
+    [[nodiscard]] std::string host() const {
+        char buf[INET6_ADDRSTRLEN] = {};
+        if (family() == AF_INET) {
+            ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+                        sizeof buf);
+            return buf;
+        }
+        if (family() == AF_INET6) {
+            ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
+                        sizeof buf);
+            return buf;
+        }
+        if (family() == AF_UNIX) {
+            const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+            const auto max = static_cast<std::size_t>(size_) - offsetof(sockaddr_un, sun_path);
+            return {un->sun_path, ::strnlen(un->sun_path, max)};
+        }
+        return {};
+    }
+    /// The port (0 for a Unix address).
+    [[nodiscard]] int port() const noexcept {
+        if (family() == AF_INET) {
+            return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+        }
+        if (family() == AF_INET6) {
+            return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+        }
+        return 0;
+    }
+    /// "127.0.0.1:8080", "[::1]:8080", or the path.
+    [[nodiscard]] std::string to_string() const {
+        if (family() == AF_INET6) {
+            return "[" + host() + "]:" + std::to_string(port());
+        }
+        if (family() == AF_INET) {
+            return host() + ":" + std::to_string(port());
+        }
+        return host();
+    }
+
+    [[nodiscard]] const sockaddr* data() const noexcept {
+        return reinterpret_cast<const sockaddr*>(&storage_);
+    }
+    [[nodiscard]] socklen_t size() const noexcept { return size_; }
+
+    friend bool operator==(const socket_address& a, const socket_address& b) noexcept {
+        return a.size_ == b.size_ &&
+               std::memcmp(&a.storage_, &b.storage_, static_cast<std::size_t>(a.size_)) == 0;
+    }
+
+private:
+    sockaddr_storage storage_{};
+    socklen_t size_ = 0;
+};
+
+/// One result of getaddrinfo_blocking (Python's 5-tuple without the canonical name).
+struct address_info {
+    int family = 0;
+    int type = 0;
+    int protocol = 0;
+    socket_address address;
+};
+
+/// socket.getaddrinfo, run on the calling thread (it may block on DNS: in a coroutine, resolve
+/// names in an executor thread). `flags` are AI_* (AI_NUMERICHOST refuses names without any
+/// lookup). Throws std::system_error with gai_category() (EAI_NONAME, ...) when it fails.
+[[nodiscard]] inline std::vector<address_info>
+getaddrinfo_blocking(const std::string& host, int port, int family = AF_UNSPEC, int type = 0,
+                     int protocol = 0, int flags = 0) {
+    if (port < 0 || port > 65535) {
+        throw std::overflow_error("port must be 0-65535");
+    }
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = type;
+    hints.ai_protocol = protocol;
+    hints.ai_flags = flags | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string service = std::to_string(port);
+    const int rc =
+        ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0) {
+        if (rc == EAI_SYSTEM) {
+            throw std::system_error(errno, std::generic_category(), "getaddrinfo");
+        }
+        throw std::system_error(rc, gai_category(), host);
+    }
+    std::vector<address_info> out;
+    try {
+        for (const addrinfo* p = res; p != nullptr; p = p->ai_next) {
+            out.push_back(address_info{p->ai_family, p->ai_socktype, p->ai_protocol,
+                                       socket_address(p->ai_addr, p->ai_addrlen)});
+        }
+    } catch (...) {
+        ::freeaddrinfo(res);
+        throw;
+    }
+    ::freeaddrinfo(res);
+    return out;
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/socket.hpp)
+
+// ---- asyncio/threads.hpp -------------------------------------------------------------------------
+// Threads: the executor concept, thread_pool, run_in_executor, to_thread, run_coroutine_threadsafe
+// and shutdown_default_executor.
+
+
+
+#if defined(__linux__)
+#include <pthread.h>
+#endif
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace asyncio {
+
+/// What `run_in_executor` can hand a job to (Python's concurrent.futures.Executor): `submit(job)`
+/// runs `job()` once on some thread, or destroys it unrun (a job destroyed unrun cancels its
+/// asyncio future); it throws to refuse the job (after shutdown). `shutdown(wait)` refuses new jobs
+/// and, with `wait`, returns once every accepted job finished. Both are called from the loop's
+/// thread; the executor runs jobs on its own threads.
+template <class E>
+concept executor = requires(E& e, std::function<void()> job, bool wait) {
+    e.submit(std::move(job));
+    e.shutdown(wait);
+};
+
+/// concurrent.futures.ThreadPoolExecutor: at most `max_workers` threads, started on demand (a job
+/// submitted while no thread is idle starts one), each named `<prefix>_<n>` where the system
+/// allows it. Jobs run in submission order. Thread-safe. The destructor is `shutdown(true)`.
+class thread_pool {
+public:
+    /// CPython's default size: min(32, cpu_count + 4).
+    [[nodiscard]] static std::size_t default_max_workers() noexcept {
+        const std::size_t cpus = std::max(1U, std::thread::hardware_concurrency());
+        return std::min<std::size_t>(32, cpus + 4);
+    }
+
+    /// Throws std::invalid_argument for `max_workers == 0` (Python's ValueError).
+    explicit thread_pool(std::size_t max_workers = default_max_workers(),
+                         std::string thread_name_prefix = "asyncio")
+        : max_workers_(max_workers), prefix_(std::move(thread_name_prefix)) {
+        if (max_workers_ == 0) {
+            throw std::invalid_argument("max_workers must be greater than 0");
+        }
+    }
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+    /// Waits for the jobs accepted so far, then joins the threads.
+    ~thread_pool() { shutdown(true); }
+
+    /// Executor.submit: queues `job`; starts a thread when none is idle and fewer than
+    /// max_workers run. Throws std::runtime_error("cannot schedule new futures after shutdown").
+    void submit(std::function<void()> job) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (shutdown_) {
+            throw std::runtime_error("cannot schedule new futures after shutdown");
+        }
+        jobs_.push_back(std::move(job));
+        if (idle_ > 0) {
+            --idle_; // this job claims an idle thread (CPython's idle semaphore)
+            cv_.notify_one();
+            return;
+        }
+        if (threads_.size() < max_workers_) {
+            const std::size_t n = threads_.size();
+            // Born with the loop's signals blocked, so the kernel delivers them to a loop's
+            // thread and no job's blocking call is interrupted by them.
+            const detail::signal_mask_guard blocked;
+            threads_.emplace_back([this, n] { work(n); });
+        }
+    }
+
+    /// Executor.shutdown(wait, cancel_futures): refuses new jobs; queued jobs still run unless
+    /// `cancel_futures` (they are then destroyed unrun); with `wait`, returns once the threads
+    /// have finished. Idempotent; callable from any thread (a job's own thread is not waited for).
+    void shutdown(bool wait = true, bool cancel_futures = false) {
+        std::vector<std::thread> to_join;
+        std::deque<std::function<void()>> dropped;
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            shutdown_ = true;
+            if (cancel_futures) {
+                dropped.swap(jobs_);
+            }
+            cv_.notify_all();
+            if (wait) {
+                to_join.swap(threads_);
+            }
+        }
+        dropped.clear(); // outside the lock: destroying a job may post to a loop
+        for (std::thread& t : to_join) {
+            if (t.get_id() == std::this_thread::get_id()) {
+                t.detach();
+            } else {
+                t.join();
+            }
+        }
+    }
+
+    [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
+    /// Threads started so far (and not yet joined).
+    [[nodiscard]] std::size_t thread_count() const {
+        std::lock_guard<std::mutex> lock(m_);
+        return threads_.size();
+    }
+
+private:
+    void work(std::size_t n) {
+#if defined(__linux__)
+        const std::string name = (prefix_ + "_" + std::to_string(n)).substr(0, 15);
+        ::pthread_setname_np(::pthread_self(), name.c_str());
+#else
+        static_cast<void>(n);
+#endif
+        std::unique_lock<std::mutex> lock(m_);
+        for (;;) {
+            if (!jobs_.empty()) {
+                std::function<void()> job = std::move(jobs_.front());
+                jobs_.pop_front();
+                lock.unlock();
+                job();
+                job = nullptr; // destroyed outside the lock too
+                lock.lock();
+                ++idle_;
+                continue;
+            }
+            if (shutdown_) {
+                return;
+            }
+            cv_.wait(lock);
+        }
+    }
+
+    mutable std::mutex m_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> jobs_;
+    std::vector<std::thread> threads_;
+    std::size_t idle_ = 0;
+    bool shutdown_ = false;
+    std::size_t max_workers_;
+    std::string prefix_;
+};
+
+namespace detail {
+
+/// A job handed to an executor: shared by the loop's thread (which owns the asyncio future and
+/// reads the outcome) and the thread that runs it (which owns the callable and writes the outcome).
+/// The loop's reference is dropped on the loop's thread only; the worker's reference travels to
+/// the loop with the completion, or is dropped on the worker if the loop is gone by then.
+struct exec_job {
+    enum phase : int { pending, running, cancelled };
+
+    std::atomic<int> refs{2};
+    std::atomic<int> phase_{pending};
+    /// Where the completion goes.
+    std::shared_ptr<remote_queue> remote;
+    /// Loop thread only.
+    loop_core* core = nullptr;
+    /// Written by the worker before the completion is posted (the queue's mutex orders it).
+    std::exception_ptr error;
+
+    exec_job() = default;
+    exec_job(const exec_job&) = delete;
+    exec_job& operator=(const exec_job&) = delete;
+    virtual ~exec_job() = default;
+
+    /// Worker: runs the callable unless cancelled first, destroys it, posts the completion.
+    virtual void run() noexcept = 0;
+    /// Worker, or whoever destroys the job unrun: destroys the callable.
+    virtual void drop_callable() noexcept = 0;
+    /// Loop thread: completes the asyncio future from the outcome (unless it is done already).
+    virtual void deliver() = 0;
+    /// Loop thread: releases the asyncio future.
+    virtual void drop_future() noexcept = 0;
+
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+
+    /// Any thread: hands the worker's reference to the loop, or drops it if the loop is gone.
+    void post_completion() noexcept {
+        bool posted = false;
+        try {
+            posted = remote->post(ready_entry{&exec_job::complete, this});
+        } catch (...) {
+            posted = false; // out of memory: the awaiter is never woken
+        }
+        if (!posted) {
+            release();
+        }
+    }
+
+    /// The completion, on the loop's thread (`run` false: the loop discards it).
+    static void complete(void* arg, bool run);
+};
+
+/// What the loop keeps for threads: the default executor, the jobs in flight, and the coroutines
+/// run_coroutine_threadsafe started. Destroyed by close() (on the loop's thread).
+struct loop_threads {
+    std::shared_ptr<thread_pool> default_executor;
+    /// shutdown_default_executor() was called: the default executor is not created again.
+    bool shutdown_called = false;
+    /// The thread that joins the default executor (shutdown_default_executor).
+    std::thread joiner;
+    /// Each holds the loop's reference.
+    std::unordered_set<exec_job*> in_flight;
+    /// run_coroutine_threadsafe: the handle's state -> its task, while the task runs.
+    std::unordered_map<const void*, task_ref> coroutines;
+
+    loop_threads() = default;
+    loop_threads(const loop_threads&) = delete;
+    loop_threads& operator=(const loop_threads&) = delete;
+    ~loop_threads() {
+        for (exec_job* j : in_flight) {
+            j->drop_future();
+            j->release();
+        }
+        in_flight.clear();
+        coroutines.clear();
+        if (default_executor) {
+            default_executor->shutdown(true);
+        }
+        if (joiner.joinable()) {
+            joiner.join();
+        }
+    }
+};
+
+/// The loop's thread state, created on first use.
+[[nodiscard]] inline loop_threads& threads_of(loop_core& core) {
+    if (!core.threads_) {
+        core.threads_ = std::make_shared<loop_threads>();
+    }
+    return *core.threads_;
+}
+
+inline void exec_job::complete(void* arg, bool run) {
+    auto* j = static_cast<exec_job*>(arg);
+    struct releaser {
+        exec_job* j;
+        ~releaser() { j->release(); }
+    } guard{j};
+    if (!run) {
+        return; // the loop is being destroyed: its threads state drops the future
+    }
+    loop_core& core = *j->core;
+    --core.external_jobs;
+    loop_threads& lt = *core.threads_;
+    if (lt.in_flight.erase(j) == 0) {
+        return;
+    }
+    struct loop_ref {
+        exec_job* j;
+        ~loop_ref() {
+            j->drop_future();
+            j->release();
+        }
+    } loop_guard{j};
+    j->deliver();
+}
+
+template <class R, class Fn> struct exec_job_of final : exec_job {
+    explicit exec_job_of(Fn&& f) : fn(std::move(f)) {}
+
+    void run() noexcept override {
+        int expected = pending;
+        if (fn.has_value() &&
+            phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
+            try {
+                if constexpr (std::is_void_v<R>) {
+                    (*fn)();
+                    result.emplace();
+                } else {
+                    result.emplace((*fn)());
+                }
+            } catch (...) {
+                error = std::current_exception();
+            }
+        }
+        drop_callable();
+        post_completion();
+    }
+    void drop_callable() noexcept override { fn.reset(); }
+
+    void deliver() override {
+        if (fut.done()) {
+            return; // cancelled by its awaiter
+        }
+        if (phase_.load(std::memory_order_acquire) == cancelled) {
+            fut.cancel();
+        } else if (error) {
+            fut.set_exception(error);
+        } else if constexpr (std::is_void_v<R>) {
+            fut.set_result();
+        } else {
+            fut.set_result(std::move(result.get()));
+        }
+    }
+    void drop_future() noexcept override { fut = future<R>(); }
+
+    std::optional<Fn> fn;
+    value_slot<R> result;
+    future<R> fut;
+};
+
+/// The copyable job an executor receives: runs the exec_job once; destroyed unrun (an executor
+/// that drops it), it cancels the job so that the awaiter is not left waiting.
+struct job_ticket {
+    exec_job* job;
+    explicit job_ticket(exec_job* j) noexcept : job(j) {}
+    job_ticket(const job_ticket&) = delete;
+    job_ticket& operator=(const job_ticket&) = delete;
+    ~job_ticket() {
+        if (job != nullptr) {
+            int expected = exec_job::pending;
+            job->phase_.compare_exchange_strong(expected, exec_job::cancelled,
+                                                std::memory_order_acq_rel);
+            job->drop_callable();
+            job->post_completion();
+        }
+    }
+    void operator()() noexcept {
+        if (exec_job* j = std::exchange(job, nullptr)) {
+            j->run();
+        }
+    }
+};
+
+/// Submits `fn` through `submit` (which takes a std::function<void()>) and returns the asyncio
+/// future of its result, on `loop`'s thread.
+template <class R, class Fn, class Submit>
+future<R> start_job(event_loop& loop, Fn fn, Submit&& submit) {
+    if (loop.is_closed()) {
+        throw std::runtime_error("Event loop is closed");
+    }
+    loop_core& core = loop.core();
+    loop_threads& lt = threads_of(core);
+    auto* job = new exec_job_of<R, Fn>(std::move(fn));
+    job->remote = core.remote_;
+    job->core = &core;
+    future<R> result;
+    try {
+        job->fut = loop.create_future<R>();
+        result = job->fut;
+        lt.in_flight.insert(job);
+    } catch (...) {
+        job->drop_future();
+        delete job;
+        throw;
+    }
+    ++core.external_jobs;
+    auto ticket = std::make_shared<job_ticket>(job);
+    try {
+        submit(std::function<void()>([ticket] { (*ticket)(); }));
+    } catch (...) {
+        if (ticket->job != nullptr) { // refused: no completion will come
+            ticket->job = nullptr;
+            --core.external_jobs;
+            lt.in_flight.erase(job);
+            job->drop_future();
+            job->release();
+            job->release();
+        }
+        throw;
+    }
+    // Cancelling the asyncio future cancels a job that has not started (CPython's
+    // _call_check_cancel, a done callback: one iteration later). The callback holds a reference
+    // of its own: it may run after the completion was processed.
+    struct job_ref {
+        exec_job* j;
+        explicit job_ref(exec_job* p) noexcept : j(p) {
+            j->refs.fetch_add(1, std::memory_order_relaxed);
+        }
+        job_ref(job_ref&& o) noexcept : j(std::exchange(o.j, nullptr)) {}
+        job_ref(const job_ref&) = delete;
+        job_ref& operator=(const job_ref&) = delete;
+        job_ref& operator=(job_ref&&) = delete;
+        ~job_ref() {
+            if (j != nullptr) {
+                j->release();
+            }
+        }
+    };
+    (void)result.add_done_callback([r = job_ref(job)](future<R>& f) {
+        if (f.cancelled()) {
+            int expected = exec_job::pending;
+            r.j->phase_.compare_exchange_strong(expected, exec_job::cancelled,
+                                                std::memory_order_acq_rel);
+        }
+    });
+    return result;
+}
+
+/// The job's result type: what `f(args...)` returns, stored by value.
+template <class F, class... Args>
+using job_result_t =
+    std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>...>>;
+
+/// `f` with `args` moved into it: called once, on the executor's thread.
+template <class F, class... Args> auto bind_job(F&& f, Args&&... args) {
+    return [fn = std::decay_t<F>(std::forward<F>(f)),
+            ... as = std::decay_t<Args>(std::forward<Args>(args))]() mutable -> decltype(auto) {
+        return std::invoke(fn, std::move(as)...);
+    };
+}
+
+/// The state a run_coroutine_threadsafe handle shares with the loop.
+template <class T> struct coro_state {
+    std::mutex m;
+    std::condition_variable cv;
+    enum status { pending, cancelled, finished } st = pending;
+    value_slot<T> value;
+    std::exception_ptr error;
+    std::shared_ptr<remote_queue> remote;
+    loop_core* core = nullptr; // used on the loop's thread only
+
+    /// Marks the handle cancelled unless done; true if it was pending.
+    bool cancel_if_pending() {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            if (st != pending) {
+                return false;
+            }
+            st = cancelled;
+        }
+        cv.notify_all();
+        return true;
+    }
+};
+
+} // namespace detail
+
+/// The handle `run_coroutine_threadsafe` returns (Python's concurrent.futures.Future): any thread
+/// may wait for the coroutine's result. Copies share one state. Never call result() on the loop's
+/// own thread while the coroutine runs: it would wait for itself.
+template <class T> class concurrent_future {
+public:
+    concurrent_future() = default;
+
+    /// Future.done(): finished, failed or cancelled.
+    [[nodiscard]] bool done() const {
+        std::lock_guard<std::mutex> lock(s_->m);
+        return s_->st != state::pending;
+    }
+    /// Future.cancelled().
+    [[nodiscard]] bool cancelled() const {
+        std::lock_guard<std::mutex> lock(s_->m);
+        return s_->st == state::cancelled;
+    }
+
+    /// Future.cancel(): false when already done. Otherwise the handle is cancelled at once and the
+    /// task is cancelled in the loop (through call_soon_threadsafe; nothing if the loop closed).
+    bool cancel() {
+        if (!s_->cancel_if_pending()) {
+            return false;
+        }
+        // The loop's next iteration cancels the task (it holds the loop; not this thread).
+        auto* arg = new std::shared_ptr<state>(s_);
+        bool posted = false;
+        try {
+            posted = s_->remote->post(detail::ready_entry{&cancel_in_loop, arg});
+        } catch (...) {
+            posted = false;
+        }
+        if (!posted) { // the loop is closed: nothing left to cancel
+            delete arg;
+        }
+        return true;
+    }
+
+    /// Future.result(): waits for the coroutine, then returns its value (a reference into the
+    /// shared state; void for void) or rethrows its exception; cancelled: cancelled_error.
+    decltype(auto) result() {
+        std::unique_lock<std::mutex> lock(s_->m);
+        s_->cv.wait(lock, [&] { return s_->st != state::pending; });
+        return get(lock);
+    }
+    /// The same, waiting at most `timeout`: timeout_error if the coroutine is still running.
+    template <class Rep, class Period>
+    decltype(auto) result(std::chrono::duration<Rep, Period> timeout) {
+        std::unique_lock<std::mutex> lock(s_->m);
+        wait_for(lock, timeout);
+        return get(lock);
+    }
+
+    /// Future.exception(): waits, then the exception or null; cancelled: cancelled_error.
+    [[nodiscard]] std::exception_ptr exception() {
+        std::unique_lock<std::mutex> lock(s_->m);
+        s_->cv.wait(lock, [&] { return s_->st != state::pending; });
+        return error(lock);
+    }
+    /// The same, waiting at most `timeout`.
+    template <class Rep, class Period>
+    [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) {
+        std::unique_lock<std::mutex> lock(s_->m);
+        wait_for(lock, timeout);
+        return error(lock);
+    }
+
+private:
+    using state = detail::coro_state<T>;
+    template <class U> friend concurrent_future<U> run_coroutine_threadsafe(task<U>, event_loop&);
+
+    explicit concurrent_future(std::shared_ptr<state> s) noexcept : s_(std::move(s)) {}
+
+    /// The loop's thread: cancels the task of the handle whose state `arg` holds.
+    static void cancel_in_loop(void* arg, bool run) {
+        std::unique_ptr<std::shared_ptr<state>> s(static_cast<std::shared_ptr<state>*>(arg));
+        if (!run || !(*s)->core->threads_) {
+            return;
+        }
+        auto& map = (*s)->core->threads_->coroutines;
+        if (auto it = map.find(s->get()); it != map.end()) {
+            task_ref t = it->second;
+            t.cancel();
+        }
+    }
+
+    template <class Rep, class Period>
+    void wait_for(std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> timeout) {
+        if (!s_->cv.wait_for(lock, timeout, [&] { return s_->st != state::pending; })) {
+            throw timeout_error("the coroutine did not finish in time");
+        }
+    }
+
+    decltype(auto) get(std::unique_lock<std::mutex>&) {
+        if (s_->st == state::cancelled) {
+            throw cancelled_error();
+        }
+        if (s_->error) {
+            std::rethrow_exception(s_->error);
+        }
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else {
+            return static_cast<T&>(s_->value.get());
+        }
+    }
+
+    std::exception_ptr error(std::unique_lock<std::mutex>&) {
+        if (s_->st == state::cancelled) {
+            throw cancelled_error();
+        }
+        return s_->error;
+    }
+
+    std::shared_ptr<state> s_;
+};
+
+/// asyncio.run_coroutine_threadsafe(coro, loop): from any thread, runs `t` as a task of `loop`
+/// (created in the loop's next iteration) and returns a handle that thread can wait on. Throws
+/// std::runtime_error("Event loop is closed") for a closed loop. A loop that is not running yet
+/// starts the task when it runs; a loop destroyed before the task finishes cancels the handle
+/// (CPython's would be left pending forever). Called on a thread where another loop runs, it throws
+/// std::invalid_argument: the coroutine's frame belongs to that loop's arena.
+template <class T> concurrent_future<T> run_coroutine_threadsafe(task<T> t, event_loop& loop) {
+    using state = detail::coro_state<T>;
+    if (event_loop* here = detail::running_loop(); here != nullptr && here != &loop) {
+        // The coroutine's frame came from that loop's arena, which only its thread may touch.
+        throw std::invalid_argument("run_coroutine_threadsafe: the coroutine was created where "
+                                    "another event loop runs; create it on a thread without one");
+    }
+    auto s = std::make_shared<state>();
+    s->remote = loop.core().remote_;
+    s->core = &loop.core();
+    // Destroyed unrun (the loop closed first), the start callback cancels the handle.
+    struct start_guard {
+        std::shared_ptr<state> s;
+        explicit start_guard(std::shared_ptr<state> p) noexcept : s(std::move(p)) {}
+        start_guard(const start_guard&) = delete;
+        start_guard(start_guard&&) noexcept = default;
+        ~start_guard() {
+            if (s) {
+                s->cancel_if_pending();
+            }
+        }
+    };
+    // Lives in the task's done callback: if the task dies without finishing (its loop was
+    // destroyed), the handle is cancelled.
+    struct done_guard {
+        std::shared_ptr<state> s;
+        explicit done_guard(std::shared_ptr<state> p) noexcept : s(std::move(p)) {}
+        done_guard(const done_guard&) = delete;
+        done_guard(done_guard&&) noexcept = default;
+        ~done_guard() {
+            if (s) {
+                s->cancel_if_pending();
+            }
+        }
+    };
+    loop.call_soon_threadsafe([g = start_guard{s}, t = std::move(t), &loop]() mutable {
+        std::shared_ptr<state> st = std::move(g.s);
+        {
+            std::lock_guard<std::mutex> lock(st->m);
+            if (st->st != state::pending) {
+                return; // cancelled before the task existed: the coroutine never runs
+            }
+        }
+        task_handle<T> h;
+        try {
+            h = loop.create_task(std::move(t));
+        } catch (...) {
+            {
+                std::lock_guard<std::mutex> lock(st->m);
+                if (st->st == state::pending) {
+                    st->error = std::current_exception();
+                    st->st = state::finished;
+                }
+            }
+            st->cv.notify_all();
+            return;
+        }
+        const void* key = st.get();
+        detail::threads_of(loop.core()).coroutines.emplace(key, h);
+        (void)h.add_done_callback([d = done_guard{st}, key, &loop](task_handle<T>& done) mutable {
+            std::shared_ptr<state> st2 = std::move(d.s);
+            if (loop.core().threads_) {
+                loop.core().threads_->coroutines.erase(key);
+            }
+            {
+                std::lock_guard<std::mutex> lock(st2->m);
+                if (st2->st == state::pending) {
+                    if (done.cancelled()) {
+                        st2->st = state::cancelled;
+                    } else {
+                        if (std::exception_ptr e = done.exception()) {
+                            st2->error = std::move(e);
+                        } else if constexpr (std::is_void_v<T>) {
+                            st2->value.emplace();
+                        } else {
+                            st2->value.emplace(std::move(done.result()));
+                        }
+                        st2->st = state::finished;
+                    }
+                }
+            }
+            st2->cv.notify_all();
+        });
+    });
+    return concurrent_future<T>(std::move(s));
+}
+
+/// loop.run_in_executor(executor, f, *args): runs `f(args...)` (moved into the job) on
+/// `executor`'s threads and returns an asyncio future of its result (stored by value), failed with
+/// what `f` throws. Cancelling the future (or its awaiter) cancels the job if it has not started;
+/// a running job is not stopped, and its result is dropped. Throws std::runtime_error("Event loop
+/// is closed") on a closed loop, and what the executor's submit throws (a thread_pool after
+/// shutdown: "cannot schedule new futures after shutdown").
+template <class E, class F, class... Args>
+auto event_loop::run_in_executor(E* ex, F&& f, Args&&... args) {
+    static_assert(executor<E>, "run_in_executor needs an executor (submit(job), shutdown(wait))");
+    using R = detail::job_result_t<F, Args...>;
+    if (ex == nullptr) {
+        throw std::invalid_argument("run_in_executor: null executor (pass nullptr itself for the "
+                                    "default executor)");
+    }
+    return detail::start_job<R>(*this,
+                                detail::bind_job(std::forward<F>(f), std::forward<Args>(args)...),
+                                [ex](std::function<void()> job) { ex->submit(std::move(job)); });
+}
+
+/// loop.run_in_executor(None, f, *args): the same on the loop's default thread_pool, created on
+/// first use (min(32, cores + 4) threads, named asyncio_<n>). Throws std::runtime_error("Executor
+/// shutdown has been called") after shutdown_default_executor().
+template <class F, class... Args>
+auto event_loop::run_in_executor(std::nullptr_t, F&& f, Args&&... args) {
+    using R = detail::job_result_t<F, Args...>;
+    check_closed();
+    detail::loop_threads& lt = detail::threads_of(core_);
+    if (lt.shutdown_called) {
+        throw std::runtime_error("Executor shutdown has been called");
+    }
+    if (!lt.default_executor) {
+        lt.default_executor = std::make_shared<thread_pool>();
+    }
+    thread_pool* pool = lt.default_executor.get();
+    return detail::start_job<R>(
+        *this, detail::bind_job(std::forward<F>(f), std::forward<Args>(args)...),
+        [pool](std::function<void()> job) { pool->submit(std::move(job)); });
+}
+
+/// loop.shutdown_default_executor(): refuses the default executor from then on, and waits for its
+/// jobs and threads without blocking the loop (another thread joins them, then wakes the loop).
+/// `asyncio::run` awaits it after shutdown_asyncgens. Unlike CPython's (3.12+), it takes no
+/// timeout.
+inline task<void> event_loop::shutdown_default_executor() {
+    detail::loop_threads& lt = detail::threads_of(core_);
+    lt.shutdown_called = true;
+    if (!lt.default_executor) {
+        co_return;
+    }
+    std::shared_ptr<thread_pool> pool = lt.default_executor;
+    future<void> joined = detail::start_job<void>(
+        *this, [pool] { pool->shutdown(true); },
+        [&lt](std::function<void()> job) {
+            if (lt.joiner.joinable()) {
+                lt.joiner.join();
+            }
+            const detail::signal_mask_guard blocked;
+            lt.joiner = std::thread(std::move(job));
+        });
+    co_await joined;
+    if (core_.threads_ && core_.threads_->joiner.joinable()) {
+        core_.threads_->joiner.join();
+    }
+}
+
+/// asyncio.to_thread(f, *args): `co_await asyncio::to_thread(f, args...)` runs `f(args...)` (the
+/// arguments moved into the job) on the running loop's default executor and gives its result.
+template <class F, class... Args>
+task<detail::job_result_t<F, Args...>> to_thread(F f, Args... args) {
+    using R = detail::job_result_t<F, Args...>;
+    future<R> fut = get_running_loop().run_in_executor(nullptr, std::move(f), std::move(args)...);
+    if constexpr (std::is_void_v<R>) {
+        co_await fut;
+    } else {
+        co_return co_await std::move(fut);
+    }
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/socket.hpp)
+
+
+// ---- asyncio/detail/sock_awaiter.hpp -------------------------------------------------------------
+// The sock_* awaiters (recv, recv_into, sendall, connect, sendto, recvfrom) and their shared base.
+
+
+
+
+#include <span>
+
+namespace asyncio::detail {
+
+[[noreturn]] inline void throw_socket_error(int err, const std::string& what) {
+    throw std::system_error(err, std::generic_category(), what);
+}
+
+/// Whether an errno means "not ready yet, wait for the selector".
+[[nodiscard]] inline bool would_block(int err) noexcept {
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == EINPROGRESS;
+}
+
+/// The shared machinery of the sock_* awaiters, each a plain awaiter living in the awaiting frame
+/// (no allocation): it tries the operation at once (as CPython does, so a ready socket does not
+/// suspend); otherwise it registers as the reader or writer of the descriptor, retries in each
+/// iteration in which the descriptor is ready (the selector's callback runs in iteration N) and
+/// wakes the task for N+1 once the operation is done, as CPython's future does. A cancel removes
+/// the registration (nothing was transferred by a pending receive). `Op` provides
+/// `bool attempt()` (true when finished, with `err_` set on failure) and `result()`.
+template <class Op> class sock_awaiter : private io_watcher {
+    friend Op;
+    sock_awaiter(int fd, std::uint32_t dir) noexcept : fd_(fd), dir_(dir) {
+        on_ready = &ready_fn;
+        on_removed = &removed_fn;
+    }
+    sock_awaiter(const sock_awaiter& o) noexcept : sock_awaiter(o.fd_, o.dir_) {}
+
+public:
+    sock_awaiter& operator=(const sock_awaiter&) = delete;
+    ~sock_awaiter() { unregister(); }
+
+    [[nodiscard]] bool await_ready() {
+        if (fd_ < 0) {
+            err_ = EBADF;
+            return true;
+        }
+        return self().attempt();
+    }
+
+    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
+        task_core* root = root_of(h);
+        loop_core& core = root->loop().core();
+        if (core.io_.find(fd_, dir_) != nullptr) {
+            throw std::runtime_error(
+                "file descriptor " + std::to_string(fd_) + " is already waited on for " +
+                (dir_ == event_read ? "reading" : "writing") + " by another operation or callback");
+        }
+        core.io_.watch(*core.selector_, core.ready_, fd_, dir_, this);
+        loop_ = &core;
+        root_ = root;
+        root->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
+    /// For Op::await_resume: throws cancelled_error or the operation's error. A cancellation that
+    /// arrives after the operation completed (its result already taken from the socket) is
+    /// delivered at the task's next suspension, so that no byte is lost (CPython drops them).
+    void finish() {
+        if (root_ != nullptr) {
+            if (err_ == 0 && done_) {
+                root_->postpone_cancel_delivery();
+            } else {
+                root_->throw_if_cancel_delivered();
+            }
+        }
+        if (err_ != 0) {
+            throw_socket_error(err_, self().what());
+        }
+    }
+
+protected:
+    Op& self() noexcept { return static_cast<Op&>(*this); }
+
+    int fd_;
+    std::uint32_t dir_;
+    int err_ = 0;
+    bool done_ = false;
+
+private:
+    /// `lazy`: the operation completed or was cancelled while the loop runs, and the socket is
+    /// likely waited on again soon: the kernel may keep its interest for a while.
+    void unregister(bool lazy = false) noexcept {
+        if (loop_ != nullptr) {
+            loop_->io_.unwatch_if(*loop_->selector_, loop_->ready_, fd_, dir_, this, lazy);
+            loop_ = nullptr;
+        }
+    }
+
+    static void ready_fn(io_watcher* w, bool run) {
+        auto* self = static_cast<sock_awaiter*>(w);
+        if (!run || !self->self().attempt()) {
+            return; // not ready after all: stay registered
+        }
+        self->unregister(true);
+        self->root_->wake();
+    }
+
+    static void removed_fn(io_watcher* w, int err) noexcept {
+        auto* self = static_cast<sock_awaiter*>(w);
+        self->loop_ = nullptr; // already unregistered
+        self->err_ = err;
+        self->root_->wake();
+    }
+
+    static bool on_cancel(void* ctx, task_core& t) {
+        auto* self = static_cast<sock_awaiter*>(ctx);
+        self->unregister(true);
+        t.deliver_cancel();
+        t.wake();
+        return true;
+    }
+
+    loop_core* loop_ = nullptr;
+    task_core* root_ = nullptr;
+};
+
+class recv_awaiter final : public sock_awaiter<recv_awaiter> {
+public:
+    recv_awaiter(int fd, std::size_t n) : sock_awaiter(fd, event_read), n_(n) {}
+    bool attempt() {
+        buf_.resize(n_);
+        const auto r = ::recv(fd_, buf_.data(), n_, 0);
+        if (r >= 0) {
+            buf_.resize(static_cast<std::size_t>(r));
+            return done_ = true;
+        }
+        if (would_block(errno)) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::string await_resume() {
+        finish();
+        return std::move(buf_);
+    }
+    [[nodiscard]] static const char* what() noexcept { return "recv"; }
+
+private:
+    std::size_t n_;
+    std::string buf_;
+};
+
+class recv_into_awaiter final : public sock_awaiter<recv_into_awaiter> {
+public:
+    recv_into_awaiter(int fd, std::span<std::byte> buf) noexcept
+        : sock_awaiter(fd, event_read), buf_(buf) {}
+    bool attempt() {
+        const auto r = ::recv(fd_, buf_.data(), buf_.size(), 0);
+        if (r >= 0) {
+            n_ = static_cast<std::size_t>(r);
+            return done_ = true;
+        }
+        if (would_block(errno)) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::size_t await_resume() {
+        finish();
+        return n_;
+    }
+    [[nodiscard]] static const char* what() noexcept { return "recv_into"; }
+
+private:
+    std::span<std::byte> buf_;
+    std::size_t n_ = 0;
+};
+
+class sendall_awaiter final : public sock_awaiter<sendall_awaiter> {
+public:
+    sendall_awaiter(int fd, std::span<const std::byte> data) noexcept
+        : sock_awaiter(fd, event_write), data_(data) {}
+    bool attempt() {
+        while (sent_ < data_.size()) {
+            const auto r = ::send(fd_, data_.data() + sent_, data_.size() - sent_, MSG_NOSIGNAL);
+            if (r < 0) {
+                if (would_block(errno)) {
+                    return false;
+                }
+                err_ = errno;
+                return true;
+            }
+            sent_ += static_cast<std::size_t>(r);
+        }
+        return done_ = true;
+    }
+    void await_resume() { finish(); }
+    [[nodiscard]] static const char* what() noexcept { return "send"; }
+
+private:
+    std::span<const std::byte> data_;
+    std::size_t sent_ = 0;
+};
+
+class connect_awaiter final : public sock_awaiter<connect_awaiter> {
+public:
+    connect_awaiter(int fd, socket_address a) noexcept
+        : sock_awaiter(fd, event_write), address_(a) {}
+    bool attempt() {
+        if (!started_) {
+            started_ = true;
+            if (::connect(fd_, address_.data(), address_.size()) == 0) {
+                return done_ = true;
+            }
+            if (would_block(errno)) {
+                return false;
+            }
+            err_ = errno;
+            return true;
+        }
+        int e = 0;
+        socklen_t len = sizeof e;
+        if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &e, &len) != 0) {
+            e = errno;
+        }
+        if (e == 0) {
+            return done_ = true;
+        }
+        if (would_block(e)) {
+            return false;
+        }
+        err_ = e;
+        return true;
+    }
+    void await_resume() { finish(); }
+    [[nodiscard]] std::string what() const { return "Connect call failed " + address_.to_string(); }
+
+private:
+    socket_address address_;
+    bool started_ = false;
+};
+
+class sendto_awaiter final : public sock_awaiter<sendto_awaiter> {
+public:
+    sendto_awaiter(int fd, std::span<const std::byte> data, socket_address to) noexcept
+        : sock_awaiter(fd, event_write), data_(data), to_(to) {}
+    bool attempt() {
+        const auto r =
+            ::sendto(fd_, data_.data(), data_.size(), MSG_NOSIGNAL, to_.data(), to_.size());
+        if (r >= 0) {
+            n_ = static_cast<std::size_t>(r);
+            return done_ = true;
+        }
+        if (would_block(errno)) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::size_t await_resume() {
+        finish();
+        return n_;
+    }
+    [[nodiscard]] std::string what() const { return "sendto " + to_.to_string(); }
+
+private:
+    std::span<const std::byte> data_;
+    socket_address to_;
+    std::size_t n_ = 0;
+};
+
+class recvfrom_awaiter final : public sock_awaiter<recvfrom_awaiter> {
+public:
+    recvfrom_awaiter(int fd, std::size_t n) : sock_awaiter(fd, event_read), n_(n) {}
+    bool attempt() {
+        buf_.resize(n_);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const auto r = ::recvfrom(fd_, buf_.data(), n_, 0, reinterpret_cast<sockaddr*>(&ss), &len);
+        if (r >= 0) {
+            buf_.resize(static_cast<std::size_t>(r));
+            from_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+            return done_ = true;
+        }
+        if (would_block(errno)) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::pair<std::string, socket_address> await_resume() {
+        finish();
+        return {std::move(buf_), from_};
+    }
+    [[nodiscard]] static const char* what() noexcept { return "recvfrom"; }
+
+private:
+    std::size_t n_;
+    std::string buf_;
+    socket_address from_;
+};
+
+[[nodiscard]] inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
+    return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/socket.hpp)
+
+
+
+namespace asyncio {
+
+class socket;
+
+namespace detail {
+
+/// The running loop forgets `fd` before it is closed: its pending socket operations fail with
+/// EBADF and its add_reader/add_writer callbacks go.
+inline void forget_fd(int fd) noexcept {
+    if (event_loop* l = running_loop()) {
+        loop_core& c = l->core();
+        c.io_.forget(*c.selector_, c.ready_, fd, EBADF);
+    }
+}
+
+} // namespace detail
+
+/// A socket (Python's socket.socket): non-blocking and close-on-exec from birth, closed exactly
+/// once by its destructor or close(). Move-only. Errors raise std::system_error with the errno
+/// (compare with std::errc: connection_refused, connection_reset, broken_pipe, ...).
+class socket {
+public:
+    /// No socket (fileno() == -1).
+    socket() noexcept = default;
+    /// socket.socket(family, type, proto): AF_INET/AF_INET6/AF_UNIX, SOCK_STREAM/SOCK_DGRAM.
+    explicit socket(int family, int type = SOCK_STREAM, int protocol = 0)
+        : fd_(::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol)) {
+        if (fd_ < 0) {
+            detail::throw_socket_error(errno, "socket");
+        }
+    }
+    /// Takes ownership of an open descriptor and makes it non-blocking and close-on-exec.
+    [[nodiscard]] static socket adopt(int fd) {
+        if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+            detail::throw_socket_error(EBADF, "adopt");
+        }
+        socket s;
+        s.fd_ = fd;
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return s;
+    }
+    /// socket.socketpair(): two connected sockets (AF_UNIX by default).
+    [[nodiscard]] static std::pair<socket, socket> pair(int family = AF_UNIX,
+                                                        int type = SOCK_STREAM) {
+        int fds[2];
+        if (::socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+            detail::throw_socket_error(errno, "socketpair");
+        }
+        socket a;
+        socket b;
+        a.fd_ = fds[0];
+        b.fd_ = fds[1];
+        return {std::move(a), std::move(b)};
+    }
+
+    socket(socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    socket& operator=(socket&& o) noexcept {
+        if (this != &o) {
+            close();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    socket(const socket&) = delete;
+    socket& operator=(const socket&) = delete;
+    ~socket() { close(); }
+
+    /// The descriptor, or -1 once closed.
+    [[nodiscard]] int fileno() const noexcept { return fd_; }
+    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+
+    /// Closes the descriptor (once; later calls do nothing). A socket operation of the running
+    /// loop still waiting on it fails with std::system_error(EBADF) instead of hanging.
+    void close() noexcept {
+        if (fd_ >= 0) {
+            const int fd = std::exchange(fd_, -1);
+            detail::forget_fd(fd);
+            ::close(fd);
+        }
+    }
+    /// Gives up ownership: returns the descriptor, which the caller must close. The running loop
+    /// forgets the descriptor first (an operation still waiting on it fails with EBADF), so that
+    /// it may be closed or handed to other code at once.
+    [[nodiscard]] int detach() noexcept {
+        if (fd_ >= 0) {
+            detail::forget_fd(fd_);
+        }
+        return std::exchange(fd_, -1);
+    }
+
+    void bind(const socket_address& a) {
+        if (::bind(checked(), a.data(), a.size()) != 0) {
+            detail::throw_socket_error(errno, "bind " + a.to_string());
+        }
+    }
+    /// listen(backlog): CPython's default backlog for servers is 100.
+    void listen(int backlog = 100) {
+        if (::listen(checked(), backlog) != 0) {
+            detail::throw_socket_error(errno, "listen");
+        }
+    }
+    [[nodiscard]] socket_address getsockname() const {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+            detail::throw_socket_error(errno, "getsockname");
+        }
+        return {reinterpret_cast<sockaddr*>(&ss), len};
+    }
+    /// Throws std::system_error(ENOTCONN) when not connected.
+    [[nodiscard]] socket_address getpeername() const {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getpeername(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+            detail::throw_socket_error(errno, "getpeername");
+        }
+        return {reinterpret_cast<sockaddr*>(&ss), len};
+    }
+    void setsockopt(int level, int option, int value) {
+        if (::setsockopt(checked(), level, option, &value, sizeof value) != 0) {
+            detail::throw_socket_error(errno, "setsockopt");
+        }
+    }
+    [[nodiscard]] int getsockopt(int level, int option) const {
+        int value = 0;
+        socklen_t len = sizeof value;
+        if (::getsockopt(checked(), level, option, &value, &len) != 0) {
+            detail::throw_socket_error(errno, "getsockopt");
+        }
+        return value;
+    }
+    /// shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR).
+    void shutdown(int how) {
+        if (::shutdown(checked(), how) != 0) {
+            detail::throw_socket_error(errno, "shutdown");
+        }
+    }
+    [[nodiscard]] int family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
+    [[nodiscard]] int type() const { return getsockopt(SOL_SOCKET, SO_TYPE); }
+
+    /// The descriptor, or std::system_error(EBADF) once closed.
+    [[nodiscard]] int checked() const {
+        if (fd_ < 0) {
+            detail::throw_socket_error(EBADF, "socket is closed");
+        }
+        return fd_;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+namespace detail {
+
+class accept_awaiter final : public sock_awaiter<accept_awaiter> {
+public:
+    explicit accept_awaiter(int fd) noexcept : sock_awaiter(fd, event_read) {}
+    bool attempt() {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const int c =
+            ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0) {
+            conn_ = socket::adopt(c);
+            peer_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
+            return done_ = true;
+        }
+        // A connection reset before it was accepted is not this socket's error: wait for the
+        // next one (as the kernel's ECONNABORTED tells).
+        if (would_block(errno) || errno == ECONNABORTED) {
+            return false;
+        }
+        err_ = errno;
+        return true;
+    }
+    std::pair<socket, socket_address> await_resume() {
+        finish();
+        return {std::move(conn_), peer_};
+    }
+    [[nodiscard]] static const char* what() noexcept { return "accept"; }
+
+private:
+    socket conn_;
+    socket_address peer_;
+};
+
+} // namespace detail
+
+/// loop.sock_recv(sock, n): up to `n` bytes, at least one unless the peer closed (then ""). Does
+/// not suspend when data is already there; otherwise resumes one iteration after the socket
+/// became readable, as in CPython. Errors: std::system_error (errc::connection_reset, ...);
+/// std::runtime_error when another operation already waits to read this socket (CPython would
+/// silently strand the first). A cancel removes the registration: no byte is read.
+[[nodiscard("co_await the receive")]] inline detail::recv_awaiter sock_recv(const socket& s,
+                                                                            std::size_t n) {
+    return {s.fileno(), n};
+}
+
+/// loop.sock_recv_into(sock, buf): receives into `buf`, returns the byte count (0: closed).
+[[nodiscard("co_await the receive")]] inline detail::recv_into_awaiter
+sock_recv_into(const socket& s, std::span<std::byte> buf) noexcept {
+    return {s.fileno(), buf};
+}
+
+/// loop.sock_sendall(sock, data): sends every byte, waiting for the socket to be writable as
+/// often as needed. `data` must stay alive until the await completes (a temporary in the same
+/// expression does). Errors: std::system_error (errc::broken_pipe once the peer is gone; no
+/// SIGPIPE is raised). After an error or a cancel, how much was sent is unknown (as in CPython).
+[[nodiscard("co_await the send")]] inline detail::sendall_awaiter
+sock_sendall(const socket& s, std::span<const std::byte> data) noexcept {
+    return {s.fileno(), data};
+}
+/// The same for text.
+[[nodiscard("co_await the send")]] inline detail::sendall_awaiter
+sock_sendall(const socket& s, std::string_view data) noexcept {
+    return {s.fileno(), detail::as_bytes(data)};
+}
+
+/// loop.sock_connect(sock, address) with a resolved address: resumes once connected (a
+/// connection that completes at once, like a Unix socket's, does not suspend). Errors:
+/// std::system_error whose what() is "Connect call failed <address>: <reason>" (errc::
+/// connection_refused, ...).
+[[nodiscard("co_await the connect")]] inline detail::connect_awaiter
+sock_connect(const socket& s, socket_address address) noexcept {
+    return {s.fileno(), address};
+}
+
+/// loop.sock_accept(sock): the next connection of a listening socket, as a non-blocking socket,
+/// and the peer's address.
+[[nodiscard("co_await the accept")]] inline detail::accept_awaiter
+sock_accept(const socket& s) noexcept {
+    return detail::accept_awaiter(s.fileno());
+}
+
+/// loop.sock_sendto(sock, data, address): one datagram; returns the bytes sent.
+[[nodiscard("co_await the send")]] inline detail::sendto_awaiter
+sock_sendto(const socket& s, std::span<const std::byte> data, socket_address to) noexcept {
+    return {s.fileno(), data, to};
+}
+/// The same for text.
+[[nodiscard("co_await the send")]] inline detail::sendto_awaiter
+sock_sendto(const socket& s, std::string_view data, socket_address to) noexcept {
+    return {s.fileno(), detail::as_bytes(data), to};
+}
+
+/// loop.sock_recvfrom(sock, bufsize): one datagram (truncated to `n` bytes) and its sender.
+[[nodiscard("co_await the receive")]] inline detail::recvfrom_awaiter sock_recvfrom(const socket& s,
+                                                                                    std::size_t n) {
+    return {s.fileno(), n};
+}
+
+/// loop.getaddrinfo(host, port, family=, type=, proto=, flags=): a numeric host is converted at
+/// once, as CPython's shortcut does; a name is resolved by getaddrinfo_blocking in the default
+/// executor (a thread of the loop's pool), so DNS never blocks the loop. Errors as
+/// getaddrinfo_blocking's (gai_category()).
+[[nodiscard("co_await the resolution")]] inline task<std::vector<address_info>>
+getaddrinfo(std::string host, int port, int family = AF_UNSPEC, int type = 0, int protocol = 0,
+            int flags = 0) {
+    in6_addr probe{};
+    const bool numeric = host.empty() || ::inet_pton(AF_INET, host.c_str(), &probe) == 1 ||
+                         ::inet_pton(AF_INET6, host.c_str(), &probe) == 1;
+    if (numeric || (flags & AI_NUMERICHOST) != 0) {
+        co_return getaddrinfo_blocking(host, port, family, type, protocol, flags);
+    }
+    co_return co_await to_thread([](const std::string& h, int p, int f, int t, int pr,
+                                    int fl) { return getaddrinfo_blocking(h, p, f, t, pr, fl); },
+                                 std::move(host), port, family, type, protocol, flags);
+}
+
+namespace detail {
+
+// By value (the descriptor, family and type), so that the coroutine holds no reference.
+inline task<> connect_by_name(int fd, int family, int type, std::string host, int port) {
+    const std::vector<address_info> found =
+        co_await getaddrinfo(std::move(host), port, family, type);
+    if (found.empty()) {
+        throw std::system_error(EAI_NONAME, gai_category());
+    }
+    co_await connect_awaiter(fd, found.front().address);
+}
+
+} // namespace detail
+
+/// loop.sock_connect(sock, (host, port)): resolves `host` for the socket's family and type
+/// (getaddrinfo above: in the default executor unless numeric), then connects to the first
+/// address. Errors: getaddrinfo's, then sock_connect's.
+[[nodiscard("co_await the connect")]] inline task<> sock_connect(const socket& s, std::string host,
+                                                                 int port) {
+    return detail::connect_by_name(s.checked(), s.family(), s.type(), std::move(host), port);
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/datagram.hpp)
+
+
+
+#include <any>
+
+namespace asyncio {
+
+class datagram_transport;
+
+/// asyncio.DatagramProtocol: derive from it and override what you need (every method does
+/// nothing by default). The loop calls these from its thread: connection_made once, then
+/// datagram_received for each datagram and error_received for each failed send or receive (an
+/// ICMP "port unreachable" reported on a connected socket, for instance, as
+/// errc::connection_refused), pause_writing/resume_writing as the write buffer crosses its marks,
+/// and connection_lost once at the end. An exception thrown by one of them goes to the loop's
+/// exception handler; the transport carries on.
+class datagram_protocol {
+public:
+    virtual ~datagram_protocol() = default;
+
+    /// The transport is ready; keep a copy of it to send.
+    virtual void connection_made(datagram_transport& /*transport*/) {}
+    /// One datagram (possibly empty) and its sender; the bytes are the override's to keep.
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides take ownership
+    virtual void datagram_received(std::string /*data*/, const socket_address& /*addr*/) {}
+    /// A send or receive failed with an OS error; the transport stays open.
+    virtual void error_received(const std::system_error& /*exc*/) {}
+    /// The transport is closed: null after close() or abort(), else what ended it.
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides may keep it
+    virtual void connection_lost(std::exception_ptr /*exc*/) {}
+    /// The write buffer went above its high-water mark (64 KiB by default).
+    virtual void pause_writing() {}
+    /// The write buffer came back to its low-water mark (16 KiB by default).
+    virtual void resume_writing() {}
+
+protected:
+    datagram_protocol() = default;
+    datagram_protocol(const datagram_protocol&) = default;
+    datagram_protocol(datagram_protocol&&) = default;
+    datagram_protocol& operator=(const datagram_protocol&) = default;
+    datagram_protocol& operator=(datagram_protocol&&) = default;
+};
+
+namespace detail {
+
+/// CPython's _SelectorDatagramTransport: the socket, the protocol and the write buffer of one
+/// endpoint, shared by every datagram_transport handle.
+///
+/// References: each handle, a registered reader or writer watcher and each queued callback hold
+/// one. The protocol is held until connection_lost has been called (the protocol usually holds a
+/// handle, so this breaks the cycle, as CPython's _call_connection_lost does by forgetting it).
+/// When the loop closes with the endpoint still open, its registrations are taken away: the
+/// socket is closed and the protocol dropped without a call (no code runs once the loop closes).
+class datagram_state {
+public:
+    datagram_state(event_loop& loop, asyncio::socket sock, std::shared_ptr<datagram_protocol> p,
+                   std::optional<socket_address> remote)
+        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(p)),
+          address_(remote) {
+        rw_.self = this;
+        rw_.on_ready = &read_ready;
+        rw_.on_removed = &read_removed;
+        ww_.self = this;
+        ww_.on_ready = &write_ready;
+        ww_.on_removed = &write_removed;
+        try {
+            local_ = sock_.getsockname();
+        } catch (const std::system_error&) { // NOLINT(bugprone-empty-catch): CPython leaves None
+        }
+        try {
+            peer_ = sock_.getpeername();
+            connected_ = true;
+        } catch (const std::system_error&) { // NOLINT(bugprone-empty-catch): not connected
+        }
+    }
+
+    datagram_state(const datagram_state&) = delete;
+    datagram_state& operator=(const datagram_state&) = delete;
+    datagram_state(datagram_state&&) = delete;
+    datagram_state& operator=(datagram_state&&) = delete;
+    ~datagram_state() {
+        remove_reader();
+        remove_writer();
+        sock_.close();
+    }
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) {
+            delete this;
+        }
+    }
+    void add_handle() noexcept {
+        ++handles_;
+        ++refs_;
+    }
+    /// The last handle going while the endpoint is open closes it (CPython's transport __del__
+    /// closes the socket of an unclosed transport).
+    void drop_handle() noexcept {
+        if (--handles_ == 0 && !closing_) {
+            abort_now();
+        }
+        release();
+    }
+
+    /// The three callbacks CPython's transport __init__ queues, in one: connection_made, then
+    /// the reader registered, then `waiter` completed (unless cancelled meanwhile).
+    void start(future<void> waiter) {
+        (void)loop_->call_soon(
+            [s = ref_ptr<datagram_state>(this), w = std::move(waiter)]() mutable {
+                s->connection_made();
+                if (!s->closing_) {
+                    s->add_reader();
+                }
+                if (!w.done()) {
+                    w.set_result();
+                }
+            });
+    }
+
+    /// DatagramTransport.sendto.
+    void sendto(std::span<const std::byte> data, const std::optional<socket_address>& addr) {
+        if (address_) {
+            if (addr && *addr != *address_) {
+                throw std::invalid_argument("Invalid address: must be None or " +
+                                            address_->to_string());
+            }
+        } else if (!addr && !connected_) {
+            throw std::invalid_argument("sendto() needs an address: the transport is not "
+                                        "connected (no remote_addr)");
+        }
+        const socket_address& to = address_ ? *address_ : addr ? *addr : peer_;
+        if (conn_lost_ != 0) {
+            ++conn_lost_; // dropped, as CPython drops sends once the connection is lost
+            return;
+        }
+        if (buffer_.empty()) {
+            const int err = send_one(data, to);
+            if (err == 0) {
+                return;
+            }
+            if (!would_block(err)) {
+                report_error(err, "sendto");
+                return;
+            }
+            add_writer();
+        }
+        buffer_.emplace_back(std::string(reinterpret_cast<const char*>(data.data()), data.size()),
+                             to);
+        buffer_size_ += data.size() + header_size;
+        maybe_pause_protocol();
+    }
+
+    /// BaseTransport.close: no more datagrams are received; connection_lost(null) follows in a
+    /// later iteration, once what is buffered has been sent.
+    void close() {
+        if (closing_) {
+            return;
+        }
+        closing_ = true;
+        remove_reader();
+        if (buffer_.empty()) {
+            ++conn_lost_;
+            remove_writer();
+            schedule_connection_lost(nullptr);
+        }
+    }
+
+    /// Transport.abort: the buffer is dropped; connection_lost(null) follows.
+    void abort() { force_close(nullptr); }
+
+    void set_write_buffer_limits(std::size_t high, std::size_t low) {
+        if (low > high) {
+            throw std::invalid_argument("high (" + std::to_string(high) + ") must be >= low (" +
+                                        std::to_string(low) + ") must be >= 0");
+        }
+        high_ = high;
+        low_ = low;
+        maybe_pause_protocol();
+    }
+
+    event_loop* loop_;
+    asyncio::socket sock_;
+    std::shared_ptr<datagram_protocol> protocol_;
+    std::optional<socket_address> address_;
+    socket_address local_;
+    socket_address peer_;
+    bool connected_ = false;
+    bool closing_ = false;
+    std::size_t buffer_size_ = 0;
+    std::size_t high_ = std::size_t{64} * 1024;
+    std::size_t low_ = std::size_t{16} * 1024;
+
+private:
+    /// What CPython adds to the buffer's size for each datagram besides its bytes.
+    static constexpr std::size_t header_size = 8;
+    /// The largest datagram received whole (CPython's max_size).
+    static constexpr std::size_t recv_size = std::size_t{256} * 1024;
+
+    struct watch final : io_watcher {
+        datagram_state* self = nullptr;
+    };
+
+    [[nodiscard]] static bool would_block(int err) noexcept {
+        return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+    }
+
+    /// One send: 0, or the errno.
+    int send_one(std::span<const std::byte> data, const socket_address& to) const noexcept {
+        const auto r = connected_ ? ::send(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL)
+                                  : ::sendto(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL,
+                                             to.data(), to.size());
+        return r < 0 ? errno : 0;
+    }
+
+    /// Runs one protocol method; what it throws goes to the loop's exception handler.
+    template <class F> void call_protocol(F&& f) noexcept {
+        if (!protocol_) {
+            return;
+        }
+        std::shared_ptr<datagram_protocol> p = protocol_; // it may close the transport
+        try {
+            std::forward<F>(f)(*p);
+        } catch (...) {
+            loop_->call_exception_handler(
+                {"Exception in a datagram protocol callback", std::current_exception(), {}});
+        }
+    }
+
+    void connection_made();
+
+    void report_error(int err, const char* what) noexcept {
+        const std::system_error e(err, std::generic_category(), what);
+        call_protocol([&](datagram_protocol& p) { p.error_received(e); });
+    }
+
+    void add_reader() {
+        if (!reading_ && sock_.is_open()) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, sock_.fileno(), event_read, &rw_);
+            reading_ = true;
+            ++refs_;
+        }
+    }
+    void remove_reader() noexcept {
+        if (reading_) {
+            reading_ = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, sock_.fileno(), event_read, &rw_);
+            --refs_; // never the last: the caller holds another
+        }
+    }
+    void add_writer() {
+        if (!writing_) {
+            loop_core& c = loop_->core();
+            c.io_.watch(*c.selector_, c.ready_, sock_.fileno(), event_write, &ww_);
+            writing_ = true;
+            ++refs_;
+        }
+    }
+    void remove_writer() noexcept {
+        if (writing_) {
+            writing_ = false;
+            loop_core& c = loop_->core();
+            c.io_.unwatch_if(*c.selector_, c.ready_, sock_.fileno(), event_write, &ww_, true);
+            --refs_;
+        }
+    }
+
+    void maybe_pause_protocol() noexcept {
+        if (buffer_size_ > high_ && !protocol_paused_) {
+            protocol_paused_ = true;
+            call_protocol([](datagram_protocol& p) { p.pause_writing(); });
+        }
+    }
+    void maybe_resume_protocol() noexcept {
+        if (protocol_paused_ && buffer_size_ <= low_) {
+            protocol_paused_ = false;
+            call_protocol([](datagram_protocol& p) { p.resume_writing(); });
+        }
+    }
+
+    /// Transport._force_close.
+    void force_close(std::exception_ptr exc) noexcept {
+        if (conn_lost_ != 0) {
+            return;
+        }
+        buffer_.clear();
+        buffer_size_ = 0;
+        remove_writer();
+        if (!closing_) {
+            closing_ = true;
+            remove_reader();
+        }
+        ++conn_lost_;
+        schedule_connection_lost(std::move(exc));
+    }
+
+    void schedule_connection_lost(std::exception_ptr exc) noexcept {
+        if (running_loop() != loop_ || loop_->core().closing_) {
+            call_connection_lost(exc);
+            return;
+        }
+        try {
+            (void)loop_->call_soon([s = ref_ptr<datagram_state>(this), e = std::move(exc)]() {
+                s->call_connection_lost(e);
+            });
+        } catch (...) {
+            call_connection_lost(nullptr);
+        }
+    }
+
+    /// Transport._call_connection_lost: the protocol learns, then the socket closes and the
+    /// protocol is forgotten.
+    void call_connection_lost(const std::exception_ptr& exc) noexcept {
+        if (lost_called_) {
+            return;
+        }
+        lost_called_ = true;
+        ref_ptr<datagram_state> keep(this);
+        call_protocol([&](datagram_protocol& p) { p.connection_lost(exc); });
+        sock_.close();
+        protocol_.reset();
+    }
+
+    /// Closes at once, with no protocol call (the last handle went, or the loop is closing).
+    void abort_now() noexcept {
+        ref_ptr<datagram_state> keep(this);
+        closing_ = true;
+        ++conn_lost_;
+        lost_called_ = true;
+        buffer_.clear();
+        buffer_size_ = 0;
+        remove_reader();
+        remove_writer();
+        sock_.close();
+        protocol_.reset();
+    }
+
+    static void read_ready(io_watcher* w, bool run) {
+        datagram_state* s = static_cast<watch*>(w)->self;
+        if (!run || s->conn_lost_ != 0) {
+            return;
+        }
+        ref_ptr<datagram_state> keep(s);
+        char* scratch = s->loop_->core().recv_scratch(recv_size);
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        const auto r = ::recvfrom(s->sock_.fileno(), scratch, recv_size, 0,
+                                  reinterpret_cast<sockaddr*>(&from), &len);
+        if (r < 0) {
+            if (!would_block(errno)) {
+                s->report_error(errno, "recvfrom");
+            }
+            return;
+        }
+        std::string data(scratch, static_cast<std::size_t>(r));
+        const socket_address addr(reinterpret_cast<const sockaddr*>(&from), len);
+        s->call_protocol([&](datagram_protocol& p) { p.datagram_received(std::move(data), addr); });
+    }
+
+    static void read_removed(io_watcher* w, int) noexcept {
+        datagram_state* s = static_cast<watch*>(w)->self;
+        if (s->reading_) { // the loop closes, or the socket was closed behind our back
+            s->reading_ = false;
+            ref_ptr<datagram_state> keep(s);
+            --s->refs_;
+            s->abort_now();
+        }
+    }
+
+    static void write_ready(io_watcher* w, bool run) {
+        datagram_state* s = static_cast<watch*>(w)->self;
+        if (!run) {
+            return;
+        }
+        ref_ptr<datagram_state> keep(s);
+        while (!s->buffer_.empty()) {
+            auto& [data, to] = s->buffer_.front();
+            const int err = s->send_one(std::as_bytes(std::span(data)), to);
+            if (would_block(err)) {
+                break; // try again when writable
+            }
+            s->buffer_size_ -= data.size() + header_size;
+            s->buffer_.pop_front();
+            if (err != 0) {
+                s->report_error(err, "sendto");
+                return;
+            }
+        }
+        s->maybe_resume_protocol();
+        if (s->buffer_.empty()) {
+            s->remove_writer();
+            if (s->closing_) {
+                s->call_connection_lost(nullptr);
+            }
+        }
+    }
+
+    static void write_removed(io_watcher* w, int) noexcept {
+        datagram_state* s = static_cast<watch*>(w)->self;
+        if (s->writing_) {
+            s->writing_ = false;
+            ref_ptr<datagram_state> keep(s);
+            --s->refs_;
+            s->abort_now();
+        }
+    }
+
+    std::deque<std::pair<std::string, socket_address>> buffer_;
+    watch rw_;
+    watch ww_;
+    int refs_ = 0;
+    int handles_ = 0;
+    int conn_lost_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool protocol_paused_ = false;
+    bool lost_called_ = false;
+};
+
+} // namespace detail
+
+/// asyncio.DatagramTransport: a handle to one datagram endpoint (copies share it). The endpoint
+/// closes when close() or abort() is called, or when the last handle goes (the socket is then
+/// closed at once, without connection_lost). Methods are called on the loop's thread; an empty
+/// (default-constructed or moved-from) handle throws std::runtime_error.
+class datagram_transport {
+public:
+    datagram_transport() noexcept = default;
+    datagram_transport(const datagram_transport& o) noexcept : s_(o.s_) {
+        if (s_ != nullptr) {
+            s_->add_handle();
+        }
+    }
+    datagram_transport(datagram_transport&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    datagram_transport& operator=(datagram_transport o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~datagram_transport() {
+        if (s_ != nullptr) {
+            s_->drop_handle();
+        }
+    }
+
+    /// DatagramTransport.sendto(data, addr): sends one datagram at once when nothing is
+    /// buffered, else buffers a copy (sent when the socket is writable). `addr` may be omitted on
+    /// a connected endpoint (remote_addr), and must then be that address (std::invalid_argument
+    /// otherwise); it is required on an unconnected one. An OS error goes to the protocol's
+    /// error_received. After close() or abort(), datagrams are dropped.
+    void sendto(std::span<const std::byte> data, std::optional<socket_address> addr = {}) {
+        s().sendto(data, addr);
+    }
+    /// sendto with text bytes.
+    void sendto(std::string_view data, std::optional<socket_address> addr = {}) {
+        s().sendto(std::as_bytes(std::span(data)), addr);
+    }
+
+    /// BaseTransport.close: stops receiving; connection_lost(null) follows once the buffer is
+    /// sent. Idempotent.
+    void close() { s().close(); }
+    /// Transport.abort: drops the buffer; connection_lost(null) follows.
+    void abort() { s().abort(); }
+    /// BaseTransport.is_closing.
+    [[nodiscard]] bool is_closing() const { return s().closing_; }
+
+    /// get_extra_info: "peername" and "sockname" give a socket_address (empty when not
+    /// connected), "socket" an `asyncio::socket*` (owned by the transport); else `fallback`.
+    [[nodiscard]] std::any get_extra_info(std::string_view name, std::any fallback = {}) const {
+        if (name == "peername") {
+            return s().connected_ ? std::any(s().peer_) : std::move(fallback);
+        }
+        if (name == "sockname") {
+            return s().local_;
+        }
+        if (name == "socket") {
+            return &s().sock_;
+        }
+        return fallback;
+    }
+    /// get_extra_info("sockname"), typed.
+    [[nodiscard]] const socket_address& sockname() const { return s().local_; }
+    /// get_extra_info("peername"), typed: the remote address, or an empty one.
+    [[nodiscard]] const socket_address& peername() const { return s().peer_; }
+
+    /// Transport.get_write_buffer_size: buffered bytes plus 8 per buffered datagram.
+    [[nodiscard]] std::size_t get_write_buffer_size() const { return s().buffer_size_; }
+    /// Transport.get_write_buffer_limits: (low, high).
+    [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const {
+        return {s().low_, s().high_};
+    }
+    /// Transport.set_write_buffer_limits(high, low): low defaults to high / 4.
+    void set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low = {}) {
+        s().set_write_buffer_limits(high, low.value_or(high / 4));
+    }
+    /// BaseTransport.get_protocol (null once connection_lost has run).
+    [[nodiscard]] std::shared_ptr<datagram_protocol> get_protocol() const { return s().protocol_; }
+
+private:
+    friend class detail::datagram_state;
+    friend struct datagram_access;
+    explicit datagram_transport(detail::datagram_state* s) noexcept : s_(s) { s_->add_handle(); }
+
+    [[nodiscard]] detail::datagram_state& s() const {
+        if (s_ == nullptr) {
+            throw std::runtime_error(
+                "empty datagram_transport (default-constructed or moved-from)");
+        }
+        return *s_;
+    }
+
+    detail::datagram_state* s_ = nullptr;
+};
+
+inline void detail::datagram_state::connection_made() {
+    datagram_transport t(this);
+    call_protocol([&](datagram_protocol& p) { p.connection_made(t); });
+}
+
+/// Internal: builds an endpoint.
+struct datagram_access {
+    static datagram_transport make(detail::datagram_state* s) noexcept {
+        return datagram_transport(s);
+    }
+};
+
+/// A host and port, as Python's `(host, port)` tuples; the host may be a name (resolved by
+/// getaddrinfo on the default executor) or numeric.
+struct host_port {
+    // A constructor rather than an aggregate: g++ 12 copies a braced aggregate holding a
+    // std::string bitwise when it is an argument in a co_await expression (a bad free later).
+    host_port(std::string h, int p) : host(std::move(h)), port(p) {}
+    std::string host;
+    int port = 0;
+};
+
+/// The keyword-only arguments of loop.create_datagram_endpoint (scalars only: g++ 12 mishandles
+/// braced aggregates holding strings in co_await expressions, so the addresses are parameters).
+struct datagram_options {
+    /// AF_INET, AF_INET6, or 0 (any, or as the addresses resolve).
+    int family = 0;
+    int proto = 0;
+    /// getaddrinfo flags.
+    int flags = 0;
+    /// SO_REUSEPORT.
+    bool reuse_port = false;
+    /// SO_BROADCAST (and remote_addr is not connected to).
+    bool allow_broadcast = false;
+};
+
+namespace detail {
+
+template <class F> using datagram_protocol_of = typename std::invoke_result_t<F&>::element_type;
+
+template <class F>
+concept datagram_protocol_factory = requires(F& f) {
+    { f() } -> std::convertible_to<std::shared_ptr<datagram_protocol>>;
+    typename datagram_protocol_of<F>;
+};
+
+template <class P>
+task<std::pair<datagram_transport, std::shared_ptr<P>>>
+finish_datagram_endpoint(asyncio::socket sock, std::shared_ptr<P> protocol,
+                         std::optional<socket_address> remote) {
+    event_loop& loop = get_running_loop();
+    ref_ptr<datagram_state> s(new datagram_state(loop, std::move(sock), protocol, remote));
+    datagram_transport t = datagram_access::make(s.get());
+    future<void> waiter = loop.create_future<void>();
+    s->start(waiter);
+    try {
+        co_await waiter;
+    } catch (...) {
+        t.close();
+        throw;
+    }
+    co_return std::pair<datagram_transport, std::shared_ptr<P>>(std::move(t), std::move(protocol));
+}
+
+} // namespace detail
+
+namespace detail {
+
+template <class F>
+task<std::pair<datagram_transport, std::shared_ptr<datagram_protocol_of<F>>>>
+create_datagram_endpoint_impl(F factory, std::optional<host_port> local_addr,
+                              std::optional<host_port> remote_addr, datagram_options options) {
+    if (!local_addr && !remote_addr && options.family == 0) {
+        throw std::invalid_argument("unexpected address family");
+    }
+    // (family, proto) -> (local, remote), in the order getaddrinfo gives them.
+    struct pair_info {
+        int family;
+        int proto;
+        std::optional<socket_address> local;
+        std::optional<socket_address> remote;
+    };
+    std::vector<pair_info> pairs;
+    if (!local_addr && !remote_addr) {
+        pairs.push_back({options.family, options.proto, {}, {}});
+    }
+    for (int idx = 0; idx < 2; ++idx) {
+        const std::optional<host_port>& a = idx == 0 ? local_addr : remote_addr;
+        if (!a) {
+            continue;
+        }
+        const std::vector<address_info> infos = co_await getaddrinfo(
+            a->host, a->port, options.family, SOCK_DGRAM, options.proto, options.flags);
+        if (infos.empty()) {
+            throw std::system_error(EAI_NONAME, gai_category(),
+                                    "getaddrinfo() returned empty list");
+        }
+        for (const address_info& ai : infos) {
+            auto it = std::find_if(pairs.begin(), pairs.end(), [&](const pair_info& p) {
+                return p.family == ai.family && p.proto == ai.protocol;
+            });
+            if (it == pairs.end()) {
+                pairs.push_back({ai.family, ai.protocol, {}, {}});
+                it = pairs.end() - 1;
+            }
+            (idx == 0 ? it->local : it->remote) = ai.address;
+        }
+    }
+    std::erase_if(pairs, [&](const pair_info& p) {
+        return (local_addr && !p.local) || (remote_addr && !p.remote);
+    });
+    if (pairs.empty()) {
+        throw std::invalid_argument("can not get address information");
+    }
+    std::vector<std::system_error> errors;
+    for (const pair_info& p : pairs) {
+        std::optional<asyncio::socket> sock;
+        try {
+            sock.emplace(p.family, SOCK_DGRAM, p.proto);
+            if (options.reuse_port) {
+                sock->setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+            }
+            if (options.allow_broadcast) {
+                sock->setsockopt(SOL_SOCKET, SO_BROADCAST, 1);
+            }
+            if (p.local) {
+                sock->bind(*p.local);
+            }
+            if (p.remote && !options.allow_broadcast) {
+                co_await sock_connect(*sock, *p.remote);
+            }
+        } catch (const std::system_error& e) {
+            errors.push_back(e);
+            continue;
+        }
+        co_return co_await detail::finish_datagram_endpoint(std::move(*sock), factory(), p.remote);
+    }
+    throw errors.front();
+}
+
+} // namespace detail
+
+/// loop.create_datagram_endpoint(protocol_factory, local_addr, remote_addr, *, family, proto,
+/// flags, reuse_port, allow_broadcast): a UDP endpoint bound to `local_addr` (port 0 picks a free
+/// port) and/or connected to `remote_addr` (with allow_broadcast, only its default destination),
+/// its protocol made by `factory` (a
+/// callable returning `std::shared_ptr<P>`, P derived from datagram_protocol). Returns the
+/// transport and the protocol once connection_made has run. Errors: std::invalid_argument
+/// ("unexpected address family" without any address and family; "can not get address
+/// information" when the two addresses share no family), std::overflow_error for a port out of
+/// 0-65535, getaddrinfo's std::system_error (gai_category()), and the first OS error of
+/// bind/connect (std::system_error) when every resolved address fails. For Unix datagram
+/// sockets, pass a socket you bound yourself.
+template <detail::datagram_protocol_factory F>
+[[nodiscard("co_await the endpoint")]] task<
+    std::pair<datagram_transport, std::shared_ptr<detail::datagram_protocol_of<F>>>>
+create_datagram_endpoint(F factory, std::optional<host_port> local_addr = std::nullopt,
+                         std::optional<host_port> remote_addr = std::nullopt,
+                         datagram_options options = {}) {
+    return detail::create_datagram_endpoint_impl(std::move(factory), std::move(local_addr),
+                                                 std::move(remote_addr), options);
+}
+
+/// loop.create_datagram_endpoint(protocol_factory, sock=sock): an endpoint over a datagram
+/// socket made by the caller (bound and/or connected, any family, Unix included), which the
+/// transport now owns. Throws std::invalid_argument for a stream socket.
+template <detail::datagram_protocol_factory F>
+[[nodiscard("co_await the endpoint")]] task<
+    std::pair<datagram_transport, std::shared_ptr<detail::datagram_protocol_of<F>>>>
+create_datagram_endpoint(F factory, asyncio::socket sock) {
+    if (sock.type() == SOCK_STREAM) {
+        throw std::invalid_argument("A datagram socket was expected, got a stream socket (fd=" +
+                                    std::to_string(sock.fileno()) + ")");
+    }
+    std::optional<socket_address> remote;
+    co_return co_await detail::finish_datagram_endpoint(std::move(sock), factory(), remote);
+}
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
 // ---- asyncio/gather.hpp --------------------------------------------------------------------------
 // gather (asyncio.gather): run awaitables concurrently and collect their results in order.
 
@@ -7350,7 +9581,6 @@ private:
 } // namespace asyncio::detail
 // ---- (back in asyncio/queue.hpp)
 
-#include <deque>
 
 namespace asyncio {
 
@@ -8188,7 +10418,6 @@ wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
 #include <charconv>
 #include <ostream>
 #include <sstream>
-#include <string_view>
 #include <typeinfo>
 
 #if __has_include(<cxxabi.h>)
@@ -8848,733 +11077,6 @@ struct std::formatter<asyncio::timeout_scope, char> : asyncio::detail::repr::for
 // run(): asyncio.run — a fresh loop, the main task, then an orderly shutdown of what is left.
 
 
-// ---- asyncio/threads.hpp -------------------------------------------------------------------------
-// Threads: the executor concept, thread_pool, run_in_executor, to_thread, run_coroutine_threadsafe
-// and shutdown_default_executor.
-
-
-
-#if defined(__linux__)
-#include <pthread.h>
-#endif
-
-#include <condition_variable>
-#include <thread>
-#include <unordered_map>
-#include <unordered_set>
-
-namespace asyncio {
-
-/// What `run_in_executor` can hand a job to (Python's concurrent.futures.Executor): `submit(job)`
-/// runs `job()` once on some thread, or destroys it unrun (a job destroyed unrun cancels its
-/// asyncio future); it throws to refuse the job (after shutdown). `shutdown(wait)` refuses new jobs
-/// and, with `wait`, returns once every accepted job finished. Both are called from the loop's
-/// thread; the executor runs jobs on its own threads.
-template <class E>
-concept executor = requires(E& e, std::function<void()> job, bool wait) {
-    e.submit(std::move(job));
-    e.shutdown(wait);
-};
-
-/// concurrent.futures.ThreadPoolExecutor: at most `max_workers` threads, started on demand (a job
-/// submitted while no thread is idle starts one), each named `<prefix>_<n>` where the system
-/// allows it. Jobs run in submission order. Thread-safe. The destructor is `shutdown(true)`.
-class thread_pool {
-public:
-    /// CPython's default size: min(32, cpu_count + 4).
-    [[nodiscard]] static std::size_t default_max_workers() noexcept {
-        const std::size_t cpus = std::max(1U, std::thread::hardware_concurrency());
-        return std::min<std::size_t>(32, cpus + 4);
-    }
-
-    /// Throws std::invalid_argument for `max_workers == 0` (Python's ValueError).
-    explicit thread_pool(std::size_t max_workers = default_max_workers(),
-                         std::string thread_name_prefix = "asyncio")
-        : max_workers_(max_workers), prefix_(std::move(thread_name_prefix)) {
-        if (max_workers_ == 0) {
-            throw std::invalid_argument("max_workers must be greater than 0");
-        }
-    }
-    thread_pool(const thread_pool&) = delete;
-    thread_pool& operator=(const thread_pool&) = delete;
-    /// Waits for the jobs accepted so far, then joins the threads.
-    ~thread_pool() { shutdown(true); }
-
-    /// Executor.submit: queues `job`; starts a thread when none is idle and fewer than
-    /// max_workers run. Throws std::runtime_error("cannot schedule new futures after shutdown").
-    void submit(std::function<void()> job) {
-        std::lock_guard<std::mutex> lock(m_);
-        if (shutdown_) {
-            throw std::runtime_error("cannot schedule new futures after shutdown");
-        }
-        jobs_.push_back(std::move(job));
-        if (idle_ > 0) {
-            --idle_; // this job claims an idle thread (CPython's idle semaphore)
-            cv_.notify_one();
-            return;
-        }
-        if (threads_.size() < max_workers_) {
-            const std::size_t n = threads_.size();
-            // Born with the loop's signals blocked, so the kernel delivers them to a loop's
-            // thread and no job's blocking call is interrupted by them.
-            const detail::signal_mask_guard blocked;
-            threads_.emplace_back([this, n] { work(n); });
-        }
-    }
-
-    /// Executor.shutdown(wait, cancel_futures): refuses new jobs; queued jobs still run unless
-    /// `cancel_futures` (they are then destroyed unrun); with `wait`, returns once the threads
-    /// have finished. Idempotent; callable from any thread (a job's own thread is not waited for).
-    void shutdown(bool wait = true, bool cancel_futures = false) {
-        std::vector<std::thread> to_join;
-        std::deque<std::function<void()>> dropped;
-        {
-            std::lock_guard<std::mutex> lock(m_);
-            shutdown_ = true;
-            if (cancel_futures) {
-                dropped.swap(jobs_);
-            }
-            cv_.notify_all();
-            if (wait) {
-                to_join.swap(threads_);
-            }
-        }
-        dropped.clear(); // outside the lock: destroying a job may post to a loop
-        for (std::thread& t : to_join) {
-            if (t.get_id() == std::this_thread::get_id()) {
-                t.detach();
-            } else {
-                t.join();
-            }
-        }
-    }
-
-    [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
-    /// Threads started so far (and not yet joined).
-    [[nodiscard]] std::size_t thread_count() const {
-        std::lock_guard<std::mutex> lock(m_);
-        return threads_.size();
-    }
-
-private:
-    void work(std::size_t n) {
-#if defined(__linux__)
-        const std::string name = (prefix_ + "_" + std::to_string(n)).substr(0, 15);
-        ::pthread_setname_np(::pthread_self(), name.c_str());
-#else
-        static_cast<void>(n);
-#endif
-        std::unique_lock<std::mutex> lock(m_);
-        for (;;) {
-            if (!jobs_.empty()) {
-                std::function<void()> job = std::move(jobs_.front());
-                jobs_.pop_front();
-                lock.unlock();
-                job();
-                job = nullptr; // destroyed outside the lock too
-                lock.lock();
-                ++idle_;
-                continue;
-            }
-            if (shutdown_) {
-                return;
-            }
-            cv_.wait(lock);
-        }
-    }
-
-    mutable std::mutex m_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> jobs_;
-    std::vector<std::thread> threads_;
-    std::size_t idle_ = 0;
-    bool shutdown_ = false;
-    std::size_t max_workers_;
-    std::string prefix_;
-};
-
-namespace detail {
-
-/// A job handed to an executor: shared by the loop's thread (which owns the asyncio future and
-/// reads the outcome) and the thread that runs it (which owns the callable and writes the outcome).
-/// The loop's reference is dropped on the loop's thread only; the worker's reference travels to
-/// the loop with the completion, or is dropped on the worker if the loop is gone by then.
-struct exec_job {
-    enum phase : int { pending, running, cancelled };
-
-    std::atomic<int> refs{2};
-    std::atomic<int> phase_{pending};
-    /// Where the completion goes.
-    std::shared_ptr<remote_queue> remote;
-    /// Loop thread only.
-    loop_core* core = nullptr;
-    /// Written by the worker before the completion is posted (the queue's mutex orders it).
-    std::exception_ptr error;
-
-    exec_job() = default;
-    exec_job(const exec_job&) = delete;
-    exec_job& operator=(const exec_job&) = delete;
-    virtual ~exec_job() = default;
-
-    /// Worker: runs the callable unless cancelled first, destroys it, posts the completion.
-    virtual void run() noexcept = 0;
-    /// Worker, or whoever destroys the job unrun: destroys the callable.
-    virtual void drop_callable() noexcept = 0;
-    /// Loop thread: completes the asyncio future from the outcome (unless it is done already).
-    virtual void deliver() = 0;
-    /// Loop thread: releases the asyncio future.
-    virtual void drop_future() noexcept = 0;
-
-    void release() noexcept {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            delete this;
-        }
-    }
-
-    /// Any thread: hands the worker's reference to the loop, or drops it if the loop is gone.
-    void post_completion() noexcept {
-        bool posted = false;
-        try {
-            posted = remote->post(ready_entry{&exec_job::complete, this});
-        } catch (...) {
-            posted = false; // out of memory: the awaiter is never woken
-        }
-        if (!posted) {
-            release();
-        }
-    }
-
-    /// The completion, on the loop's thread (`run` false: the loop discards it).
-    static void complete(void* arg, bool run);
-};
-
-/// What the loop keeps for threads: the default executor, the jobs in flight, and the coroutines
-/// run_coroutine_threadsafe started. Destroyed by close() (on the loop's thread).
-struct loop_threads {
-    std::shared_ptr<thread_pool> default_executor;
-    /// shutdown_default_executor() was called: the default executor is not created again.
-    bool shutdown_called = false;
-    /// The thread that joins the default executor (shutdown_default_executor).
-    std::thread joiner;
-    /// Each holds the loop's reference.
-    std::unordered_set<exec_job*> in_flight;
-    /// run_coroutine_threadsafe: the handle's state -> its task, while the task runs.
-    std::unordered_map<const void*, task_ref> coroutines;
-
-    loop_threads() = default;
-    loop_threads(const loop_threads&) = delete;
-    loop_threads& operator=(const loop_threads&) = delete;
-    ~loop_threads() {
-        for (exec_job* j : in_flight) {
-            j->drop_future();
-            j->release();
-        }
-        in_flight.clear();
-        coroutines.clear();
-        if (default_executor) {
-            default_executor->shutdown(true);
-        }
-        if (joiner.joinable()) {
-            joiner.join();
-        }
-    }
-};
-
-/// The loop's thread state, created on first use.
-[[nodiscard]] inline loop_threads& threads_of(loop_core& core) {
-    if (!core.threads_) {
-        core.threads_ = std::make_shared<loop_threads>();
-    }
-    return *core.threads_;
-}
-
-inline void exec_job::complete(void* arg, bool run) {
-    auto* j = static_cast<exec_job*>(arg);
-    struct releaser {
-        exec_job* j;
-        ~releaser() { j->release(); }
-    } guard{j};
-    if (!run) {
-        return; // the loop is being destroyed: its threads state drops the future
-    }
-    loop_core& core = *j->core;
-    --core.external_jobs;
-    loop_threads& lt = *core.threads_;
-    if (lt.in_flight.erase(j) == 0) {
-        return;
-    }
-    struct loop_ref {
-        exec_job* j;
-        ~loop_ref() {
-            j->drop_future();
-            j->release();
-        }
-    } loop_guard{j};
-    j->deliver();
-}
-
-template <class R, class Fn> struct exec_job_of final : exec_job {
-    explicit exec_job_of(Fn&& f) : fn(std::move(f)) {}
-
-    void run() noexcept override {
-        int expected = pending;
-        if (fn.has_value() &&
-            phase_.compare_exchange_strong(expected, running, std::memory_order_acq_rel)) {
-            try {
-                if constexpr (std::is_void_v<R>) {
-                    (*fn)();
-                    result.emplace();
-                } else {
-                    result.emplace((*fn)());
-                }
-            } catch (...) {
-                error = std::current_exception();
-            }
-        }
-        drop_callable();
-        post_completion();
-    }
-    void drop_callable() noexcept override { fn.reset(); }
-
-    void deliver() override {
-        if (fut.done()) {
-            return; // cancelled by its awaiter
-        }
-        if (phase_.load(std::memory_order_acquire) == cancelled) {
-            fut.cancel();
-        } else if (error) {
-            fut.set_exception(error);
-        } else if constexpr (std::is_void_v<R>) {
-            fut.set_result();
-        } else {
-            fut.set_result(std::move(result.get()));
-        }
-    }
-    void drop_future() noexcept override { fut = future<R>(); }
-
-    std::optional<Fn> fn;
-    value_slot<R> result;
-    future<R> fut;
-};
-
-/// The copyable job an executor receives: runs the exec_job once; destroyed unrun (an executor
-/// that drops it), it cancels the job so that the awaiter is not left waiting.
-struct job_ticket {
-    exec_job* job;
-    explicit job_ticket(exec_job* j) noexcept : job(j) {}
-    job_ticket(const job_ticket&) = delete;
-    job_ticket& operator=(const job_ticket&) = delete;
-    ~job_ticket() {
-        if (job != nullptr) {
-            int expected = exec_job::pending;
-            job->phase_.compare_exchange_strong(expected, exec_job::cancelled,
-                                                std::memory_order_acq_rel);
-            job->drop_callable();
-            job->post_completion();
-        }
-    }
-    void operator()() noexcept {
-        if (exec_job* j = std::exchange(job, nullptr)) {
-            j->run();
-        }
-    }
-};
-
-/// Submits `fn` through `submit` (which takes a std::function<void()>) and returns the asyncio
-/// future of its result, on `loop`'s thread.
-template <class R, class Fn, class Submit>
-future<R> start_job(event_loop& loop, Fn fn, Submit&& submit) {
-    if (loop.is_closed()) {
-        throw std::runtime_error("Event loop is closed");
-    }
-    loop_core& core = loop.core();
-    loop_threads& lt = threads_of(core);
-    auto* job = new exec_job_of<R, Fn>(std::move(fn));
-    job->remote = core.remote_;
-    job->core = &core;
-    future<R> result;
-    try {
-        job->fut = loop.create_future<R>();
-        result = job->fut;
-        lt.in_flight.insert(job);
-    } catch (...) {
-        job->drop_future();
-        delete job;
-        throw;
-    }
-    ++core.external_jobs;
-    auto ticket = std::make_shared<job_ticket>(job);
-    try {
-        submit(std::function<void()>([ticket] { (*ticket)(); }));
-    } catch (...) {
-        if (ticket->job != nullptr) { // refused: no completion will come
-            ticket->job = nullptr;
-            --core.external_jobs;
-            lt.in_flight.erase(job);
-            job->drop_future();
-            job->release();
-            job->release();
-        }
-        throw;
-    }
-    // Cancelling the asyncio future cancels a job that has not started (CPython's
-    // _call_check_cancel, a done callback: one iteration later). The callback holds a reference
-    // of its own: it may run after the completion was processed.
-    struct job_ref {
-        exec_job* j;
-        explicit job_ref(exec_job* p) noexcept : j(p) {
-            j->refs.fetch_add(1, std::memory_order_relaxed);
-        }
-        job_ref(job_ref&& o) noexcept : j(std::exchange(o.j, nullptr)) {}
-        job_ref(const job_ref&) = delete;
-        job_ref& operator=(const job_ref&) = delete;
-        job_ref& operator=(job_ref&&) = delete;
-        ~job_ref() {
-            if (j != nullptr) {
-                j->release();
-            }
-        }
-    };
-    (void)result.add_done_callback([r = job_ref(job)](future<R>& f) {
-        if (f.cancelled()) {
-            int expected = exec_job::pending;
-            r.j->phase_.compare_exchange_strong(expected, exec_job::cancelled,
-                                                std::memory_order_acq_rel);
-        }
-    });
-    return result;
-}
-
-/// The job's result type: what `f(args...)` returns, stored by value.
-template <class F, class... Args>
-using job_result_t =
-    std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>...>>;
-
-/// `f` with `args` moved into it: called once, on the executor's thread.
-template <class F, class... Args> auto bind_job(F&& f, Args&&... args) {
-    return [fn = std::decay_t<F>(std::forward<F>(f)),
-            ... as = std::decay_t<Args>(std::forward<Args>(args))]() mutable -> decltype(auto) {
-        return std::invoke(fn, std::move(as)...);
-    };
-}
-
-/// The state a run_coroutine_threadsafe handle shares with the loop.
-template <class T> struct coro_state {
-    std::mutex m;
-    std::condition_variable cv;
-    enum status { pending, cancelled, finished } st = pending;
-    value_slot<T> value;
-    std::exception_ptr error;
-    std::shared_ptr<remote_queue> remote;
-    loop_core* core = nullptr; // used on the loop's thread only
-
-    /// Marks the handle cancelled unless done; true if it was pending.
-    bool cancel_if_pending() {
-        {
-            std::lock_guard<std::mutex> lock(m);
-            if (st != pending) {
-                return false;
-            }
-            st = cancelled;
-        }
-        cv.notify_all();
-        return true;
-    }
-};
-
-} // namespace detail
-
-/// The handle `run_coroutine_threadsafe` returns (Python's concurrent.futures.Future): any thread
-/// may wait for the coroutine's result. Copies share one state. Never call result() on the loop's
-/// own thread while the coroutine runs: it would wait for itself.
-template <class T> class concurrent_future {
-public:
-    concurrent_future() = default;
-
-    /// Future.done(): finished, failed or cancelled.
-    [[nodiscard]] bool done() const {
-        std::lock_guard<std::mutex> lock(s_->m);
-        return s_->st != state::pending;
-    }
-    /// Future.cancelled().
-    [[nodiscard]] bool cancelled() const {
-        std::lock_guard<std::mutex> lock(s_->m);
-        return s_->st == state::cancelled;
-    }
-
-    /// Future.cancel(): false when already done. Otherwise the handle is cancelled at once and the
-    /// task is cancelled in the loop (through call_soon_threadsafe; nothing if the loop closed).
-    bool cancel() {
-        if (!s_->cancel_if_pending()) {
-            return false;
-        }
-        // The loop's next iteration cancels the task (it holds the loop; not this thread).
-        auto* arg = new std::shared_ptr<state>(s_);
-        bool posted = false;
-        try {
-            posted = s_->remote->post(detail::ready_entry{&cancel_in_loop, arg});
-        } catch (...) {
-            posted = false;
-        }
-        if (!posted) { // the loop is closed: nothing left to cancel
-            delete arg;
-        }
-        return true;
-    }
-
-    /// Future.result(): waits for the coroutine, then returns its value (a reference into the
-    /// shared state; void for void) or rethrows its exception; cancelled: cancelled_error.
-    decltype(auto) result() {
-        std::unique_lock<std::mutex> lock(s_->m);
-        s_->cv.wait(lock, [&] { return s_->st != state::pending; });
-        return get(lock);
-    }
-    /// The same, waiting at most `timeout`: timeout_error if the coroutine is still running.
-    template <class Rep, class Period>
-    decltype(auto) result(std::chrono::duration<Rep, Period> timeout) {
-        std::unique_lock<std::mutex> lock(s_->m);
-        wait_for(lock, timeout);
-        return get(lock);
-    }
-
-    /// Future.exception(): waits, then the exception or null; cancelled: cancelled_error.
-    [[nodiscard]] std::exception_ptr exception() {
-        std::unique_lock<std::mutex> lock(s_->m);
-        s_->cv.wait(lock, [&] { return s_->st != state::pending; });
-        return error(lock);
-    }
-    /// The same, waiting at most `timeout`.
-    template <class Rep, class Period>
-    [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) {
-        std::unique_lock<std::mutex> lock(s_->m);
-        wait_for(lock, timeout);
-        return error(lock);
-    }
-
-private:
-    using state = detail::coro_state<T>;
-    template <class U> friend concurrent_future<U> run_coroutine_threadsafe(task<U>, event_loop&);
-
-    explicit concurrent_future(std::shared_ptr<state> s) noexcept : s_(std::move(s)) {}
-
-    /// The loop's thread: cancels the task of the handle whose state `arg` holds.
-    static void cancel_in_loop(void* arg, bool run) {
-        std::unique_ptr<std::shared_ptr<state>> s(static_cast<std::shared_ptr<state>*>(arg));
-        if (!run || !(*s)->core->threads_) {
-            return;
-        }
-        auto& map = (*s)->core->threads_->coroutines;
-        if (auto it = map.find(s->get()); it != map.end()) {
-            task_ref t = it->second;
-            t.cancel();
-        }
-    }
-
-    template <class Rep, class Period>
-    void wait_for(std::unique_lock<std::mutex>& lock, std::chrono::duration<Rep, Period> timeout) {
-        if (!s_->cv.wait_for(lock, timeout, [&] { return s_->st != state::pending; })) {
-            throw timeout_error("the coroutine did not finish in time");
-        }
-    }
-
-    decltype(auto) get(std::unique_lock<std::mutex>&) {
-        if (s_->st == state::cancelled) {
-            throw cancelled_error();
-        }
-        if (s_->error) {
-            std::rethrow_exception(s_->error);
-        }
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else {
-            return static_cast<T&>(s_->value.get());
-        }
-    }
-
-    std::exception_ptr error(std::unique_lock<std::mutex>&) {
-        if (s_->st == state::cancelled) {
-            throw cancelled_error();
-        }
-        return s_->error;
-    }
-
-    std::shared_ptr<state> s_;
-};
-
-/// asyncio.run_coroutine_threadsafe(coro, loop): from any thread, runs `t` as a task of `loop`
-/// (created in the loop's next iteration) and returns a handle that thread can wait on. Throws
-/// std::runtime_error("Event loop is closed") for a closed loop. A loop that is not running yet
-/// starts the task when it runs; a loop destroyed before the task finishes cancels the handle
-/// (CPython's would be left pending forever). Called on a thread where another loop runs, it throws
-/// std::invalid_argument: the coroutine's frame belongs to that loop's arena.
-template <class T> concurrent_future<T> run_coroutine_threadsafe(task<T> t, event_loop& loop) {
-    using state = detail::coro_state<T>;
-    if (event_loop* here = detail::running_loop(); here != nullptr && here != &loop) {
-        // The coroutine's frame came from that loop's arena, which only its thread may touch.
-        throw std::invalid_argument("run_coroutine_threadsafe: the coroutine was created where "
-                                    "another event loop runs; create it on a thread without one");
-    }
-    auto s = std::make_shared<state>();
-    s->remote = loop.core().remote_;
-    s->core = &loop.core();
-    // Destroyed unrun (the loop closed first), the start callback cancels the handle.
-    struct start_guard {
-        std::shared_ptr<state> s;
-        explicit start_guard(std::shared_ptr<state> p) noexcept : s(std::move(p)) {}
-        start_guard(const start_guard&) = delete;
-        start_guard(start_guard&&) noexcept = default;
-        ~start_guard() {
-            if (s) {
-                s->cancel_if_pending();
-            }
-        }
-    };
-    // Lives in the task's done callback: if the task dies without finishing (its loop was
-    // destroyed), the handle is cancelled.
-    struct done_guard {
-        std::shared_ptr<state> s;
-        explicit done_guard(std::shared_ptr<state> p) noexcept : s(std::move(p)) {}
-        done_guard(const done_guard&) = delete;
-        done_guard(done_guard&&) noexcept = default;
-        ~done_guard() {
-            if (s) {
-                s->cancel_if_pending();
-            }
-        }
-    };
-    loop.call_soon_threadsafe([g = start_guard{s}, t = std::move(t), &loop]() mutable {
-        std::shared_ptr<state> st = std::move(g.s);
-        {
-            std::lock_guard<std::mutex> lock(st->m);
-            if (st->st != state::pending) {
-                return; // cancelled before the task existed: the coroutine never runs
-            }
-        }
-        task_handle<T> h;
-        try {
-            h = loop.create_task(std::move(t));
-        } catch (...) {
-            {
-                std::lock_guard<std::mutex> lock(st->m);
-                if (st->st == state::pending) {
-                    st->error = std::current_exception();
-                    st->st = state::finished;
-                }
-            }
-            st->cv.notify_all();
-            return;
-        }
-        const void* key = st.get();
-        detail::threads_of(loop.core()).coroutines.emplace(key, h);
-        (void)h.add_done_callback([d = done_guard{st}, key, &loop](task_handle<T>& done) mutable {
-            std::shared_ptr<state> st2 = std::move(d.s);
-            if (loop.core().threads_) {
-                loop.core().threads_->coroutines.erase(key);
-            }
-            {
-                std::lock_guard<std::mutex> lock(st2->m);
-                if (st2->st == state::pending) {
-                    if (done.cancelled()) {
-                        st2->st = state::cancelled;
-                    } else {
-                        if (std::exception_ptr e = done.exception()) {
-                            st2->error = std::move(e);
-                        } else if constexpr (std::is_void_v<T>) {
-                            st2->value.emplace();
-                        } else {
-                            st2->value.emplace(std::move(done.result()));
-                        }
-                        st2->st = state::finished;
-                    }
-                }
-            }
-            st2->cv.notify_all();
-        });
-    });
-    return concurrent_future<T>(std::move(s));
-}
-
-/// loop.run_in_executor(executor, f, *args): runs `f(args...)` (moved into the job) on
-/// `executor`'s threads and returns an asyncio future of its result (stored by value), failed with
-/// what `f` throws. Cancelling the future (or its awaiter) cancels the job if it has not started;
-/// a running job is not stopped, and its result is dropped. Throws std::runtime_error("Event loop
-/// is closed") on a closed loop, and what the executor's submit throws (a thread_pool after
-/// shutdown: "cannot schedule new futures after shutdown").
-template <class E, class F, class... Args>
-auto event_loop::run_in_executor(E* ex, F&& f, Args&&... args) {
-    static_assert(executor<E>, "run_in_executor needs an executor (submit(job), shutdown(wait))");
-    using R = detail::job_result_t<F, Args...>;
-    if (ex == nullptr) {
-        throw std::invalid_argument("run_in_executor: null executor (pass nullptr itself for the "
-                                    "default executor)");
-    }
-    return detail::start_job<R>(*this,
-                                detail::bind_job(std::forward<F>(f), std::forward<Args>(args)...),
-                                [ex](std::function<void()> job) { ex->submit(std::move(job)); });
-}
-
-/// loop.run_in_executor(None, f, *args): the same on the loop's default thread_pool, created on
-/// first use (min(32, cores + 4) threads, named asyncio_<n>). Throws std::runtime_error("Executor
-/// shutdown has been called") after shutdown_default_executor().
-template <class F, class... Args>
-auto event_loop::run_in_executor(std::nullptr_t, F&& f, Args&&... args) {
-    using R = detail::job_result_t<F, Args...>;
-    check_closed();
-    detail::loop_threads& lt = detail::threads_of(core_);
-    if (lt.shutdown_called) {
-        throw std::runtime_error("Executor shutdown has been called");
-    }
-    if (!lt.default_executor) {
-        lt.default_executor = std::make_shared<thread_pool>();
-    }
-    thread_pool* pool = lt.default_executor.get();
-    return detail::start_job<R>(
-        *this, detail::bind_job(std::forward<F>(f), std::forward<Args>(args)...),
-        [pool](std::function<void()> job) { pool->submit(std::move(job)); });
-}
-
-/// loop.shutdown_default_executor(): refuses the default executor from then on, and waits for its
-/// jobs and threads without blocking the loop (another thread joins them, then wakes the loop).
-/// `asyncio::run` awaits it after shutdown_asyncgens. Unlike CPython's (3.12+), it takes no
-/// timeout.
-inline task<void> event_loop::shutdown_default_executor() {
-    detail::loop_threads& lt = detail::threads_of(core_);
-    lt.shutdown_called = true;
-    if (!lt.default_executor) {
-        co_return;
-    }
-    std::shared_ptr<thread_pool> pool = lt.default_executor;
-    future<void> joined = detail::start_job<void>(
-        *this, [pool] { pool->shutdown(true); },
-        [&lt](std::function<void()> job) {
-            if (lt.joiner.joinable()) {
-                lt.joiner.join();
-            }
-            const detail::signal_mask_guard blocked;
-            lt.joiner = std::thread(std::move(job));
-        });
-    co_await joined;
-    if (core_.threads_ && core_.threads_->joiner.joinable()) {
-        core_.threads_->joiner.join();
-    }
-}
-
-/// asyncio.to_thread(f, *args): `co_await asyncio::to_thread(f, args...)` runs `f(args...)` (the
-/// arguments moved into the job) on the running loop's default executor and gives its result.
-template <class F, class... Args>
-task<detail::job_result_t<F, Args...>> to_thread(F f, Args... args) {
-    using R = detail::job_result_t<F, Args...>;
-    future<R> fut = get_running_loop().run_in_executor(nullptr, std::move(f), std::move(args)...);
-    if constexpr (std::is_void_v<R>) {
-        co_await fut;
-    } else {
-        co_return co_await std::move(fut);
-    }
-}
-
-} // namespace asyncio
-// ---- (back in asyncio/run.hpp)
-
 
 
 
@@ -9892,809 +11394,6 @@ template <class Rep, class Period>
 [[nodiscard("co_await the sleep")]] detail::sleep_awaiter
 sleep(std::chrono::duration<Rep, Period> delay) {
     return detail::sleep_awaiter(detail::to_nanoseconds(delay));
-}
-
-} // namespace asyncio
-// ---- (back in asyncio/asyncio.hpp)
-
-// ---- asyncio/socket.hpp --------------------------------------------------------------------------
-// Sockets for the loop: an RAII non-blocking socket, name resolution in the executor, and the
-// sock_* awaitables of asyncio's selector loop (sock_recv, sock_sendall, sock_connect, ...).
-
-
-// ---- asyncio/socket_address.hpp ------------------------------------------------------------------
-// Socket addresses, getaddrinfo on the calling thread and its error category (socket.gaierror).
-
-
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cstring>
-
-namespace asyncio {
-
-namespace detail {
-
-class gai_error_category final : public std::error_category {
-public:
-    [[nodiscard]] const char* name() const noexcept override { return "getaddrinfo"; }
-    [[nodiscard]] std::string message(int code) const override { return ::gai_strerror(code); }
-};
-
-} // namespace detail
-
-/// The error category of getaddrinfo's EAI_* codes, which are not errno values (Python's
-/// socket.gaierror): `std::system_error(EAI_NONAME, asyncio::gai_category())`, whose message is
-/// gai_strerror's.
-[[nodiscard]] inline const std::error_category& gai_category() noexcept {
-    static const detail::gai_error_category category;
-    return category;
-}
-
-/// A socket address: IPv4 or IPv6 (host and port) or a Unix-domain path. Python passes tuples
-/// `(host, port)`; here `socket_address("127.0.0.1", 8080)`.
-class socket_address {
-public:
-    /// An empty address (family AF_UNSPEC).
-    socket_address() noexcept = default;
-
-    /// A numeric IPv4 or IPv6 host ("127.0.0.1", "::1") and a port. Throws std::overflow_error
-    /// ("port must be 0-65535") for a port out of range (Python's OverflowError), and
-    /// std::system_error(EAI_NONAME, gai_category()) for a host that is not a numeric address
-    /// (resolve names with getaddrinfo).
-    socket_address(std::string_view host, int port) {
-        if (port < 0 || port > 65535) {
-            throw std::overflow_error("port must be 0-65535");
-        }
-        const std::string h(host);
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&storage_);
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage_);
-        if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
-            v4->sin_family = AF_INET;
-            v4->sin_port = htons(static_cast<std::uint16_t>(port));
-            size_ = sizeof(sockaddr_in);
-        } else if (::inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
-            v6->sin6_family = AF_INET6;
-            v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-            size_ = sizeof(sockaddr_in6);
-        } else {
-            storage_ = {};
-            throw std::system_error(EAI_NONAME, gai_category(), h);
-        }
-    }
-
-    /// A Unix-domain socket path. Throws std::invalid_argument when it does not fit sun_path.
-    [[nodiscard]] static socket_address unix_path(std::string_view path) {
-        socket_address a;
-        auto* un = reinterpret_cast<sockaddr_un*>(&a.storage_);
-        if (path.size() >= sizeof un->sun_path) {
-            throw std::invalid_argument("AF_UNIX path too long");
-        }
-        un->sun_family = AF_UNIX;
-        std::memcpy(un->sun_path, path.data(), path.size());
-        a.size_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
-        return a;
-    }
-
-    /// Copies a system address of `len` bytes.
-    socket_address(const sockaddr* sa, socklen_t len) noexcept {
-        if (len > static_cast<socklen_t>(sizeof storage_)) {
-            len = sizeof storage_;
-        }
-        std::memcpy(&storage_, sa, static_cast<std::size_t>(len));
-        size_ = len;
-    }
-
-    /// AF_INET, AF_INET6, AF_UNIX, or AF_UNSPEC when empty.
-    [[nodiscard]] int family() const noexcept { return storage_.ss_family; }
-    /// The numeric host ("127.0.0.1", "::1"), or the path of a Unix address.
-    [[nodiscard]] std::string host() const {
-        char buf[INET6_ADDRSTRLEN] = {};
-        if (family() == AF_INET) {
-            ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
-                        sizeof buf);
-            return buf;
-        }
-        if (family() == AF_INET6) {
-            ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
-                        sizeof buf);
-            return buf;
-        }
-        if (family() == AF_UNIX) {
-            const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
-            const auto max = static_cast<std::size_t>(size_) - offsetof(sockaddr_un, sun_path);
-            return {un->sun_path, ::strnlen(un->sun_path, max)};
-        }
-        return {};
-    }
-    /// The port (0 for a Unix address).
-    [[nodiscard]] int port() const noexcept {
-        if (family() == AF_INET) {
-            return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-        }
-        if (family() == AF_INET6) {
-            return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
-        }
-        return 0;
-    }
-    /// "127.0.0.1:8080", "[::1]:8080", or the path.
-    [[nodiscard]] std::string to_string() const {
-        if (family() == AF_INET6) {
-            return "[" + host() + "]:" + std::to_string(port());
-        }
-        if (family() == AF_INET) {
-            return host() + ":" + std::to_string(port());
-        }
-        return host();
-    }
-
-    [[nodiscard]] const sockaddr* data() const noexcept {
-        return reinterpret_cast<const sockaddr*>(&storage_);
-    }
-    [[nodiscard]] socklen_t size() const noexcept { return size_; }
-
-    friend bool operator==(const socket_address& a, const socket_address& b) noexcept {
-        return a.size_ == b.size_ &&
-               std::memcmp(&a.storage_, &b.storage_, static_cast<std::size_t>(a.size_)) == 0;
-    }
-
-private:
-    sockaddr_storage storage_{};
-    socklen_t size_ = 0;
-};
-
-/// One result of getaddrinfo_blocking (Python's 5-tuple without the canonical name).
-struct address_info {
-    int family = 0;
-    int type = 0;
-    int protocol = 0;
-    socket_address address;
-};
-
-/// socket.getaddrinfo, run on the calling thread (it may block on DNS: in a coroutine, resolve
-/// names in an executor thread). `flags` are AI_* (AI_NUMERICHOST refuses names without any
-/// lookup). Throws std::system_error with gai_category() (EAI_NONAME, ...) when it fails.
-[[nodiscard]] inline std::vector<address_info>
-getaddrinfo_blocking(const std::string& host, int port, int family = AF_UNSPEC, int type = 0,
-                     int protocol = 0, int flags = 0) {
-    if (port < 0 || port > 65535) {
-        throw std::overflow_error("port must be 0-65535");
-    }
-    addrinfo hints{};
-    hints.ai_family = family;
-    hints.ai_socktype = type;
-    hints.ai_protocol = protocol;
-    hints.ai_flags = flags | AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    const std::string service = std::to_string(port);
-    const int rc =
-        ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
-    if (rc != 0) {
-        if (rc == EAI_SYSTEM) {
-            throw std::system_error(errno, std::generic_category(), "getaddrinfo");
-        }
-        throw std::system_error(rc, gai_category(), host);
-    }
-    std::vector<address_info> out;
-    try {
-        for (const addrinfo* p = res; p != nullptr; p = p->ai_next) {
-            out.push_back(address_info{p->ai_family, p->ai_socktype, p->ai_protocol,
-                                       socket_address(p->ai_addr, p->ai_addrlen)});
-        }
-    } catch (...) {
-        ::freeaddrinfo(res);
-        throw;
-    }
-    ::freeaddrinfo(res);
-    return out;
-}
-
-} // namespace asyncio
-// ---- (back in asyncio/socket.hpp)
-
-
-// ---- asyncio/detail/sock_awaiter.hpp -------------------------------------------------------------
-// The sock_* awaiters (recv, recv_into, sendall, connect, sendto, recvfrom) and their shared base.
-
-
-
-
-#include <span>
-
-namespace asyncio::detail {
-
-[[noreturn]] inline void throw_socket_error(int err, const std::string& what) {
-    throw std::system_error(err, std::generic_category(), what);
-}
-
-/// Whether an errno means "not ready yet, wait for the selector".
-[[nodiscard]] inline bool would_block(int err) noexcept {
-    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == EINPROGRESS;
-}
-
-/// The shared machinery of the sock_* awaiters, each a plain awaiter living in the awaiting frame
-/// (no allocation): it tries the operation at once (as CPython does, so a ready socket does not
-/// suspend); otherwise it registers as the reader or writer of the descriptor, retries in each
-/// iteration in which the descriptor is ready (the selector's callback runs in iteration N) and
-/// wakes the task for N+1 once the operation is done, as CPython's future does. A cancel removes
-/// the registration (nothing was transferred by a pending receive). `Op` provides
-/// `bool attempt()` (true when finished, with `err_` set on failure) and `result()`.
-template <class Op> class sock_awaiter : private io_watcher {
-    friend Op;
-    sock_awaiter(int fd, std::uint32_t dir) noexcept : fd_(fd), dir_(dir) {
-        on_ready = &ready_fn;
-        on_removed = &removed_fn;
-    }
-    sock_awaiter(const sock_awaiter& o) noexcept : sock_awaiter(o.fd_, o.dir_) {}
-
-public:
-    sock_awaiter& operator=(const sock_awaiter&) = delete;
-    ~sock_awaiter() { unregister(); }
-
-    [[nodiscard]] bool await_ready() {
-        if (fd_ < 0) {
-            err_ = EBADF;
-            return true;
-        }
-        return self().attempt();
-    }
-
-    template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) {
-        task_core* root = root_of(h);
-        loop_core& core = root->loop().core();
-        if (core.io_.find(fd_, dir_) != nullptr) {
-            throw std::runtime_error(
-                "file descriptor " + std::to_string(fd_) + " is already waited on for " +
-                (dir_ == event_read ? "reading" : "writing") + " by another operation or callback");
-        }
-        core.io_.watch(*core.selector_, core.ready_, fd_, dir_, this);
-        loop_ = &core;
-        root_ = root;
-        root->suspend(h, cancel_hook{&on_cancel, this});
-    }
-
-    /// For Op::await_resume: throws cancelled_error or the operation's error. A cancellation that
-    /// arrives after the operation completed (its result already taken from the socket) is
-    /// delivered at the task's next suspension, so that no byte is lost (CPython drops them).
-    void finish() {
-        if (root_ != nullptr) {
-            if (err_ == 0 && done_) {
-                root_->postpone_cancel_delivery();
-            } else {
-                root_->throw_if_cancel_delivered();
-            }
-        }
-        if (err_ != 0) {
-            throw_socket_error(err_, self().what());
-        }
-    }
-
-protected:
-    Op& self() noexcept { return static_cast<Op&>(*this); }
-
-    int fd_;
-    std::uint32_t dir_;
-    int err_ = 0;
-    bool done_ = false;
-
-private:
-    /// `lazy`: the operation completed or was cancelled while the loop runs, and the socket is
-    /// likely waited on again soon: the kernel may keep its interest for a while.
-    void unregister(bool lazy = false) noexcept {
-        if (loop_ != nullptr) {
-            loop_->io_.unwatch_if(*loop_->selector_, loop_->ready_, fd_, dir_, this, lazy);
-            loop_ = nullptr;
-        }
-    }
-
-    static void ready_fn(io_watcher* w, bool run) {
-        auto* self = static_cast<sock_awaiter*>(w);
-        if (!run || !self->self().attempt()) {
-            return; // not ready after all: stay registered
-        }
-        self->unregister(true);
-        self->root_->wake();
-    }
-
-    static void removed_fn(io_watcher* w, int err) noexcept {
-        auto* self = static_cast<sock_awaiter*>(w);
-        self->loop_ = nullptr; // already unregistered
-        self->err_ = err;
-        self->root_->wake();
-    }
-
-    static bool on_cancel(void* ctx, task_core& t) {
-        auto* self = static_cast<sock_awaiter*>(ctx);
-        self->unregister(true);
-        t.deliver_cancel();
-        t.wake();
-        return true;
-    }
-
-    loop_core* loop_ = nullptr;
-    task_core* root_ = nullptr;
-};
-
-class recv_awaiter final : public sock_awaiter<recv_awaiter> {
-public:
-    recv_awaiter(int fd, std::size_t n) : sock_awaiter(fd, event_read), n_(n) {}
-    bool attempt() {
-        buf_.resize(n_);
-        const auto r = ::recv(fd_, buf_.data(), n_, 0);
-        if (r >= 0) {
-            buf_.resize(static_cast<std::size_t>(r));
-            return done_ = true;
-        }
-        if (would_block(errno)) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::string await_resume() {
-        finish();
-        return std::move(buf_);
-    }
-    [[nodiscard]] static const char* what() noexcept { return "recv"; }
-
-private:
-    std::size_t n_;
-    std::string buf_;
-};
-
-class recv_into_awaiter final : public sock_awaiter<recv_into_awaiter> {
-public:
-    recv_into_awaiter(int fd, std::span<std::byte> buf) noexcept
-        : sock_awaiter(fd, event_read), buf_(buf) {}
-    bool attempt() {
-        const auto r = ::recv(fd_, buf_.data(), buf_.size(), 0);
-        if (r >= 0) {
-            n_ = static_cast<std::size_t>(r);
-            return done_ = true;
-        }
-        if (would_block(errno)) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::size_t await_resume() {
-        finish();
-        return n_;
-    }
-    [[nodiscard]] static const char* what() noexcept { return "recv_into"; }
-
-private:
-    std::span<std::byte> buf_;
-    std::size_t n_ = 0;
-};
-
-class sendall_awaiter final : public sock_awaiter<sendall_awaiter> {
-public:
-    sendall_awaiter(int fd, std::span<const std::byte> data) noexcept
-        : sock_awaiter(fd, event_write), data_(data) {}
-    bool attempt() {
-        while (sent_ < data_.size()) {
-            const auto r = ::send(fd_, data_.data() + sent_, data_.size() - sent_, MSG_NOSIGNAL);
-            if (r < 0) {
-                if (would_block(errno)) {
-                    return false;
-                }
-                err_ = errno;
-                return true;
-            }
-            sent_ += static_cast<std::size_t>(r);
-        }
-        return done_ = true;
-    }
-    void await_resume() { finish(); }
-    [[nodiscard]] static const char* what() noexcept { return "send"; }
-
-private:
-    std::span<const std::byte> data_;
-    std::size_t sent_ = 0;
-};
-
-class connect_awaiter final : public sock_awaiter<connect_awaiter> {
-public:
-    connect_awaiter(int fd, socket_address a) noexcept
-        : sock_awaiter(fd, event_write), address_(a) {}
-    bool attempt() {
-        if (!started_) {
-            started_ = true;
-            if (::connect(fd_, address_.data(), address_.size()) == 0) {
-                return done_ = true;
-            }
-            if (would_block(errno)) {
-                return false;
-            }
-            err_ = errno;
-            return true;
-        }
-        int e = 0;
-        socklen_t len = sizeof e;
-        if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &e, &len) != 0) {
-            e = errno;
-        }
-        if (e == 0) {
-            return done_ = true;
-        }
-        if (would_block(e)) {
-            return false;
-        }
-        err_ = e;
-        return true;
-    }
-    void await_resume() { finish(); }
-    [[nodiscard]] std::string what() const { return "Connect call failed " + address_.to_string(); }
-
-private:
-    socket_address address_;
-    bool started_ = false;
-};
-
-class sendto_awaiter final : public sock_awaiter<sendto_awaiter> {
-public:
-    sendto_awaiter(int fd, std::span<const std::byte> data, socket_address to) noexcept
-        : sock_awaiter(fd, event_write), data_(data), to_(to) {}
-    bool attempt() {
-        const auto r =
-            ::sendto(fd_, data_.data(), data_.size(), MSG_NOSIGNAL, to_.data(), to_.size());
-        if (r >= 0) {
-            n_ = static_cast<std::size_t>(r);
-            return done_ = true;
-        }
-        if (would_block(errno)) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::size_t await_resume() {
-        finish();
-        return n_;
-    }
-    [[nodiscard]] std::string what() const { return "sendto " + to_.to_string(); }
-
-private:
-    std::span<const std::byte> data_;
-    socket_address to_;
-    std::size_t n_ = 0;
-};
-
-class recvfrom_awaiter final : public sock_awaiter<recvfrom_awaiter> {
-public:
-    recvfrom_awaiter(int fd, std::size_t n) : sock_awaiter(fd, event_read), n_(n) {}
-    bool attempt() {
-        buf_.resize(n_);
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        const auto r = ::recvfrom(fd_, buf_.data(), n_, 0, reinterpret_cast<sockaddr*>(&ss), &len);
-        if (r >= 0) {
-            buf_.resize(static_cast<std::size_t>(r));
-            from_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
-            return done_ = true;
-        }
-        if (would_block(errno)) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::pair<std::string, socket_address> await_resume() {
-        finish();
-        return {std::move(buf_), from_};
-    }
-    [[nodiscard]] static const char* what() noexcept { return "recvfrom"; }
-
-private:
-    std::size_t n_;
-    std::string buf_;
-    socket_address from_;
-};
-
-[[nodiscard]] inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
-    return std::as_bytes(std::span<const char>(s.data(), s.size()));
-}
-
-} // namespace asyncio::detail
-// ---- (back in asyncio/socket.hpp)
-
-
-
-namespace asyncio {
-
-class socket;
-
-namespace detail {
-
-/// The running loop forgets `fd` before it is closed: its pending socket operations fail with
-/// EBADF and its add_reader/add_writer callbacks go.
-inline void forget_fd(int fd) noexcept {
-    if (event_loop* l = running_loop()) {
-        loop_core& c = l->core();
-        c.io_.forget(*c.selector_, c.ready_, fd, EBADF);
-    }
-}
-
-} // namespace detail
-
-/// A socket (Python's socket.socket): non-blocking and close-on-exec from birth, closed exactly
-/// once by its destructor or close(). Move-only. Errors raise std::system_error with the errno
-/// (compare with std::errc: connection_refused, connection_reset, broken_pipe, ...).
-class socket {
-public:
-    /// No socket (fileno() == -1).
-    socket() noexcept = default;
-    /// socket.socket(family, type, proto): AF_INET/AF_INET6/AF_UNIX, SOCK_STREAM/SOCK_DGRAM.
-    explicit socket(int family, int type = SOCK_STREAM, int protocol = 0)
-        : fd_(::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol)) {
-        if (fd_ < 0) {
-            detail::throw_socket_error(errno, "socket");
-        }
-    }
-    /// Takes ownership of an open descriptor and makes it non-blocking and close-on-exec.
-    [[nodiscard]] static socket adopt(int fd) {
-        if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
-            detail::throw_socket_error(EBADF, "adopt");
-        }
-        socket s;
-        s.fd_ = fd;
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        return s;
-    }
-    /// socket.socketpair(): two connected sockets (AF_UNIX by default).
-    [[nodiscard]] static std::pair<socket, socket> pair(int family = AF_UNIX,
-                                                        int type = SOCK_STREAM) {
-        int fds[2];
-        if (::socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-            detail::throw_socket_error(errno, "socketpair");
-        }
-        socket a;
-        socket b;
-        a.fd_ = fds[0];
-        b.fd_ = fds[1];
-        return {std::move(a), std::move(b)};
-    }
-
-    socket(socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    socket& operator=(socket&& o) noexcept {
-        if (this != &o) {
-            close();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    socket(const socket&) = delete;
-    socket& operator=(const socket&) = delete;
-    ~socket() { close(); }
-
-    /// The descriptor, or -1 once closed.
-    [[nodiscard]] int fileno() const noexcept { return fd_; }
-    [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
-
-    /// Closes the descriptor (once; later calls do nothing). A socket operation of the running
-    /// loop still waiting on it fails with std::system_error(EBADF) instead of hanging.
-    void close() noexcept {
-        if (fd_ >= 0) {
-            const int fd = std::exchange(fd_, -1);
-            detail::forget_fd(fd);
-            ::close(fd);
-        }
-    }
-    /// Gives up ownership: returns the descriptor, which the caller must close. The running loop
-    /// forgets the descriptor first (an operation still waiting on it fails with EBADF), so that
-    /// it may be closed or handed to other code at once.
-    [[nodiscard]] int detach() noexcept {
-        if (fd_ >= 0) {
-            detail::forget_fd(fd_);
-        }
-        return std::exchange(fd_, -1);
-    }
-
-    void bind(const socket_address& a) {
-        if (::bind(checked(), a.data(), a.size()) != 0) {
-            detail::throw_socket_error(errno, "bind " + a.to_string());
-        }
-    }
-    /// listen(backlog): CPython's default backlog for servers is 100.
-    void listen(int backlog = 100) {
-        if (::listen(checked(), backlog) != 0) {
-            detail::throw_socket_error(errno, "listen");
-        }
-    }
-    [[nodiscard]] socket_address getsockname() const {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getsockname(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-            detail::throw_socket_error(errno, "getsockname");
-        }
-        return {reinterpret_cast<sockaddr*>(&ss), len};
-    }
-    /// Throws std::system_error(ENOTCONN) when not connected.
-    [[nodiscard]] socket_address getpeername() const {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getpeername(checked(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-            detail::throw_socket_error(errno, "getpeername");
-        }
-        return {reinterpret_cast<sockaddr*>(&ss), len};
-    }
-    void setsockopt(int level, int option, int value) {
-        if (::setsockopt(checked(), level, option, &value, sizeof value) != 0) {
-            detail::throw_socket_error(errno, "setsockopt");
-        }
-    }
-    [[nodiscard]] int getsockopt(int level, int option) const {
-        int value = 0;
-        socklen_t len = sizeof value;
-        if (::getsockopt(checked(), level, option, &value, &len) != 0) {
-            detail::throw_socket_error(errno, "getsockopt");
-        }
-        return value;
-    }
-    /// shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR).
-    void shutdown(int how) {
-        if (::shutdown(checked(), how) != 0) {
-            detail::throw_socket_error(errno, "shutdown");
-        }
-    }
-    [[nodiscard]] int family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
-    [[nodiscard]] int type() const { return getsockopt(SOL_SOCKET, SO_TYPE); }
-
-    /// The descriptor, or std::system_error(EBADF) once closed.
-    [[nodiscard]] int checked() const {
-        if (fd_ < 0) {
-            detail::throw_socket_error(EBADF, "socket is closed");
-        }
-        return fd_;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-namespace detail {
-
-class accept_awaiter final : public sock_awaiter<accept_awaiter> {
-public:
-    explicit accept_awaiter(int fd) noexcept : sock_awaiter(fd, event_read) {}
-    bool attempt() {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        const int c =
-            ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c >= 0) {
-            conn_ = socket::adopt(c);
-            peer_ = socket_address(reinterpret_cast<sockaddr*>(&ss), len);
-            return done_ = true;
-        }
-        // A connection reset before it was accepted is not this socket's error: wait for the
-        // next one (as the kernel's ECONNABORTED tells).
-        if (would_block(errno) || errno == ECONNABORTED) {
-            return false;
-        }
-        err_ = errno;
-        return true;
-    }
-    std::pair<socket, socket_address> await_resume() {
-        finish();
-        return {std::move(conn_), peer_};
-    }
-    [[nodiscard]] static const char* what() noexcept { return "accept"; }
-
-private:
-    socket conn_;
-    socket_address peer_;
-};
-
-} // namespace detail
-
-/// loop.sock_recv(sock, n): up to `n` bytes, at least one unless the peer closed (then ""). Does
-/// not suspend when data is already there; otherwise resumes one iteration after the socket
-/// became readable, as in CPython. Errors: std::system_error (errc::connection_reset, ...);
-/// std::runtime_error when another operation already waits to read this socket (CPython would
-/// silently strand the first). A cancel removes the registration: no byte is read.
-[[nodiscard("co_await the receive")]] inline detail::recv_awaiter sock_recv(const socket& s,
-                                                                            std::size_t n) {
-    return {s.fileno(), n};
-}
-
-/// loop.sock_recv_into(sock, buf): receives into `buf`, returns the byte count (0: closed).
-[[nodiscard("co_await the receive")]] inline detail::recv_into_awaiter
-sock_recv_into(const socket& s, std::span<std::byte> buf) noexcept {
-    return {s.fileno(), buf};
-}
-
-/// loop.sock_sendall(sock, data): sends every byte, waiting for the socket to be writable as
-/// often as needed. `data` must stay alive until the await completes (a temporary in the same
-/// expression does). Errors: std::system_error (errc::broken_pipe once the peer is gone; no
-/// SIGPIPE is raised). After an error or a cancel, how much was sent is unknown (as in CPython).
-[[nodiscard("co_await the send")]] inline detail::sendall_awaiter
-sock_sendall(const socket& s, std::span<const std::byte> data) noexcept {
-    return {s.fileno(), data};
-}
-/// The same for text.
-[[nodiscard("co_await the send")]] inline detail::sendall_awaiter
-sock_sendall(const socket& s, std::string_view data) noexcept {
-    return {s.fileno(), detail::as_bytes(data)};
-}
-
-/// loop.sock_connect(sock, address) with a resolved address: resumes once connected (a
-/// connection that completes at once, like a Unix socket's, does not suspend). Errors:
-/// std::system_error whose what() is "Connect call failed <address>: <reason>" (errc::
-/// connection_refused, ...).
-[[nodiscard("co_await the connect")]] inline detail::connect_awaiter
-sock_connect(const socket& s, socket_address address) noexcept {
-    return {s.fileno(), address};
-}
-
-/// loop.sock_accept(sock): the next connection of a listening socket, as a non-blocking socket,
-/// and the peer's address.
-[[nodiscard("co_await the accept")]] inline detail::accept_awaiter
-sock_accept(const socket& s) noexcept {
-    return detail::accept_awaiter(s.fileno());
-}
-
-/// loop.sock_sendto(sock, data, address): one datagram; returns the bytes sent.
-[[nodiscard("co_await the send")]] inline detail::sendto_awaiter
-sock_sendto(const socket& s, std::span<const std::byte> data, socket_address to) noexcept {
-    return {s.fileno(), data, to};
-}
-/// The same for text.
-[[nodiscard("co_await the send")]] inline detail::sendto_awaiter
-sock_sendto(const socket& s, std::string_view data, socket_address to) noexcept {
-    return {s.fileno(), detail::as_bytes(data), to};
-}
-
-/// loop.sock_recvfrom(sock, bufsize): one datagram (truncated to `n` bytes) and its sender.
-[[nodiscard("co_await the receive")]] inline detail::recvfrom_awaiter sock_recvfrom(const socket& s,
-                                                                                    std::size_t n) {
-    return {s.fileno(), n};
-}
-
-/// loop.getaddrinfo(host, port, family=, type=, proto=, flags=): a numeric host is converted at
-/// once, as CPython's shortcut does; a name is resolved by getaddrinfo_blocking in the default
-/// executor (a thread of the loop's pool), so DNS never blocks the loop. Errors as
-/// getaddrinfo_blocking's (gai_category()).
-[[nodiscard("co_await the resolution")]] inline task<std::vector<address_info>>
-getaddrinfo(std::string host, int port, int family = AF_UNSPEC, int type = 0, int protocol = 0,
-            int flags = 0) {
-    in6_addr probe{};
-    const bool numeric = host.empty() || ::inet_pton(AF_INET, host.c_str(), &probe) == 1 ||
-                         ::inet_pton(AF_INET6, host.c_str(), &probe) == 1;
-    if (numeric || (flags & AI_NUMERICHOST) != 0) {
-        co_return getaddrinfo_blocking(host, port, family, type, protocol, flags);
-    }
-    co_return co_await to_thread([](const std::string& h, int p, int f, int t, int pr,
-                                    int fl) { return getaddrinfo_blocking(h, p, f, t, pr, fl); },
-                                 std::move(host), port, family, type, protocol, flags);
-}
-
-namespace detail {
-
-// By value (the descriptor, family and type), so that the coroutine holds no reference.
-inline task<> connect_by_name(int fd, int family, int type, std::string host, int port) {
-    const std::vector<address_info> found =
-        co_await getaddrinfo(std::move(host), port, family, type);
-    if (found.empty()) {
-        throw std::system_error(EAI_NONAME, gai_category());
-    }
-    co_await connect_awaiter(fd, found.front().address);
-}
-
-} // namespace detail
-
-/// loop.sock_connect(sock, (host, port)): resolves `host` for the socket's family and type
-/// (getaddrinfo above: in the default executor unless numeric), then connects to the first
-/// address. Errors: getaddrinfo's, then sock_connect's.
-[[nodiscard("co_await the connect")]] inline task<> sock_connect(const socket& s, std::string host,
-                                                                 int port) {
-    return detail::connect_by_name(s.checked(), s.family(), s.type(), std::move(host), port);
 }
 
 } // namespace asyncio
@@ -11818,7 +12517,6 @@ inline task<std::vector<address_info>> resolve_stream(std::string host, int port
 // ---- (back in asyncio/streams.hpp)
 
 
-#include <any>
 
 namespace asyncio {
 
