@@ -24,8 +24,10 @@
 #include <csignal>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -324,6 +326,93 @@ TEST_CASE("streams: a fed reader follows StreamReader: read(0), readline, readex
         CHECK(v9 == "z");
     }());
     CHECK(log == std::vector<std::string>{"a\n", "b\n", "c"});
+}
+
+TEST_CASE("streams: readuntil with several separators returns the shortest chunk ending in any "
+          "of them (3.13)",
+          "[io][streams]") {
+    std::vector<std::string> log;
+    asyncio::run([&]() -> task<> {
+        stream_reader r(5);
+        r.feed_data("abc\r\nxyz\nab--cd\n");
+        // py: readuntil tuple: b'abc\r\n'
+        log.push_back(co_await r.readuntil({"\n", "\r\n"}));
+        // py: readuntil tuple: b'xyz\n'
+        log.push_back(co_await r.readuntil({"\r\n", "\n"}));
+        // py: readuntil tuple, longer separator first: b'ab--'
+        log.push_back(co_await r.readuntil({"\n", "--"}));
+        // py: readuntil one-element tuple: b'cd\n'
+        log.push_back(co_await r.readuntil({"\n"}));
+        r.feed_data("0123456789\n");
+        // py: readuntil tuple past the limit: 8 Separator is found, but chunk is longer than limit
+        try {
+            (void)co_await r.readuntil({"\n", "89"});
+        } catch (const asyncio::limit_overrun_error& e) {
+            log.push_back(std::to_string(e.consumed()) + " " + e.what());
+        }
+        // py: then read: b'0123456789\n'
+        log.push_back(co_await r.read(100));
+        r.feed_eof();
+        // py: readuntil(()): Separator should contain at least one element
+        try {
+            (void)co_await r.readuntil(std::span<const std::string_view>{});
+        } catch (const std::invalid_argument& e) {
+            log.emplace_back(e.what());
+        }
+        // py: readuntil((sep, b'')): Separator should be at least one-byte string
+        try {
+            (void)co_await r.readuntil({"\n", ""});
+        } catch (const std::invalid_argument& e) {
+            log.emplace_back(e.what());
+        }
+    }());
+    CHECK(log == std::vector<std::string>{"abc\r\n", "xyz\n", "ab--", "cd\n",
+                                          "8 Separator is found, but chunk is longer than limit",
+                                          "0123456789\n",
+                                          "Separator should contain at least one element",
+                                          "Separator should be at least one-byte string"});
+}
+
+TEST_CASE("streams: a plain client_connected_cb runs at accept and its connection closes when "
+          "its copies go, and a server leaving its scope stops listening (async with server)",
+          "[io][streams]") {
+    // py: plain callback: 1 b'hi\n' b''
+    // py: after async with: is_serving False
+    // py: connect after async with: ConnectionRefusedError
+    // (CPython closes the unreferenced writer from StreamWriter.__del__, with a ResourceWarning.)
+    const selector_kind sel = any_selector();
+    INFO(name_of(sel));
+    const int fds_before = asyncio::testing::open_fd_count();
+    std::vector<std::string> log;
+    int accepted = 0;
+    run_real(sel, [&]() -> task<> {
+        int port = 0;
+        {
+            auto handler = [&](stream_reader&, stream_writer& w) {
+                ++accepted;
+                w.write("hi\n");
+            };
+            asyncio::server srv = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+            port = port_of(srv);
+            auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port);
+            const std::string line = co_await r.readline();
+            const std::string rest = co_await r.read();
+            log.push_back("plain callback: " + std::to_string(accepted) + " " + line + "|" + rest);
+            w.close();
+            co_await w.wait_closed();
+        } // the server's destructor closes it, as `async with server` does on exit
+        try {
+            (void)co_await asyncio::open_connection("127.0.0.1", port);
+            log.emplace_back("connect after the scope: connected");
+        } catch (const std::system_error& e) {
+            log.emplace_back(e.code() == std::errc::connection_refused
+                                 ? "connect after the scope: refused"
+                                 : e.what());
+        }
+    });
+    CHECK(log ==
+          std::vector<std::string>{"plain callback: 1 hi\n|", "connect after the scope: refused"});
+    CHECK(asyncio::testing::open_fd_count() == fds_before);
 }
 
 TEST_CASE("streams: a cancelled read loses no byte and leaves the reader usable", "[io][streams]") {

@@ -89,8 +89,7 @@ class datagram_state {
 public:
     datagram_state(event_loop& loop, asyncio::socket sock, std::shared_ptr<datagram_protocol> p,
                    std::optional<socket_address> remote)
-        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(p)),
-          address_(remote) {
+        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(p)), address_(remote) {
         rw_.self = this;
         rw_.on_ready = &read_ready;
         rw_.on_removed = &read_removed;

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <any>
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -76,7 +77,7 @@ public:
     /// ValueError) with LimitOverrunError's message, after dropping that line from the buffer (or
     /// the whole buffer when no "\n" was seen).
     [[nodiscard("co_await the read")]] task<std::string> readline() const {
-        return detail::read_until(h_.ref(), "\n", true);
+        return detail::read_until(h_.ref(), std::array<std::string, 1>{"\n"}, true);
     }
 
     /// StreamReader.readuntil(separator): up to and including the separator. Throws
@@ -85,7 +86,22 @@ public:
     /// (the bytes stay buffered); std::invalid_argument for an empty separator.
     [[nodiscard("co_await the read")]] task<std::string>
     readuntil(std::string_view separator = "\n") const {
-        return detail::read_until(h_.ref(), std::string(separator), false);
+        return detail::read_until(h_.ref(), std::array<std::string, 1>{std::string(separator)},
+                                  false);
+    }
+
+    /// StreamReader.readuntil((sep1, sep2, ...)) (3.13): up to and including the first
+    /// separator found; when several end at different places, the shortest chunk wins. Errors as
+    /// the single-separator form; std::invalid_argument for an empty list.
+    [[nodiscard("co_await the read")]] task<std::string>
+    readuntil(std::span<const std::string_view> separators) const {
+        return detail::read_until(
+            h_.ref(), std::vector<std::string>(separators.begin(), separators.end()), false);
+    }
+    /// readuntil({"\r\n", "\n"}).
+    [[nodiscard("co_await the read")]] task<std::string>
+    readuntil(std::initializer_list<std::string_view> separators) const {
+        return readuntil(std::span<const std::string_view>(separators.begin(), separators.size()));
     }
 
     /// StreamReader.readexactly(n): exactly `n` bytes, or incomplete_read_error at the end of the
@@ -130,7 +146,8 @@ private:
     }
 
     static task<std::optional<std::string>> next_line(detail::ref_ptr<detail::stream_state> s) {
-        std::string line = co_await detail::read_until(std::move(s), "\n", true);
+        std::string line =
+            co_await detail::read_until(std::move(s), std::array<std::string, 1>{"\n"}, true);
         if (line.empty()) {
             co_return std::nullopt;
         }

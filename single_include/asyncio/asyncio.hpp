@@ -6707,8 +6707,7 @@ class datagram_state {
 public:
     datagram_state(event_loop& loop, asyncio::socket sock, std::shared_ptr<datagram_protocol> p,
                    std::optional<socket_address> remote)
-        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(p)),
-          address_(remote) {
+        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(p)), address_(remote) {
         rw_.self = this;
         rw_.on_ready = &read_ready;
         rw_.on_removed = &read_removed;
@@ -12135,29 +12134,48 @@ private:
     task_delegate<std::string> slow_;
 };
 
-/// StreamReader.readuntil (line == false) and readline (line == true).
-inline task<std::string> read_until(ref_ptr<stream_state> s, std::string sep, bool line) {
-    const std::size_t seplen = sep.size();
-    if (seplen == 0) {
+/// StreamReader.readuntil(separator or tuple of separators), and readline (`line`: "\n" only).
+/// With several separators the shortest chunk ending in any of them wins; for the limit, the
+/// shortest separator is the one that matched (CPython 3.13).
+/// `Seps`: std::array<std::string, 1> (one separator, no allocation) or std::vector<std::string>.
+template <class Seps> task<std::string> read_until(ref_ptr<stream_state> s, Seps seps, bool line) {
+    if (seps.empty()) {
+        throw std::invalid_argument("Separator should contain at least one element");
+    }
+    if (seps.size() > 1) {
+        std::ranges::stable_sort(seps, {}, &std::string::size);
+    }
+    const std::size_t min_seplen = seps.front().size();
+    const std::size_t max_seplen = seps.back().size();
+    if (min_seplen == 0) {
         throw std::invalid_argument("Separator should be at least one-byte string");
     }
     std::size_t offset = 0;
-    std::size_t isep = 0;
+    std::size_t match_start = 0;
+    std::size_t match_end = 0;
     const char* overrun = nullptr;
     for (;;) {
         const std::size_t buflen = s->size();
-        if (buflen >= offset + seplen) {
-            isep = s->view().find(sep, offset);
-            if (isep != std::string_view::npos) {
-                if (isep > s->limit_) {
+        if (buflen >= offset + min_seplen) {
+            bool found = false;
+            for (const std::string& sep : seps) {
+                const std::size_t isep = s->view().find(sep, offset);
+                if (isep != std::string_view::npos && (!found || isep + sep.size() < match_end)) {
+                    found = true;
+                    match_start = isep;
+                    match_end = isep + sep.size();
+                }
+            }
+            if (found) {
+                if (match_start > s->limit_) {
                     overrun = "Separator is found, but chunk is longer than limit";
                 }
                 break;
             }
-            offset = buflen + 1 - seplen;
+            offset = buflen + 1 > max_seplen ? buflen + 1 - max_seplen : 0;
             if (offset > s->limit_) {
                 overrun = "Separator is not found, and chunk exceed the limit";
-                isep = offset;
+                match_start = offset;
                 break;
             }
         }
@@ -12174,17 +12192,18 @@ inline task<std::string> read_until(ref_ptr<stream_state> s, std::string sep, bo
     }
     if (overrun != nullptr) {
         if (!line) {
-            throw limit_overrun_error(overrun, isep);
+            throw limit_overrun_error(overrun, match_start);
         }
         // readline drops the overlong line, or everything when no separator was seen.
-        if (s->view().substr(isep).starts_with(sep)) {
-            s->discard(isep + seplen);
+        const std::string& sep = seps.front();
+        if (s->view().substr(match_start).starts_with(sep)) {
+            s->discard(match_start + sep.size());
         } else {
             s->discard(s->size());
         }
         throw std::invalid_argument(overrun);
     }
-    co_return s->take(isep + seplen);
+    co_return s->take(match_end);
 }
 
 /// StreamReader.readexactly.
@@ -12552,7 +12571,7 @@ public:
     /// ValueError) with LimitOverrunError's message, after dropping that line from the buffer (or
     /// the whole buffer when no "\n" was seen).
     [[nodiscard("co_await the read")]] task<std::string> readline() const {
-        return detail::read_until(h_.ref(), "\n", true);
+        return detail::read_until(h_.ref(), std::array<std::string, 1>{"\n"}, true);
     }
 
     /// StreamReader.readuntil(separator): up to and including the separator. Throws
@@ -12561,7 +12580,22 @@ public:
     /// (the bytes stay buffered); std::invalid_argument for an empty separator.
     [[nodiscard("co_await the read")]] task<std::string>
     readuntil(std::string_view separator = "\n") const {
-        return detail::read_until(h_.ref(), std::string(separator), false);
+        return detail::read_until(h_.ref(), std::array<std::string, 1>{std::string(separator)},
+                                  false);
+    }
+
+    /// StreamReader.readuntil((sep1, sep2, ...)) (3.13): up to and including the first
+    /// separator found; when several end at different places, the shortest chunk wins. Errors as
+    /// the single-separator form; std::invalid_argument for an empty list.
+    [[nodiscard("co_await the read")]] task<std::string>
+    readuntil(std::span<const std::string_view> separators) const {
+        return detail::read_until(
+            h_.ref(), std::vector<std::string>(separators.begin(), separators.end()), false);
+    }
+    /// readuntil({"\r\n", "\n"}).
+    [[nodiscard("co_await the read")]] task<std::string>
+    readuntil(std::initializer_list<std::string_view> separators) const {
+        return readuntil(std::span<const std::string_view>(separators.begin(), separators.size()));
     }
 
     /// StreamReader.readexactly(n): exactly `n` bytes, or incomplete_read_error at the end of the
@@ -12606,7 +12640,8 @@ private:
     }
 
     static task<std::optional<std::string>> next_line(detail::ref_ptr<detail::stream_state> s) {
-        std::string line = co_await detail::read_until(std::move(s), "\n", true);
+        std::string line =
+            co_await detail::read_until(std::move(s), std::array<std::string, 1>{"\n"}, true);
         if (line.empty()) {
             co_return std::nullopt;
         }

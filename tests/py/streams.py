@@ -127,6 +127,28 @@ def reader_semantics():
         except RuntimeError as e:
             print("second reader:", e)
         a.cancel()
+        # readuntil with a tuple of separators (3.13): the shortest chunk wins.
+        r10 = asyncio.StreamReader(limit=5)
+        r10.feed_data(b"abc\r\nxyz\nab--cd\n")
+        print("readuntil tuple:", await r10.readuntil((b"\n", b"\r\n")))
+        print("readuntil tuple:", await r10.readuntil((b"\r\n", b"\n")))
+        print("readuntil tuple, longer separator first:", await r10.readuntil((b"\n", b"--")))
+        print("readuntil one-element tuple:", await r10.readuntil((b"\n",)))
+        r10.feed_data(b"0123456789\n")
+        try:
+            await r10.readuntil((b"\n", b"89"))
+        except asyncio.LimitOverrunError as e:
+            print("readuntil tuple past the limit:", e.consumed, e)
+        print("then read:", await r10.read(100))
+        r10.feed_eof()
+        try:
+            await r10.readuntil(())
+        except ValueError as e:
+            print("readuntil(()):", e)
+        try:
+            await r10.readuntil((b"\n", b""))
+        except ValueError as e:
+            print("readuntil((sep, b'')):", e)
 
     loop.run_until_complete(main())
     loop.close()
@@ -355,6 +377,28 @@ async def unix():
     os.rmdir(d)
 
 
+async def plain_callback_and_async_with():
+    accepted = []
+
+    def handler(reader, writer):  # a plain function: runs at accept, keeps nothing
+        accepted.append(True)
+        writer.write(b"hi\n")
+
+    async with await asyncio.start_server(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        line = await reader.readline()
+        rest = await reader.read()
+        print("plain callback:", len(accepted), line, rest)
+        writer.close()
+        await writer.wait_closed()
+    print("after async with: is_serving", server.is_serving())
+    try:
+        await asyncio.open_connection("127.0.0.1", port)
+    except ConnectionRefusedError:
+        print("connect after async with: ConnectionRefusedError")
+
+
 asyncio.run(read_hops())
 reader_semantics()
 asyncio.run(flow_control())
@@ -363,3 +407,4 @@ asyncio.run(errors())
 asyncio.run(server_lifecycle())
 asyncio.run(one_byte_at_a_time())
 asyncio.run(unix())
+asyncio.run(plain_callback_and_async_with())

@@ -13,6 +13,8 @@
 #include <asyncio/detail/sync_waiter.hpp>
 #include <asyncio/detail/task_core.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -22,6 +24,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace asyncio::detail {
 
@@ -133,29 +136,48 @@ private:
     task_delegate<std::string> slow_;
 };
 
-/// StreamReader.readuntil (line == false) and readline (line == true).
-inline task<std::string> read_until(ref_ptr<stream_state> s, std::string sep, bool line) {
-    const std::size_t seplen = sep.size();
-    if (seplen == 0) {
+/// StreamReader.readuntil(separator or tuple of separators), and readline (`line`: "\n" only).
+/// With several separators the shortest chunk ending in any of them wins; for the limit, the
+/// shortest separator is the one that matched (CPython 3.13).
+/// `Seps`: std::array<std::string, 1> (one separator, no allocation) or std::vector<std::string>.
+template <class Seps> task<std::string> read_until(ref_ptr<stream_state> s, Seps seps, bool line) {
+    if (seps.empty()) {
+        throw std::invalid_argument("Separator should contain at least one element");
+    }
+    if (seps.size() > 1) {
+        std::ranges::stable_sort(seps, {}, &std::string::size);
+    }
+    const std::size_t min_seplen = seps.front().size();
+    const std::size_t max_seplen = seps.back().size();
+    if (min_seplen == 0) {
         throw std::invalid_argument("Separator should be at least one-byte string");
     }
     std::size_t offset = 0;
-    std::size_t isep = 0;
+    std::size_t match_start = 0;
+    std::size_t match_end = 0;
     const char* overrun = nullptr;
     for (;;) {
         const std::size_t buflen = s->size();
-        if (buflen >= offset + seplen) {
-            isep = s->view().find(sep, offset);
-            if (isep != std::string_view::npos) {
-                if (isep > s->limit_) {
+        if (buflen >= offset + min_seplen) {
+            bool found = false;
+            for (const std::string& sep : seps) {
+                const std::size_t isep = s->view().find(sep, offset);
+                if (isep != std::string_view::npos && (!found || isep + sep.size() < match_end)) {
+                    found = true;
+                    match_start = isep;
+                    match_end = isep + sep.size();
+                }
+            }
+            if (found) {
+                if (match_start > s->limit_) {
                     overrun = "Separator is found, but chunk is longer than limit";
                 }
                 break;
             }
-            offset = buflen + 1 - seplen;
+            offset = buflen + 1 > max_seplen ? buflen + 1 - max_seplen : 0;
             if (offset > s->limit_) {
                 overrun = "Separator is not found, and chunk exceed the limit";
-                isep = offset;
+                match_start = offset;
                 break;
             }
         }
@@ -172,17 +194,18 @@ inline task<std::string> read_until(ref_ptr<stream_state> s, std::string sep, bo
     }
     if (overrun != nullptr) {
         if (!line) {
-            throw limit_overrun_error(overrun, isep);
+            throw limit_overrun_error(overrun, match_start);
         }
         // readline drops the overlong line, or everything when no separator was seen.
-        if (s->view().substr(isep).starts_with(sep)) {
-            s->discard(isep + seplen);
+        const std::string& sep = seps.front();
+        if (s->view().substr(match_start).starts_with(sep)) {
+            s->discard(match_start + sep.size());
         } else {
             s->discard(s->size());
         }
         throw std::invalid_argument(overrun);
     }
-    co_return s->take(isep + seplen);
+    co_return s->take(match_end);
 }
 
 /// StreamReader.readexactly.
