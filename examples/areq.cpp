@@ -200,12 +200,11 @@
 //             asyncio.run(crawl())
 #include <asyncio/asyncio.hpp>
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -438,6 +437,7 @@ asyncio::task<> write_one(std::string file, std::string url, asyncio::semaphore*
 asyncio::task<> bulk_crawl_and_write(std::string file, std::vector<std::string> urls,
                                      asyncio::semaphore* sem, std::vector<std::string>* errors) {
     std::vector<asyncio::task<>> tasks;
+    tasks.reserve(urls.size());
     for (const std::string& url : urls) {
         tasks.push_back(write_one(file, url, sem, errors));
     }
@@ -475,11 +475,14 @@ struct temp_dir {
 asyncio::task<> crawl() {
     http_server site;
     asyncio::server server = co_await asyncio::start_server(
-        [&site](asyncio::stream_reader r, asyncio::stream_writer w) { return site.handle(r, w); },
+        [&site](asyncio::stream_reader r, asyncio::stream_writer w) {
+            return site.handle(std::move(r), std::move(w));
+        },
         "127.0.0.1", 0);
     const std::string base =
         "http://127.0.0.1:" + std::to_string(server.sockets().at(0).getsockname().port());
     std::vector<std::string> urls;
+    urls.reserve(pages + 1);
     for (int i = 0; i < pages; ++i) {
         urls.push_back(base + "/page/" + std::to_string(i));
     }
@@ -502,7 +505,7 @@ asyncio::task<> crawl() {
     server.close();
     co_await server.wait_closed();
     std::printf("crawled %zu URLs, at most %d connections at once\n", urls.size(), max_connections);
-    std::sort(errors.begin(), errors.end());
+    std::ranges::sort(errors);
     for (const std::string& e : errors) {
         std::printf("error: %s\n", replaced(e, base, "{site}").c_str());
     }
@@ -512,7 +515,7 @@ asyncio::task<> crawl() {
     }
     std::printf("foundurls.txt: %zu links from %zu pages\n", lines.size(), sources.size());
     std::printf("%s\n", header.c_str());
-    std::sort(lines.begin(), lines.end());
+    std::ranges::sort(lines);
     for (const std::string& line : lines) {
         std::printf("%s\n", replaced(line, base, "{site}").c_str());
     }
@@ -523,7 +526,9 @@ asyncio::task<> crawl() {
 asyncio::task<> serve(int count) {
     http_server site;
     asyncio::server server = co_await asyncio::start_server(
-        [&site](asyncio::stream_reader r, asyncio::stream_writer w) { return site.handle(r, w); },
+        [&site](asyncio::stream_reader r, asyncio::stream_writer w) {
+            return site.handle(std::move(r), std::move(w));
+        },
         "127.0.0.1", 0);
     std::printf("serving on http://127.0.0.1:%d/page/0\n",
                 server.sockets().at(0).getsockname().port());

@@ -184,8 +184,7 @@ asyncio::task<> show(std::string name, asyncio::stream_reader reader) {
 asyncio::task<> run_script(int port) {
     std::vector<connection> conns; // in the order they joined
     const auto find = [&](const std::string& name) {
-        return std::find_if(conns.begin(), conns.end(),
-                            [&](const connection& c) { return c.name == name; });
+        return std::ranges::find_if(conns, [&](const connection& c) { return c.name == name; });
     };
     for (const step& s : script) {
         const std::string action = s.action;
@@ -232,7 +231,9 @@ asyncio::task<> run_script(int port) {
 asyncio::task<> main_task() {
     chat_server chat;
     asyncio::server server = co_await asyncio::start_server(
-        [&chat](asyncio::stream_reader r, asyncio::stream_writer w) { return chat.handle(r, w); },
+        [&chat](asyncio::stream_reader r, asyncio::stream_writer w) {
+            return chat.handle(std::move(r), std::move(w));
+        },
         "127.0.0.1", 0);
     const int port = server.sockets().at(0).getsockname().port();
     co_await asyncio::wait_for(run_script(port), 10s);
