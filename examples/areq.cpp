@@ -25,8 +25,7 @@
 //     MAX_CONNECTIONS = 3
 //
 //
-//     # --- the site: generated pages linking to each other
-//     ---------------------------------------------
+//     # --- the site: generated pages linking to each other ---
 //
 //     def page_links(i):
 //         links = [str((i + 1) % PAGES), f"/page/{i * 5 % PAGES}"]
@@ -79,8 +78,7 @@
 //                 await writer.wait_closed()
 //
 //
-//     # --- the client: areq.py's functions, with a minimal HTTP client in place of aiohttp
-//     --------------
+//     # --- the client: areq.py's functions, with a minimal HTTP client in place of aiohttp ---
 //
 //     class HttpError(Exception):
 //         pass
@@ -105,8 +103,8 @@
 //
 //     async def fetch_html(url, sem):
 //         host, port, path = split_url(url)
-//         async with sem:  # at most MAX_CONNECTIONS connections at once (aiohttp's connector
-//         limit)
+//         # At most MAX_CONNECTIONS connections at once (aiohttp's connector limit).
+//         async with sem:
 //             reader, writer = await asyncio.open_connection(host, port)
 //             try:
 //                 writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -118,8 +116,10 @@
 //                     name, _, value = line.partition(":")
 //                     if name.strip().lower() == "content-length":
 //                         length = int(value)
-//                 body = await (reader.readexactly(length) if length is not None else
-//                 reader.read())
+//                 if length is not None:
+//                     body = await reader.readexactly(length)
+//                 else:
+//                     body = await reader.read()
 //             finally:
 //                 writer.close()
 //                 await writer.wait_closed()
@@ -153,8 +153,7 @@
 //         await asyncio.gather(*(write_one(file, url, sem, errors) for url in urls))
 //
 //
-//     # --- main
-//     ------------------------------------------------------------------------------------------
+//     # --- main ---
 //
 //     async def crawl():
 //         site = HttpServer()
@@ -175,8 +174,10 @@
 //         print(f"crawled {len(urls)} URLs, at most {MAX_CONNECTIONS} connections at once")
 //         for e in sorted(errors):
 //             print("error:", e.replace(base, "{site}"))
-//         print(f"foundurls.txt: {len(lines)} links from {len({l.split(chr(9))[0] for l in lines})}
-//         pages") print(header) for line in sorted(lines):
+//         sources = {line.split("\t")[0] for line in lines}
+//         print(f"foundurls.txt: {len(lines)} links from {len(sources)} pages")
+//         print(header)
+//         for line in sorted(lines):
 //             print(line.replace(base, "{site}"))
 //         print(f"server: answered {site.requests} requests, "
 //               f"at most {MAX_CONNECTIONS} at once: {site.peak <= MAX_CONNECTIONS}")
@@ -185,8 +186,9 @@
 //     async def serve(count):
 //         site = HttpServer()
 //         server = await asyncio.start_server(site.handle, "127.0.0.1", 0)
-//         print(f"serving on http://127.0.0.1:{server.sockets[0].getsockname()[1]}/page/0",
-//         flush=True) while site.requests < count or site.open:
+//         port = server.sockets[0].getsockname()[1]
+//         print(f"serving on http://127.0.0.1:{port}/page/0", flush=True)
+//         while site.requests < count or site.open:
 //             await asyncio.sleep(0.01)
 //         server.close()
 //         await server.wait_closed()
