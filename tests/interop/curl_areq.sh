@@ -32,6 +32,9 @@ fail() {
     exit 1
 }
 
+# Created here: the background job opens them in a subshell, perhaps after the first sed below.
+: >"$dir/serve.txt"
+: >"$dir/serve.err"
 timeout 60 "$areq" --serve 3 >"$dir/serve.txt" 2>"$dir/serve.err" &
 pid=$!
 url=""
