@@ -2,13 +2,14 @@
 # Installs with apt-get the Debian packages asyncio's build and test legs need.
 #
 #   bash scripts/deps.sh                # everything: cmake ninja-build g++ catch2 libbenchmark-dev
+#                                       # python3 curl socat (the interop tests' peers)
 #   bash scripts/deps.sh PKG...         # only the packages named
 #
 # Idempotent: when every package is already installed (checked with dpkg -s) apt is not touched.
 # Uses sudo when not run as root.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ catch2 libbenchmark-dev)
+packages=(cmake ninja-build g++ catch2 libbenchmark-dev python3 curl socat)
 if [ "$#" -gt 0 ]; then
     packages=("$@")
 fi

@@ -77,7 +77,12 @@ for leg in "${legs[@]}"; do
         clang-libcxx) packages+=(cmake ninja-build clang-19 libc++-19-dev libc++abi-19-dev
                                  libclang-rt-19-dev catch2 python3) ;;
         asan | dev) packages+=(cmake ninja-build g++ catch2 libbenchmark-dev python3) ;;
-        tsan) packages+=(cmake ninja-build g++ catch2) ;;
+        tsan) packages+=(cmake ninja-build g++ catch2 python3) ;;
+    esac
+    # The interop tests' peers (tests/interop_test.cpp, tests/interop/): without them those tests
+    # only warn or report a skip.
+    case "$leg" in
+        clang14 | clang-libcxx | asan | tsan | dev) packages+=(curl socat) ;;
     esac
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
