@@ -434,6 +434,30 @@ TEST_CASE("timeout: a foreign cancel before the deadline is not turned into time
           log_t{"CancelledError at 0 expired False"});
 }
 
+asyncio::task<std::string> half_second_work() {
+    co_await asyncio::sleep(500ms);
+    co_return "ok";
+}
+
+asyncio::task<> wait_for_deadline_counts_from_its_start(log_t* log) {
+    auto w = asyncio::wait_for(half_second_work(), 1s); // lazy: nothing runs, no deadline yet
+    co_await asyncio::sleep(5s);
+    const std::string awaited_at = now_ms();
+    const std::string r = co_await std::move(w);
+    log->push_back("wait_for created at 0, awaited at " + awaited_at + " -> " + r + " at " +
+                   now_ms());
+}
+
+TEST_CASE("wait_for: the deadline counts from when it starts, and it needs no running loop when "
+          "called (async def wait_for)") {
+    // py: wait_for created at 0, awaited at 5000 -> ok at 5500
+    CHECK(run_case(wait_for_deadline_counts_from_its_start) ==
+          log_t{"wait_for created at 0, awaited at 5000 -> ok at 5500"});
+    // py: asyncio.run(asyncio.wait_for(work(), 1)) -> 'done'
+    CHECK(asyncio::run(asyncio::wait_for(half_second_work(), 1s),
+                       asyncio::run_options{.clock = asyncio::clock_kind::virtual_time}) == "ok");
+}
+
 TEST_CASE("timeout: around a task group whose child fails in its cleanup, the exception_group "
           "replaces the timeout_error (test_timeout_taskgroup)") {
     CHECK(run_case(timeout_taskgroup) ==

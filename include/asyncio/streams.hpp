@@ -98,7 +98,9 @@ public:
         return detail::read_until(
             h_.ref(), std::vector<std::string>(separators.begin(), separators.end()), false);
     }
-    /// readuntil({"\r\n", "\n"}).
+    /// readuntil({"\r\n", "\n"}). Inside a co_await expression g++ 12 rejects the braced list
+    /// ("array used as initializer"): name it first (a std::array or std::vector of
+    /// std::string_view) and pass that.
     [[nodiscard("co_await the read")]] task<std::string>
     readuntil(std::initializer_list<std::string_view> separators) const {
         return readuntil(std::span<const std::string_view>(separators.begin(), separators.size()));

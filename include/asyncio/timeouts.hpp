@@ -13,6 +13,7 @@
 #include <asyncio/detail/body_outcome.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -75,7 +76,8 @@ private:
     friend struct detail::repr::peek; // the debug string (repr.hpp) reads the state
 
     template <class R, class F>
-    friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F);
+    friend task<R> detail_run_timeout(std::optional<loop_clock::time_point>, F,
+                                      std::optional<std::int64_t>);
 
     enum class state { created, entered, expiring, expired, exited };
 
@@ -159,7 +161,12 @@ concept timeout_body = (std::is_invocable_v<F&, timeout_scope&> || std::is_invoc
 
 /// The coroutine behind timeout and timeout_at (named outside detail only to befriend the scope).
 template <class R, class F>
-task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body) {
+task<R> detail_run_timeout(std::optional<loop_clock::time_point> when, F body,
+                           std::optional<std::int64_t> delay_ns) {
+    if (delay_ns) { // wait_for: the deadline counts from the start, as `async def wait_for` does
+        when = loop_clock::time_point(std::chrono::nanoseconds(detail::saturating_add(
+            get_running_loop().time().time_since_epoch().count(), *delay_ns)));
+    }
     timeout_scope scope(when);
     scope.enter();
     detail::body_outcome<R> body_ended;
@@ -193,7 +200,8 @@ template <class F>
     requires detail::timeout_body<F>
 [[nodiscard("co_await the timeout")]] task<detail::timeout_body_result_t<F>>
 timeout_at(std::optional<loop_clock::time_point> when, F body) {
-    return detail_run_timeout<detail::timeout_body_result_t<F>>(when, std::move(body));
+    return detail_run_timeout<detail::timeout_body_result_t<F>>(when, std::move(body),
+                                                                std::nullopt);
 }
 
 /// `async with asyncio.timeout(delay) as t: body`: timeout_at(loop.time() + delay, body); the
@@ -261,7 +269,9 @@ template <class A> task<await_result_t<A>> wait_for_expired(A aw) {
 /// asyncio.wait_for(aw, timeout) as in 3.12+: `co_await aw` under a timeout, inline in the calling
 /// task. On expiry the work is cancelled and awaited until it ends (its cleanup runs), then
 /// timeout_error is raised; if it swallowed the cancellation and returned a value, that value is
-/// returned. A timeout of zero or less never starts a coroutine: the awaitable runs as a task,
+/// returned. The deadline counts from when the wait_for starts running (it needs no running loop
+/// when called, as `async def wait_for` does not). A timeout of zero or less never starts a
+/// coroutine: the awaitable runs as a task,
 /// cancelled before its first step unless it is already done. Cancelling the caller cancels the
 /// work too.
 template <class A, class Rep, class Period>
@@ -272,7 +282,9 @@ wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
     if (detail::to_nanoseconds(timeout_) <= 0) {
         return detail::wait_for_expired(V(std::forward<A>(aw)));
     }
-    return asyncio::timeout(timeout_, detail::await_body<V>{V(std::forward<A>(aw))});
+    return detail_run_timeout<await_result_t<V>>(std::nullopt,
+                                                 detail::await_body<V>{V(std::forward<A>(aw))},
+                                                 detail::to_nanoseconds(timeout_));
 }
 
 } // namespace asyncio

@@ -234,11 +234,20 @@ async def timeout_taskgroup():
               "cancelling", asyncio.current_task().cancelling())
 
 
+async def wait_for_deadline_counts_from_its_start():
+    async def work():
+        await asyncio.sleep(0.5)
+        return "ok"
+    w = asyncio.wait_for(work(), 1)  # a coroutine: nothing runs, no deadline yet
+    await asyncio.sleep(5)
+    print("wait_for created at 0, awaited at", now(), "->", await w, "at", now())
+
+
 # Each case on a fresh loop whose clock starts at 0, as each C++ test case has.
 for case in (fast_body, slow_body, no_await, already_expired, nested_outer_first,
              nested_inner_first, swallowed, external_cancel, reschedule, wait_for_cases,
              foreign_exception_on_timeout, timeout_after_cancellation,
              cancel_in_timeout_after_cancellation, foreign_cancel_doesnt_timeout_if_not_expired,
-             timeout_taskgroup):
+             timeout_taskgroup, wait_for_deadline_counts_from_its_start):
     print("--", case.__name__)
     virtual_clock.run(case())
