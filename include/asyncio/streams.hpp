@@ -25,7 +25,6 @@
 
 #include <algorithm>
 #include <any>
-#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -77,7 +76,7 @@ public:
     /// ValueError) with LimitOverrunError's message, after dropping that line from the buffer (or
     /// the whole buffer when no "\n" was seen).
     [[nodiscard("co_await the read")]] task<std::string> readline() const {
-        return detail::read_until(h_.ref(), std::array<std::string, 1>{"\n"}, true);
+        return detail::read_until(h_.ref(), std::string("\n"), true);
     }
 
     /// StreamReader.readuntil(separator): up to and including the separator. Throws
@@ -86,8 +85,7 @@ public:
     /// (the bytes stay buffered); std::invalid_argument for an empty separator.
     [[nodiscard("co_await the read")]] task<std::string>
     readuntil(std::string_view separator = "\n") const {
-        return detail::read_until(h_.ref(), std::array<std::string, 1>{std::string(separator)},
-                                  false);
+        return detail::read_until(h_.ref(), std::string(separator), false);
     }
 
     /// StreamReader.readuntil((sep1, sep2, ...)) (3.13): up to and including the first
@@ -148,8 +146,7 @@ private:
     }
 
     static task<std::optional<std::string>> next_line(detail::ref_ptr<detail::stream_state> s) {
-        std::string line =
-            co_await detail::read_until(std::move(s), std::array<std::string, 1>{"\n"}, true);
+        std::string line = co_await detail::read_until(std::move(s), std::string("\n"), true);
         if (line.empty()) {
             co_return std::nullopt;
         }

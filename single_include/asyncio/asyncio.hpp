@@ -12148,8 +12148,17 @@ private:
 /// StreamReader.readuntil(separator or tuple of separators), and readline (`line`: "\n" only).
 /// With several separators the shortest chunk ending in any of them wins; for the limit, the
 /// shortest separator is the one that matched (CPython 3.13).
-/// `Seps`: std::array<std::string, 1> (one separator, no allocation) or std::vector<std::string>.
-template <class Seps> task<std::string> read_until(ref_ptr<stream_state> s, Seps seps, bool line) {
+/// `Seps`: std::string (one separator, no allocation) or std::vector<std::string>. (Not a
+/// std::array: g++ 12 copies a braced aggregate holding a string bitwise when it is an argument
+/// in a co_await expression.)
+template <class Seps>
+task<std::string> read_until(ref_ptr<stream_state> s, Seps separators, bool line) {
+    std::span<std::string> seps;
+    if constexpr (std::is_same_v<Seps, std::string>) {
+        seps = std::span<std::string>(&separators, 1);
+    } else {
+        seps = std::span<std::string>(separators);
+    }
     if (seps.empty()) {
         throw std::invalid_argument("Separator should contain at least one element");
     }
@@ -12582,7 +12591,7 @@ public:
     /// ValueError) with LimitOverrunError's message, after dropping that line from the buffer (or
     /// the whole buffer when no "\n" was seen).
     [[nodiscard("co_await the read")]] task<std::string> readline() const {
-        return detail::read_until(h_.ref(), std::array<std::string, 1>{"\n"}, true);
+        return detail::read_until(h_.ref(), std::string("\n"), true);
     }
 
     /// StreamReader.readuntil(separator): up to and including the separator. Throws
@@ -12591,8 +12600,7 @@ public:
     /// (the bytes stay buffered); std::invalid_argument for an empty separator.
     [[nodiscard("co_await the read")]] task<std::string>
     readuntil(std::string_view separator = "\n") const {
-        return detail::read_until(h_.ref(), std::array<std::string, 1>{std::string(separator)},
-                                  false);
+        return detail::read_until(h_.ref(), std::string(separator), false);
     }
 
     /// StreamReader.readuntil((sep1, sep2, ...)) (3.13): up to and including the first
@@ -12653,8 +12661,7 @@ private:
     }
 
     static task<std::optional<std::string>> next_line(detail::ref_ptr<detail::stream_state> s) {
-        std::string line =
-            co_await detail::read_until(std::move(s), std::array<std::string, 1>{"\n"}, true);
+        std::string line = co_await detail::read_until(std::move(s), std::string("\n"), true);
         if (line.empty()) {
             co_return std::nullopt;
         }

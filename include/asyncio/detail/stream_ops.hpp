@@ -14,15 +14,16 @@
 #include <asyncio/detail/task_core.hpp>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -139,8 +140,17 @@ private:
 /// StreamReader.readuntil(separator or tuple of separators), and readline (`line`: "\n" only).
 /// With several separators the shortest chunk ending in any of them wins; for the limit, the
 /// shortest separator is the one that matched (CPython 3.13).
-/// `Seps`: std::array<std::string, 1> (one separator, no allocation) or std::vector<std::string>.
-template <class Seps> task<std::string> read_until(ref_ptr<stream_state> s, Seps seps, bool line) {
+/// `Seps`: std::string (one separator, no allocation) or std::vector<std::string>. (Not a
+/// std::array: g++ 12 copies a braced aggregate holding a string bitwise when it is an argument
+/// in a co_await expression.)
+template <class Seps>
+task<std::string> read_until(ref_ptr<stream_state> s, Seps separators, bool line) {
+    std::span<std::string> seps;
+    if constexpr (std::is_same_v<Seps, std::string>) {
+        seps = std::span<std::string>(&separators, 1);
+    } else {
+        seps = std::span<std::string>(separators);
+    }
     if (seps.empty()) {
         throw std::invalid_argument("Separator should contain at least one element");
     }
