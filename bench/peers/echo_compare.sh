@@ -170,6 +170,7 @@ trap 'exit 130' INT TERM
 start_server() {
     local cmd
     cmd="$(command_of "$1")"
+    : >"$out/server.out" # before the server starts: no "ready" left from the previous one
     # shellcheck disable=SC2086 # cmd is a word list built above
     $cmd >"$out/server.out" 2>"$out/server.err" &
     server_pid=$!
