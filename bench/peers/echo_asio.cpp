@@ -29,8 +29,8 @@ awaitable<void> echo(tcp::socket socket) {
     const std::unique_ptr<char[]> data(new char[buffer_size]);
     try {
         for (;;) {
-            const std::size_t n =
-                co_await socket.async_read_some(asio::buffer(data.get(), buffer_size), use_awaitable);
+            const std::size_t n = co_await socket.async_read_some(
+                asio::buffer(data.get(), buffer_size), use_awaitable);
             co_await asio::async_write(socket, asio::buffer(data.get(), n), use_awaitable);
         }
     } catch (const std::exception&) { // end of stream or the peer went away

@@ -338,8 +338,8 @@ public:
         const std::int64_t t0 = now_ns();
         warmup_end_ = t0 + static_cast<std::int64_t>(o_.warmup_s * 1e9);
         measure_end_ = warmup_end_ + static_cast<std::int64_t>(o_.duration_s * 1e9);
-        latencies_.reserve(static_cast<std::size_t>(
-            std::min<std::uint64_t>(o_.max_requests, 4'000'000)));
+        latencies_.reserve(
+            static_cast<std::size_t>(std::min<std::uint64_t>(o_.max_requests, 4'000'000)));
         last_progress_ = t0;
         for (conn& c : conns_) {
             start_request(c, t0);
@@ -380,7 +380,8 @@ private:
             measure_start_ = t;
             cpu_start_ = process_cpu_s(o_.server_pid);
             sched_start_ = process_sched_s(o_.server_pid);
-        } else if (phase_ == 1 && (t >= measure_end_ || latencies_.size() + straddling_ >= o_.max_requests)) {
+        } else if (phase_ == 1 &&
+                   (t >= measure_end_ || latencies_.size() + straddling_ >= o_.max_requests)) {
             phase_ = 2;
             measure_stop_ = t;
             cpu_stop_ = process_cpu_s(o_.server_pid);
