@@ -45,6 +45,10 @@
 #   uvloop-protocol  echo_server.py --uvloop --protocol: transport.write in data_received
 #   uvloop-streams   echo_server.py --uvloop: the same streams code as CPython's
 #   cpython-streams  echo_server.py: asyncio.start_server, read(65536), write, drain
+# and, only when named in --servers:
+#   asyncio-cpp-notrim  echo_asyncio under GLIBC_TUNABLES=glibc.malloc.trim_threshold=256 MiB:
+#                    glibc then keeps the heap top that a loop iteration's freed read buffers
+#                    leave, instead of returning it (brk) and faulting it back in (16 KiB rows)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -121,7 +125,7 @@ if [ "$reuseport" -eq 1 ]; then
     g++ -O2 -std=c++20 -pthread "${warnings[@]}" -I"$include" "$root/examples/reuseport_echo.cpp" \
         -o "$out/reuseport_echo"
 else
-    if [[ " $servers " == *" asyncio-cpp "* ]]; then
+    if [[ " $servers " == *" asyncio-cpp"* ]]; then
         echo "echo_compare: building echo_asyncio"
         g++ -O2 -std=c++20 "${warnings[@]}" -I"$include" "$root/bench/peers/echo_asyncio.cpp" \
             -o "$out/echo_asyncio"
@@ -136,6 +140,8 @@ fi
 command_of() {
     case "$1" in
     asyncio-cpp) echo "$out/echo_asyncio $port" ;;
+    asyncio-cpp-notrim) # glibc keeps freed heap memory instead of returning it at once (brk)
+        echo "env GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456 $out/echo_asyncio $port" ;;
     asio) echo "$out/echo_asio $port" ;;
     uvloop-protocol) echo "$python $root/bench/peers/echo_server.py $port --uvloop --protocol" ;;
     uvloop-streams) echo "$python $root/bench/peers/echo_server.py $port --uvloop" ;;
