@@ -274,7 +274,7 @@ size_name() {
 # A table of column $1 over sizes x connections; $2 = "ratio" adds asyncio-cpp / asio (and / the
 # first uvloop server); $3 = "p50p99" prints "p50 / p99" cells from columns 7 and 8.
 table() {
-    local column="$1" extra="${2:-}" line rule v a b
+    local column="$1" extra="${2:-}" line rule a b
     line="| size | conns |"
     rule="|---|---:|"
     for s in $servers; do
