@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Echo-server benchmark of issue 13: asyncio-cpp streams beside asio, uvloop and CPython asyncio,
 # all driven by the same load generator (bench/peers/echo_load.cpp, raw epoll, none of them).
-# Not part of CI: the default run takes about 12 minutes.
+# Not part of CI: the default run takes about 10 minutes (8 min of runs on a 2-core machine).
 #
 #   bash bench/peers/echo_compare.sh                  # 5 rounds, 1.5 s measured per run
 #   bash bench/peers/echo_compare.sh --quick          # 1 round, 0.5 s per run, 1,000 idle conns
