@@ -10,12 +10,18 @@
 #   bash bench/peers/compare.sh --peers "asio asyncio-cpp" --workloads "W2 W5"
 #   bash bench/peers/compare.sh --include /tmp/old/include   # asyncio-cpp from other headers
 #                                                            # (before/after a change)
+#   LIBCORO_SRC=~/src/libcoro NETCAN_SRC=~/src/asyncio bash bench/peers/compare.sh
+#                          # with the jbaldwin/libcoro and netcan/asyncio peers (issue 14)
 #
 # What it does, on Debian 12:
 #   1. installs with apt-get, through scripts/deps.sh, g++, libasio-dev (asio 1.22), python3,
 #      time (GNU time, for peak RSS) and python3-uvloop when the archive has it;
 #   2. builds bench/peers/asyncio_peer.cpp (against include/) and bench/peers/asio_peer.cpp with
-#      g++ -O2 -std=c++20 into build/peers/ (asio's headers may warn, so no -Werror there);
+#      g++ -O2 -std=c++20 into build/peers/ (asio's headers may warn, so no -Werror there); with
+#      LIBCORO_SRC (a jbaldwin/libcoro source folder) and NETCAN_SRC (a netcan/asyncio one, which
+#      needs libfmt-dev), bench/peers/libcoro_peer.cpp and netcan_peer.cpp with their sources, the
+#      objects into build/peers/ only (their sources are never copied into this repository); a
+#      peer whose folder is unset or absent is skipped with a message;
 #   3. runs every peer on every workload, round by round (round 1 runs everything once, then
 #      round 2, ...), so drift of a noisy machine spreads over every peer alike; each run goes
 #      under /usr/bin/time -f %M for its peak RSS;
@@ -36,7 +42,9 @@
 #   W6       a socketpair ping-pong: one byte each way, N round trips (sock_sendall + sock_recv,
 #            asio's async_write + async_read_some) (N = 100,000)
 # Peers: python (CPython asyncio), uvloop, asio (channel for W3), asio-nb (W3 only: try_send /
-# try_receive before the async operation), asyncio-cpp (the monotonic loop, asyncio::run).
+# try_receive before the async operation), libcoro (W1-W5: one coro::scheduler thread resuming
+# inline, when_all, yield, yield_for, ring_buffer), netcan (W1, W2, W4, W5: schedule_task, sleep;
+# its clock counts whole milliseconds), asyncio-cpp (the monotonic loop, asyncio::run).
 # Every program checks its result and prints one line:
 #   <peer> <workload> N=<n> total_s=<seconds> ns_per_op=<ns>
 set -euo pipefail
@@ -47,7 +55,7 @@ rounds=5
 quick=0
 install=1
 include="$root/include"
-peers="python uvloop asio asio-nb asyncio-cpp"
+peers="python uvloop asio asio-nb libcoro netcan asyncio-cpp"
 workloads="W1 W2 W3-1p1c W3-4p4c W4 W5 W6"
 run_timeout=900
 
@@ -109,6 +117,9 @@ size_of() {
 # --- 1. dependencies --------------------------------------------------------------------------
 if [ "$install" -eq 1 ]; then
     bash "$root/scripts/deps.sh" g++ libasio-dev python3 time
+    if [ -n "${NETCAN_SRC:-}" ] && [[ " $peers " == *" netcan "* ]]; then
+        bash "$root/scripts/deps.sh" libfmt-dev
+    fi
     if ! bash "$root/scripts/deps.sh" python3-uvloop; then
         echo "compare: python3-uvloop could not be installed; the uvloop peer is skipped" >&2
     fi
@@ -133,6 +144,46 @@ if [[ " $peers " == *" asio"* ]]; then
     g++ -O2 -std=c++20 "${warnings[@]}" "$root/bench/peers/asio_peer.cpp" -o "$out/asio_peer"
 fi
 
+# The peer $1 is dropped from the list, with the reason $2.
+drop_peer() {
+    echo "compare: $2; the $1 peer is skipped" >&2
+    peers="$(echo " $peers " | sed "s/ $1 / /")"
+}
+# libcoro: its library sources without networking (which needs c-ares) plus the scheduler, with
+# the export header CMake would generate.
+if [[ " $peers " == *" libcoro "* ]]; then
+    if [ -z "${LIBCORO_SRC:-}" ] || ! [ -f "${LIBCORO_SRC}/include/coro/scheduler.hpp" ]; then
+        drop_peer libcoro "LIBCORO_SRC is not a libcoro source folder (${LIBCORO_SRC:-unset})"
+    else
+        echo "compare: building libcoro_peer from $LIBCORO_SRC"
+        mkdir -p "$out/libcoro/include/coro"
+        printf '#pragma once\n#define CORO_EXPORT\n#define CORO_NO_EXPORT\n' \
+            >"$out/libcoro/include/coro/export.hpp"
+        libcoro_sources=()
+        for f in condition_variable default_executor detail/task_self_deleting event mutex \
+            semaphore sync_wait thread_pool detail/pipe detail/timer_handle scheduler poll \
+            detail/io_notifier_epoll; do
+            libcoro_sources+=("$LIBCORO_SRC/src/$f.cpp")
+        done
+        if ! g++ -O2 -std=c++20 -w -I"$LIBCORO_SRC/include" -I"$out/libcoro/include" \
+            "${libcoro_sources[@]}" "$root/bench/peers/libcoro_peer.cpp" -pthread \
+            -o "$out/libcoro_peer"; then
+            drop_peer libcoro "libcoro_peer did not build"
+        fi
+    fi
+fi
+if [[ " $peers " == *" netcan "* ]]; then
+    if [ -z "${NETCAN_SRC:-}" ] || ! [ -f "${NETCAN_SRC}/include/asyncio/schedule_task.h" ]; then
+        drop_peer netcan "NETCAN_SRC is not a netcan/asyncio source folder (${NETCAN_SRC:-unset})"
+    else
+        echo "compare: building netcan_peer from $NETCAN_SRC"
+        if ! g++ -O2 -std=c++20 -w -I"$NETCAN_SRC/include" "$NETCAN_SRC/src/event_loop.cpp" \
+            "$root/bench/peers/netcan_peer.cpp" -lfmt -o "$out/netcan_peer"; then
+            drop_peer netcan "netcan_peer did not build"
+        fi
+    fi
+fi
+
 # The command line of one peer on one workload; empty when the peer does not run it.
 command_of() {
     local peer="$1" workload="$2" n="$3"
@@ -141,6 +192,8 @@ command_of() {
     uvloop) echo "$python $root/bench/peers/python_peer.py $workload $n --uvloop" ;;
     asio) echo "$out/asio_peer $workload $n" ;;
     asio-nb) if [[ "$workload" == W3-* ]]; then echo "$out/asio_peer $workload $n --nb"; fi ;;
+    libcoro) if [ "$workload" != W6 ]; then echo "$out/libcoro_peer $workload $n"; fi ;;
+    netcan) case "$workload" in W1 | W2 | W4 | W5) echo "$out/netcan_peer $workload $n" ;; esac ;;
     asyncio-cpp) echo "$out/asyncio_peer $workload $n" ;;
     *)
         echo "compare: unknown peer $peer" >&2
@@ -287,6 +340,16 @@ else
     ours="$include"
 fi
 echo "- asyncio-cpp: $ours"
+# The commit of a peer's source folder, when it is a git checkout.
+src_commit() {
+    git -C "$1" rev-parse --short HEAD 2>/dev/null || echo "commit unknown"
+}
+if [[ " $peers " == *" libcoro "* ]]; then
+    echo "- libcoro: $LIBCORO_SRC at $(src_commit "$LIBCORO_SRC")"
+fi
+if [[ " $peers " == *" netcan "* ]]; then
+    echo "- netcan/asyncio: $NETCAN_SRC at $(src_commit "$NETCAN_SRC") (ms clock: W2, W4 rounded)"
+fi
 echo "- load average (1, 5, 15 min): $load_before before, $load_after after"
 echo "- $(g++ --version | head -n 1), -O2 -std=c++20;" \
     "asio $(dpkg-query -W -f '${Version}' libasio-dev 2>/dev/null || echo '?');" \
