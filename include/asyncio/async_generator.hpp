@@ -70,7 +70,7 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
         bool await_ready() noexcept { return false; }
         void await_suspend(std::coroutine_handle<>) noexcept {
             p->running_ = false;
-            p->root_->next_ = p->continuation_;
+            p->root_->set_next(p->continuation_);
         }
         // aclose() resumes the generator here with generator_exit, so its cleanup runs.
         void await_resume() const {
@@ -96,7 +96,7 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
             p.running_ = false;
             p.finished_ = true;
             static_cast<asyncgen_link&>(p).unlink();
-            p.root_->next_ = p.continuation_;
+            p.root_->set_next(p.continuation_);
         }
         void await_resume() noexcept {}
     };
@@ -114,7 +114,7 @@ template <class T> struct async_generator_promise : promise_base, asyncgen_link,
             loop_ = &root_->loop();
             loop_->core().asyncgens.push_back(*this);
         }
-        root_->next_ = std::coroutine_handle<async_generator_promise>::from_promise(*this);
+        root_->set_next(std::coroutine_handle<async_generator_promise>::from_promise(*this));
     }
 
     static void spawn_close_task(asyncgen_link* l);

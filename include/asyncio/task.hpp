@@ -77,7 +77,7 @@ private:
             promise_type& child = self->promise();
             child.continuation_ = parent;
             child.root_ = detail::root_of(parent);
-            child.root_->next_ = self->frame_.get(); // the driver starts the child
+            child.root_->set_next(self->frame_.get()); // the driver starts the child
         }
         T await_resume() {
             struct destroy_after {

@@ -176,6 +176,11 @@ public:
     block_pool pool;
     /// The current task (a task_core), or null while a plain callback runs.
     void* current_task = nullptr;
+    /// The trampoline slot of the running task's driver (task_core::step): the next coroutine of
+    /// its await chain to resume. One per loop rather than per task (8 bytes less in every task):
+    /// it is null whenever a step starts or ends, so an eager task's first step, run inside
+    /// another task's step, finds it null and leaves it null.
+    std::coroutine_handle<> trampoline;
     /// Counter behind the default names "Task-1", "Task-2", ... (per loop).
     std::uint64_t task_counter = 0;
     /// Tasks created while the loop runs start eagerly (set_task_factory(eager_task_factory)).

@@ -194,8 +194,8 @@ public:
         return cancelling_;
     }
 
-    /// The trampoline slot: the next coroutine of this chain the driver resumes.
-    std::coroutine_handle<> next_;
+    /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
+    void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
 
 protected:
     ~task_core() = default;
@@ -340,11 +340,14 @@ private:
         loop_core& core = loop_->core();
         void* const outer = core.current_task;
         core.current_task = this;
-        // The driver: awaiting a lazy task or finishing one stores the next frame here and
-        // returns, so a chain of any depth runs on a flat stack whatever the compiler does.
-        next_ = resume_point_;
-        while (next_) {
-            std::exchange(next_, nullptr).resume();
+        // The driver: awaiting a lazy task or finishing one stores the next frame in the loop's
+        // trampoline slot and returns, so a chain of any depth runs on a flat stack whatever the
+        // compiler does.
+        std::coroutine_handle<>& next = core.trampoline;
+        ASYNCIO_ASSERT(!next);
+        next = resume_point_;
+        while (next) {
+            std::exchange(next, nullptr).resume();
         }
         core.current_task = outer;
         if (frame_.done()) {

@@ -28,7 +28,7 @@ struct task_promise_base : promise_base, pooled {
         // coroutine) and returns to the driver, so the stack stays flat at any depth.
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
-            p.root_->next_ = p.continuation_;
+            p.root_->set_next(p.continuation_);
         }
         void await_resume() noexcept {}
     };
