@@ -22,6 +22,15 @@
     ((cond) ? static_cast<void>(0) : ::asyncio::detail::assert_failed(#cond, __FILE__, __LINE__))
 #endif
 
+/// Keeps a rarely taken path out of line, so that the hot path it leaves saves fewer registers.
+#if defined(__GNUC__) || defined(__clang__)
+#define ASYNCIO_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define ASYNCIO_NOINLINE __declspec(noinline)
+#else
+#define ASYNCIO_NOINLINE
+#endif
+
 /// Defined when compiling with AddressSanitizer (GCC's __SANITIZE_ADDRESS__, Clang's feature).
 #if defined(__SANITIZE_ADDRESS__)
 #define ASYNCIO_HAS_ASAN 1

@@ -37,18 +37,23 @@ public:
         root_ = root_of(h);
         if (delay_ <= 0) {
             // asyncio.sleep(0): one bare yield, to the back of the ready queue; no timer.
-            root_->suspend(h);
-            root_->wake();
+            root_->yield_now(h);
             return;
         }
-        loop_ = &root_->loop().core();
-        loop_->add_timer(*this, saturating_add(loop_->now(), delay_));
-        root_->suspend(h, cancel_hook{&on_cancel, this});
+        arm(h);
     }
 
     void await_resume() { root_->throw_if_cancel_delivered(); }
 
 private:
+    // A positive delay: the timer goes into the loop's heap (kept out of line, so that sleep(0)
+    // stays a few instructions).
+    ASYNCIO_NOINLINE void arm(std::coroutine_handle<> h) {
+        loop_ = &root_->loop().core();
+        loop_->add_timer(*this, saturating_add(loop_->now(), delay_));
+        root_->suspend(h, cancel_hook{&on_cancel, this});
+    }
+
     // The timer expired and ran from the ready queue: wake the task for the next iteration,
     // which is CPython's two stages (timer callback resolves the future, the task runs later).
     static void expired(void* p, bool run) {

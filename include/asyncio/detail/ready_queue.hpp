@@ -58,7 +58,8 @@ public:
 private:
     static void noop(void*, bool) noexcept {}
 
-    void grow() {
+    // Out of line, so that push() inlines into every wake-up.
+    ASYNCIO_NOINLINE void grow() {
         const std::uint64_t cap = capacity_ == 0 ? 64 : capacity_ * 2;
         auto next = std::make_unique<ready_entry[]>(static_cast<std::size_t>(cap));
         for (std::uint64_t i = head_; i != tail_; ++i) {

@@ -95,6 +95,18 @@ public:
         loop_->core().schedule(&step_entry, this);
     }
 
+    /// suspend(h) then wake(): a bare yield to the back of the ready queue (sleep(0)), inline
+    /// because every switch goes through it. The task is scheduled before anything changes, so a
+    /// failure to schedule (out of memory) leaves it as it was.
+    void yield_now(std::coroutine_handle<> h) {
+        ASYNCIO_ASSERT(!scheduled_);
+        loop_->core().schedule(&step_entry, this);
+        scheduled_ = true;
+        resume_point_ = h;
+        hook_ = cancel_hook{};
+        recheck_ = nullptr;
+    }
+
     /// Records where the chain suspended, how a cancel request reaches what it waits for, and
     /// optionally a check run at the start of the next step: a queue waiter re-checks its
     /// condition there and, if another task took the item first, waits again without resuming
@@ -112,8 +124,7 @@ public:
     /// For the awaiter that resumes: throws cancelled_error if this step delivers a cancellation.
     void throw_if_cancel_delivered() {
         if (deliver_cancel_) {
-            deliver_cancel_ = false;
-            throw cancelled_error(cancel_message());
+            throw_cancel_delivered();
         }
     }
     /// Used by hooks that withdrew the task from what it waited for: the resumed await throws.
@@ -317,8 +328,15 @@ private:
         }
     }
 
-    void step() noexcept {
-        scheduled_ = false;
+    [[noreturn]] ASYNCIO_NOINLINE void throw_cancel_delivered() {
+        deliver_cancel_ = false;
+        throw cancelled_error(cancel_message());
+    }
+
+    // The start of a step in its general form: a cancellation to deliver, a waiter's re-check,
+    // or the first step. False when the step ends here (the waiter waits again, or the task was
+    // cancelled before it started).
+    ASYNCIO_NOINLINE bool begin_step_slow() noexcept {
         const cancel_hook hook = std::exchange(hook_, cancel_hook{});
         if (must_cancel_) {
             must_cancel_ = false;
@@ -326,7 +344,7 @@ private:
         }
         if (const recheck_fn check = std::exchange(recheck_, nullptr); check != nullptr) {
             if (!deliver_cancel_ && !check(hook.ctx, *this)) {
-                return; // the awaiter waits again (and registered itself anew)
+                return false; // the awaiter waits again (and registered itself anew)
             }
         }
         if (!started_ && deliver_cancel_) {
@@ -334,9 +352,33 @@ private:
             deliver_cancel_ = false;
             frame_.reset();
             conclude(std::make_exception_ptr(cancelled_error(cancel_message())));
-            return;
+            return false;
         }
         started_ = true;
+        return true;
+    }
+
+    // The task cancelled itself, then awaited: that await is cancelled at once (or, if what it
+    // awaits refuses, at the next step). A failure here (out of memory) leaves the request for
+    // the next step.
+    ASYNCIO_NOINLINE void cancel_own_await() noexcept {
+        must_cancel_ = false;
+        try {
+            request_cancel(*this, cancel_message());
+        } catch (...) {
+            must_cancel_ = true;
+        }
+    }
+
+    void step() noexcept {
+        scheduled_ = false;
+        if (!must_cancel_ && recheck_ == nullptr && (started_ || !deliver_cancel_)) {
+            // The common step: a woken task resumes, or a task starts.
+            hook_ = cancel_hook{};
+            started_ = true;
+        } else if (!begin_step_slow()) {
+            return;
+        }
         loop_core& core = loop_->core();
         void* const outer = core.current_task;
         core.current_task = this;
@@ -355,15 +397,7 @@ private:
             return;
         }
         if (must_cancel_ && hook_.fn != nullptr) {
-            // The task cancelled itself, then awaited: that await is cancelled at once (or, if
-            // what it awaits refuses, at the next step). A failure here (out of memory) leaves
-            // the request for the next step.
-            must_cancel_ = false;
-            try {
-                request_cancel(*this, cancel_message());
-            } catch (...) {
-                must_cancel_ = true;
-            }
+            cancel_own_await();
         }
     }
 
