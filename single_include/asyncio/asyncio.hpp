@@ -5192,9 +5192,8 @@ task_handle<await_result_t<std::remove_cvref_t<A>>> create_task(A&& aw, std::str
 // Datagram endpoints (UDP, Unix datagram sockets): loop.create_datagram_endpoint with a protocol.
 
 
-// ---- asyncio/socket.hpp --------------------------------------------------------------------------
-// Sockets for the loop: an RAII non-blocking socket, name resolution in the executor, and the
-// sock_* awaitables of asyncio's selector loop (sock_recv, sock_sendall, sock_connect, ...).
+// ---- asyncio/datagram_protocol.hpp ---------------------------------------------------------------
+// asyncio.DatagramProtocol: what a datagram endpoint calls (see <asyncio/datagram.hpp>).
 
 
 // ---- asyncio/socket_address.hpp ------------------------------------------------------------------
@@ -5389,7 +5388,54 @@ getaddrinfo_blocking(const std::string& host, int port, int family = AF_UNSPEC, 
 }
 
 } // namespace asyncio
-// ---- (back in asyncio/socket.hpp)
+// ---- (back in asyncio/datagram_protocol.hpp)
+
+
+namespace asyncio {
+
+class datagram_transport;
+
+/// asyncio.DatagramProtocol: derive from it and override what you need (every method does
+/// nothing by default). The loop calls these from its thread: connection_made once, then
+/// datagram_received for each datagram and error_received for each failed send or receive (an
+/// ICMP "port unreachable" reported on a connected socket, for instance, as
+/// errc::connection_refused), pause_writing/resume_writing as the write buffer crosses its marks,
+/// and connection_lost once at the end. An exception thrown by one of them goes to the loop's
+/// exception handler; the transport carries on.
+class datagram_protocol {
+public:
+    virtual ~datagram_protocol() = default;
+
+    /// The transport is ready; keep a copy of it to send.
+    virtual void connection_made(datagram_transport& /*transport*/) {}
+    /// One datagram (possibly empty) and its sender; the bytes are the override's to keep.
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides take ownership
+    virtual void datagram_received(std::string /*data*/, const socket_address& /*addr*/) {}
+    /// A send or receive failed with an OS error; the transport stays open.
+    virtual void error_received(const std::system_error& /*exc*/) {}
+    /// The transport is closed: null after close() or abort(), else what ended it.
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides may keep it
+    virtual void connection_lost(std::exception_ptr /*exc*/) {}
+    /// The write buffer went above its high-water mark (64 KiB by default).
+    virtual void pause_writing() {}
+    /// The write buffer came back to its low-water mark (16 KiB by default).
+    virtual void resume_writing() {}
+
+protected:
+    datagram_protocol() = default;
+    datagram_protocol(const datagram_protocol&) = default;
+    datagram_protocol(datagram_protocol&&) = default;
+    datagram_protocol& operator=(const datagram_protocol&) = default;
+    datagram_protocol& operator=(datagram_protocol&&) = default;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/datagram.hpp)
+
+// ---- asyncio/socket.hpp --------------------------------------------------------------------------
+// Sockets for the loop: an RAII non-blocking socket, name resolution in the executor, and the
+// sock_* awaitables of asyncio's selector loop (sock_recv, sock_sendall, sock_connect, ...).
+
 
 // ---- asyncio/threads.hpp -------------------------------------------------------------------------
 // Threads: the executor concept, thread_pool, run_in_executor, to_thread, run_coroutine_threadsafe
@@ -6725,48 +6771,14 @@ inline task<> connect_by_name(int fd, int family, int type, std::string host, in
 // ---- (back in asyncio/datagram.hpp)
 
 
+// ---- asyncio/detail/datagram_state.hpp -----------------------------------------------------------
+// The shared state of one datagram endpoint (CPython's _SelectorDatagramTransport).
 
-#include <any>
 
-namespace asyncio {
 
-class datagram_transport;
 
-/// asyncio.DatagramProtocol: derive from it and override what you need (every method does
-/// nothing by default). The loop calls these from its thread: connection_made once, then
-/// datagram_received for each datagram and error_received for each failed send or receive (an
-/// ICMP "port unreachable" reported on a connected socket, for instance, as
-/// errc::connection_refused), pause_writing/resume_writing as the write buffer crosses its marks,
-/// and connection_lost once at the end. An exception thrown by one of them goes to the loop's
-/// exception handler; the transport carries on.
-class datagram_protocol {
-public:
-    virtual ~datagram_protocol() = default;
 
-    /// The transport is ready; keep a copy of it to send.
-    virtual void connection_made(datagram_transport& /*transport*/) {}
-    /// One datagram (possibly empty) and its sender; the bytes are the override's to keep.
-    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides take ownership
-    virtual void datagram_received(std::string /*data*/, const socket_address& /*addr*/) {}
-    /// A send or receive failed with an OS error; the transport stays open.
-    virtual void error_received(const std::system_error& /*exc*/) {}
-    /// The transport is closed: null after close() or abort(), else what ended it.
-    // NOLINTNEXTLINE(performance-unnecessary-value-param): overrides may keep it
-    virtual void connection_lost(std::exception_ptr /*exc*/) {}
-    /// The write buffer went above its high-water mark (64 KiB by default).
-    virtual void pause_writing() {}
-    /// The write buffer came back to its low-water mark (16 KiB by default).
-    virtual void resume_writing() {}
-
-protected:
-    datagram_protocol() = default;
-    datagram_protocol(const datagram_protocol&) = default;
-    datagram_protocol(datagram_protocol&&) = default;
-    datagram_protocol& operator=(const datagram_protocol&) = default;
-    datagram_protocol& operator=(datagram_protocol&&) = default;
-};
-
-namespace detail {
+namespace asyncio::detail {
 
 /// CPython's _SelectorDatagramTransport: the socket, the protocol and the write buffer of one
 /// endpoint, shared by every datagram_transport handle.
@@ -7143,7 +7155,13 @@ private:
     bool lost_called_ = false;
 };
 
-} // namespace detail
+} // namespace asyncio::detail
+// ---- (back in asyncio/datagram.hpp)
+
+
+#include <any>
+
+namespace asyncio {
 
 /// asyncio.DatagramTransport: a handle to one datagram endpoint (copies share it). The endpoint
 /// closes when close() or abort() is called, or when the last handle goes (the socket is then
