@@ -29,6 +29,9 @@ for src in examples/*.cpp; do
         # (same lines, same order). Run build/examples/asyncq without it to watch in real time.
         asyncq) args=(--virtual-time) ;;
         # countasync runs on the real clock here (one second); its CTest test uses --virtual-time.
+        # reuseport_echo without arguments serves until Ctrl-C; --self-test serves, checks 20
+        # clients on 127.0.0.1 and stops.
+        reuseport_echo) args=(--self-test) ;;
     esac
     echo
     echo "== $name ${args[*]}"
