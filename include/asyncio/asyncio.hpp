@@ -6,6 +6,7 @@
 #include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
 #include <asyncio/datagram.hpp>
+#include <asyncio/datagram_protocol.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>
