@@ -6937,10 +6937,6 @@ private:
         datagram_state* self = nullptr;
     };
 
-    [[nodiscard]] static bool would_block(int err) noexcept {
-        return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-    }
-
     /// One send: 0, or the errno.
     int send_one(std::span<const std::byte> data, const socket_address& to) const noexcept {
         const auto r = connected_ ? ::send(sock_.fileno(), data.data(), data.size(), MSG_NOSIGNAL)

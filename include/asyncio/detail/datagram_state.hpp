@@ -13,6 +13,7 @@
 #include <asyncio/detail/loop_core.hpp>
 #include <asyncio/detail/ref_ptr.hpp>
 #include <asyncio/detail/running_loop.hpp>
+#include <asyncio/detail/sock_awaiter.hpp>
 
 #include <sys/socket.h>
 
@@ -186,10 +187,6 @@ private:
     struct watch final : io_watcher {
         datagram_state* self = nullptr;
     };
-
-    [[nodiscard]] static bool would_block(int err) noexcept {
-        return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-    }
 
     /// One send: 0, or the errno.
     int send_one(std::span<const std::byte> data, const socket_address& to) const noexcept {
