@@ -6,12 +6,15 @@
 #   clang14       clang 14 + libstdc++ 12 Debug, -Werror: the oldest compiler supported
 #   clang-libcxx  clang 19 + libc++ 19 Debug, -Werror
 #   asan          g++ 12 Debug with AddressSanitizer + UndefinedBehaviorSanitizer, -Werror
+#   asan-pool     the same, the tests built again with the loop's arena kept (ASYNCIO_POOL_UNDER_ASAN):
+#                 ASan then checks the arena's own poisoning (asyncio.pool_asan.*)
 #   tsan          g++ 12 RelWithDebInfo with ThreadSanitizer, -Werror: the test cases tagged
 #                 [threads] or [io] (asyncio_thread_tests, built from the files that have some)
+#   examples      scripts/examples.sh: the README's quick start (builds every example, runs each)
 #   dev           g++ 12 Debug, -Werror, plus tests built against the single header (runs last)
 #
-#   bash scripts/test.sh                  # asan, dev (about 7 minutes on a 2-core machine)
-#   bash scripts/test.sh --all            # every leg above, in that order (CI: .ci/run; about 12)
+#   bash scripts/test.sh                  # asan, dev (about 10 minutes on a 2-core machine)
+#   bash scripts/test.sh --all            # every leg above, in that order (CI: .ci/run; about 30)
 #   bash scripts/test.sh --only LEG,...   # just these legs, e.g. --only format,tidy
 #   bash scripts/test.sh --all --skip LEG,...
 #
@@ -26,10 +29,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 usage() {
-    sed -n '2,24s/^# \{0,1\}//p' "$0"
+    sed -n '2,27s/^# \{0,1\}//p' "$0"
 }
 
-all_legs=(format tidy clang14 clang-libcxx asan tsan dev)
+all_legs=(format tidy clang14 clang-libcxx asan asan-pool tsan examples dev)
 legs=(asan dev)
 only=""
 skip=""
@@ -76,13 +79,14 @@ for leg in "${legs[@]}"; do
         clang14) packages+=(cmake ninja-build clang-14 g++ catch2 python3) ;;
         clang-libcxx) packages+=(cmake ninja-build clang-19 libc++-19-dev libc++abi-19-dev
                                  libclang-rt-19-dev catch2 python3) ;;
-        asan | dev) packages+=(cmake ninja-build g++ catch2 libbenchmark-dev python3) ;;
+        asan | asan-pool | dev) packages+=(cmake ninja-build g++ catch2 libbenchmark-dev python3) ;;
+        examples) packages+=(cmake ninja-build g++) ;;
         tsan) packages+=(cmake ninja-build g++ catch2 python3) ;;
     esac
     # The interop tests' peers (tests/interop_test.cpp, tests/interop/): without them those tests
     # only warn or report a skip.
     case "$leg" in
-        clang14 | clang-libcxx | asan | tsan | dev) packages+=(curl socat) ;;
+        clang14 | clang-libcxx | asan | asan-pool | tsan | dev) packages+=(curl socat) ;;
     esac
 done
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
@@ -197,6 +201,7 @@ for leg in "${legs[@]}"; do
         format) leg_format ;;
         tidy) leg_tidy ;;
         tsan) leg_tsan ;;
+        examples) bash scripts/examples.sh ;;
         *) leg_cmake "$leg" ;;
     esac
     times+=("$leg $((SECONDS - start)) s")
