@@ -11,6 +11,7 @@
 #include <asyncio/future.hpp>
 #include <asyncio/gather.hpp>
 #include <asyncio/generator.hpp>
+#include <asyncio/graph.hpp>
 #include <asyncio/handle.hpp>
 #include <asyncio/locks.hpp>
 #include <asyncio/loop.hpp>

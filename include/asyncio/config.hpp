@@ -55,6 +55,15 @@
 #define ASYNCIO_NO_BLOCK_POOL 1
 #endif
 
+/// ASYNCIO_CALL_GRAPH: define it to record where each coroutine of an asyncio::task chain is
+/// suspended (the function name, file and line of its current `co_await`, through an
+/// `await_transform` on the task promise), so that capture_call_graph (graph.hpp) can list the
+/// frames of every task. Off by default: then a co_await costs nothing extra and call graphs
+/// still show every task and who awaits whom, but only the frame that asks for the current
+/// task's graph. It changes the layout of task promises and task states, so it must be defined
+/// the same way in every translation unit of a program (otherwise the program breaks the one
+/// definition rule). Any definition turns it on, -DASYNCIO_CALL_GRAPH=0 included.
+
 namespace asyncio::detail {
 
 [[noreturn]] inline void assert_failed(const char* cond, const char* file, int line) noexcept {

@@ -77,6 +77,12 @@ private:
             promise_type& child = self->promise();
             child.continuation_ = parent;
             child.root_ = detail::root_of(parent);
+#if defined(ASYNCIO_CALL_GRAPH)
+            if constexpr (std::is_base_of_v<detail::task_promise_base, Promise>) {
+                child.caller_ = &parent.promise();
+            }
+            child.root_->set_innermost(&child);
+#endif
             child.root_->set_next(self->frame_.get()); // the driver starts the child
         }
         T await_resume() {
@@ -119,6 +125,9 @@ public:
     task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
         : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
         frame_.promise<task_promise<T>>().root_ = this;
+#if defined(ASYNCIO_CALL_GRAPH)
+        set_innermost(&frame_.promise<task_promise<T>>());
+#endif
     }
     task_state(const task_state&) = delete;
     task_state& operator=(const task_state&) = delete;
@@ -301,6 +310,10 @@ struct state_access {
     template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
         return f.s_;
     }
+    /// The task behind `r` (null for an empty reference).
+    static task_core* core_of(const task_ref& r) noexcept { return r.core_.get(); }
+    /// A reference to `c` (empty for null).
+    static task_ref ref_of(task_core* c) noexcept { return task_ref(c); }
     /// The pending tasks of `loop`, as references.
     static std::vector<task_ref> tasks_of(event_loop& loop) {
         std::vector<task_ref> out;

@@ -9,6 +9,7 @@
 #include <asyncio/loop.hpp>
 #include <asyncio/task.hpp>
 
+#include <asyncio/detail/awaited_by.hpp>
 #include <asyncio/detail/body_outcome.hpp>
 
 #include <exception>
@@ -68,9 +69,14 @@ public:
             throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
         }
         task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
-        tasks_.push_back(child{h, 0});
+        tasks_.emplace_back();
         auto it = std::prev(tasks_.end());
+        it->task = h;
         it->callback = h.add_done_callback([this, it] { on_task_done(it); });
+        if (!h.done()) {
+            // CPython 3.14: future_add_to_awaited_by(task, parent), for call graphs (graph.hpp).
+            it->host.attach(*detail::state_access::get(h), detail::state_access::core_of(parent_));
+        }
         return h;
     }
 
@@ -105,7 +111,8 @@ public:
 private:
     struct child {
         task_ref task;
-        callback_id callback;
+        callback_id callback = 0;
+        detail::awaited_by_node host; // names the host task in the child's done list
     };
 
     task_group() = default;

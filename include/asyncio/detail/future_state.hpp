@@ -139,6 +139,10 @@ public:
         done_list_.push_back(n);
     }
 
+    /// Calls `f(done_node&)` for each entry of the done list, in order (call graphs read who
+    /// waits); `f` must not change the list.
+    template <class F> void for_each_done_node(F&& f) { done_list_.for_each(std::forward<F>(f)); }
+
     /// add_done_callback: `f(future_state_base*)` is scheduled when the future completes, or at
     /// once (still through call_soon) when it is already done.
     template <class F> callback_id add_callback(F&& f) {

@@ -63,6 +63,11 @@ public:
         }
         return accepted;
     }
+    /// Call graphs (graph.hpp): the task awaiting the gather that `n`, a node of a child's done
+    /// list, belongs to; null when `n` is no gather slot or its gather is not awaited yet.
+    [[nodiscard]] static task_core* waiting_task(const done_node& n) noexcept {
+        return n.on_done == &slot_fired ? static_cast<const slot&>(n).owner->root_ : nullptr;
+    }
     /// Future.done(): the gather has its results, or its exception.
     [[nodiscard]] bool done() const noexcept { return outer_done_; }
     /// Future.cancelled(): always false, as in CPython, whose gather future ends a cancelled

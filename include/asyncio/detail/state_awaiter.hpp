@@ -13,10 +13,25 @@
 
 namespace asyncio::detail {
 
+/// The done-list entry of a task awaiting a future or task: wakes the task. Not a template, so
+/// that call graphs (graph.hpp) can tell these entries from others by their `on_done`.
+struct task_waiter : done_node {
+    /// The awaiting task (null until it suspends).
+    task_core* root_ = nullptr;
+
+    /// The task waiting through `n`, a node of a done list, or null when `n` is no task_waiter.
+    [[nodiscard]] static task_core* waiting_task(const done_node& n) noexcept {
+        return n.on_done == &fire ? static_cast<const task_waiter&>(n).root_ : nullptr;
+    }
+
+protected:
+    static void fire(done_node* n) noexcept { static_cast<task_waiter*>(n)->root_->wake(); }
+};
+
 /// `co_await` on a future or task state. Does not suspend when the state is already done. Lives
 /// in the awaiting frame and unlinks itself if that frame is destroyed first. `Move` takes the
 /// value out (co_await std::move(h)); otherwise the awaiter gets a copy.
-template <class State, bool Move> class state_awaiter : public done_node {
+template <class State, bool Move> class state_awaiter : public task_waiter {
 public:
     explicit state_awaiter(State* s) noexcept : s_(s) {}
     state_awaiter(const state_awaiter&) = delete;
@@ -56,15 +71,12 @@ public:
     }
 
 private:
-    static void fire(done_node* n) noexcept { static_cast<state_awaiter*>(n)->root_->wake(); }
-
     // Cancelling the awaiting task cancels what it awaits (a future, or a task and its chain).
     static bool on_cancel(void* ctx, task_core& self) {
         return static_cast<state_awaiter*>(ctx)->s_->cancel(self.cancel_message());
     }
 
     State* s_;
-    task_core* root_ = nullptr;
 };
 
 } // namespace asyncio::detail

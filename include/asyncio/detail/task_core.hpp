@@ -21,6 +21,7 @@
 namespace asyncio::detail {
 
 class task_core;
+struct task_promise_base;
 
 /// What `task.cancel()` calls while the task is suspended: cancels what the task waits for
 /// (removes the timer, cancels the awaited future or task) and returns true if that was accepted.
@@ -207,6 +208,13 @@ public:
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
+
+#if defined(ASYNCIO_CALL_GRAPH)
+    /// Call graphs (graph.hpp): the innermost coroutine of this task's await chain, kept by the
+    /// task's start, each inline await of a task<T> and each finish (never by a plain co_await).
+    [[nodiscard]] task_promise_base* innermost() const noexcept { return innermost_; }
+    void set_innermost(task_promise_base* p) noexcept { innermost_ = p; }
+#endif
 
 protected:
     ~task_core() = default;
@@ -404,6 +412,9 @@ private:
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
+#if defined(ASYNCIO_CALL_GRAPH)
+    task_promise_base* innermost_ = nullptr;
+#endif
 };
 
 } // namespace asyncio::detail

@@ -20,6 +20,28 @@ namespace asyncio::detail {
 struct task_promise_base : promise_base, pooled {
     std::exception_ptr exception_;
 
+#if defined(ASYNCIO_CALL_GRAPH)
+    /// Call graphs (graph.hpp, config.hpp's ASYNCIO_CALL_GRAPH): the coroutine awaiting this one
+    /// inline (null for a task's outermost coroutine), and where this one last awaited.
+    task_promise_base* caller_ = nullptr;
+    const char* await_function_ = nullptr;
+    const char* await_file_ = nullptr;
+    int await_line_ = 0;
+
+    /// Records the location of each `co_await` in the coroutine and hands the operand back
+    /// unchanged (the same reference, so no awaiter is copied or moved, and `operator co_await`
+    /// is looked up on it as before). The default arguments are evaluated at the co_await.
+    template <class Awaitable>
+    Awaitable&& await_transform(Awaitable&& a, const char* function = __builtin_FUNCTION(),
+                                const char* file = __builtin_FILE(),
+                                int line = __builtin_LINE()) noexcept {
+        await_function_ = function;
+        await_file_ = file;
+        await_line_ = line;
+        return static_cast<Awaitable&&>(a);
+    }
+#endif
+
     std::suspend_always initial_suspend() noexcept { return {}; }
 
     struct final_awaiter {
@@ -28,6 +50,9 @@ struct task_promise_base : promise_base, pooled {
         // coroutine) and returns to the driver, so the stack stays flat at any depth.
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
+#if defined(ASYNCIO_CALL_GRAPH)
+            p.root_->set_innermost(h.promise().caller_);
+#endif
             p.root_->set_next(p.continuation_);
         }
         void await_resume() noexcept {}
