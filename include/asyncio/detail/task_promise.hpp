@@ -5,6 +5,7 @@
 
 #include <asyncio/config.hpp>
 
+#include <asyncio/detail/await_location.hpp>
 #include <asyncio/detail/fwd.hpp>
 #include <asyncio/detail/task_core.hpp>
 #include <asyncio/detail/value_slot.hpp>
@@ -28,17 +29,16 @@ struct task_promise_base : promise_base, pooled {
     const char* await_file_ = nullptr;
     int await_line_ = 0;
 
-    /// Records the location of each `co_await` in the coroutine and hands the operand back
-    /// unchanged (the same reference, so no awaiter is copied or moved, and `operator co_await`
-    /// is looked up on it as before). The default arguments are evaluated at the co_await.
+    /// Records the location of each `co_await` in the coroutine (the default arguments are
+    /// evaluated there) and returns what awaits the operand as the language would, its operator
+    /// co_await applied, with no copy or move of the operand or of its awaiter.
     template <class Awaitable>
-    Awaitable&& await_transform(Awaitable&& a, const char* function = __builtin_FUNCTION(),
-                                const char* file = __builtin_FILE(),
-                                int line = __builtin_LINE()) noexcept {
+    auto await_transform(Awaitable&& a, const char* function = __builtin_FUNCTION(),
+                         const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
         await_function_ = function;
         await_file_ = file;
         await_line_ = line;
-        return static_cast<Awaitable&&>(a);
+        return forward_awaiter(static_cast<Awaitable&&>(a));
     }
 #endif
 
