@@ -58,7 +58,7 @@ std::vector<std::string> names_of(const std::vector<future_call_graph>& gs) {
     return out;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
+[[maybe_unused]] std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) {

@@ -108,7 +108,7 @@ inline std::vector<task_core*> waiters_of(future_state_base& s) {
         if (t == nullptr) {
             t = awaited_by_node::waiting_task(n);
         }
-        if (t != nullptr && std::find(out.begin(), out.end(), t) == out.end()) {
+        if (t != nullptr && std::ranges::find(out, t) == out.end()) {
             out.push_back(t);
         }
     });
@@ -120,8 +120,8 @@ inline void apply_limit(std::vector<frame_call_graph_entry>& st, std::optional<i
     if (!limit) {
         return;
     }
-    const std::size_t keep = static_cast<std::size_t>(*limit < 0 ? -static_cast<long>(*limit)
-                                                                 : static_cast<long>(*limit));
+    const auto keep = static_cast<std::size_t>(*limit < 0 ? -static_cast<long>(*limit)
+                                                          : static_cast<long>(*limit));
     if (keep >= st.size()) {
         return;
     }
@@ -150,7 +150,7 @@ inline void add_awaited_by(future_call_graph& g, future_state_base& s, std::opti
     path.push_back(&s);
     for (task_core* w : waiters_of(s)) {
         future_call_graph parent = node_for(*w);
-        if (std::find(path.begin(), path.end(), w) == path.end()) {
+        if (std::ranges::find(path, w) == path.end()) {
             if (limit != 0) {
                 parent.call_stack = suspended_frames(*w);
                 apply_limit(parent.call_stack, limit);

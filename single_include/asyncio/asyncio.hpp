@@ -69,6 +69,15 @@
 #define ASYNCIO_NO_BLOCK_POOL 1
 #endif
 
+/// ASYNCIO_CALL_GRAPH: define it to record where each coroutine of an asyncio::task chain is
+/// suspended (the function name, file and line of its current `co_await`, through an
+/// `await_transform` on the task promise), so that capture_call_graph (graph.hpp) can list the
+/// frames of every task. Off by default: then a co_await costs nothing extra and call graphs
+/// still show every task and who awaits whom, but only the frame that asks for the current
+/// task's graph. It changes the layout of task promises and task states, so it must be defined
+/// the same way in every translation unit of a program (otherwise the program breaks the one
+/// definition rule). Any definition turns it on, -DASYNCIO_CALL_GRAPH=0 included.
+
 namespace asyncio::detail {
 
 [[noreturn]] inline void assert_failed(const char* cond, const char* file, int line) noexcept {
@@ -3352,6 +3361,10 @@ public:
         done_list_.push_back(n);
     }
 
+    /// Calls `f(done_node&)` for each entry of the done list, in order (call graphs read who
+    /// waits); `f` must not change the list.
+    template <class F> void for_each_done_node(F&& f) { done_list_.for_each(std::forward<F>(f)); }
+
     /// add_done_callback: `f(future_state_base*)` is scheduled when the future completes, or at
     /// once (still through call_soon) when it is already done.
     template <class F> callback_id add_callback(F&& f) {
@@ -3668,6 +3681,7 @@ private:
 namespace asyncio::detail {
 
 class task_core;
+struct task_promise_base;
 
 /// What `task.cancel()` calls while the task is suspended: cancels what the task waits for
 /// (removes the timer, cancels the awaited future or task) and returns true if that was accepted.
@@ -3854,6 +3868,13 @@ public:
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
+
+#if defined(ASYNCIO_CALL_GRAPH)
+    /// Call graphs (graph.hpp): the innermost coroutine of this task's await chain, kept by the
+    /// task's start, each inline await of a task<T> and each finish (never by a plain co_await).
+    [[nodiscard]] task_promise_base* innermost() const noexcept { return innermost_; }
+    void set_innermost(task_promise_base* p) noexcept { innermost_ = p; }
+#endif
 
 protected:
     ~task_core() = default;
@@ -4051,6 +4072,9 @@ private:
     std::coroutine_handle<> resume_point_;
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
+#if defined(ASYNCIO_CALL_GRAPH)
+    task_promise_base* innermost_ = nullptr;
+#endif
 };
 
 } // namespace asyncio::detail
@@ -4059,10 +4083,25 @@ private:
 
 namespace asyncio::detail {
 
+/// The done-list entry of a task awaiting a future or task: wakes the task. Not a template, so
+/// that call graphs (graph.hpp) can tell these entries from others by their `on_done`.
+struct task_waiter : done_node {
+    /// The awaiting task (null until it suspends).
+    task_core* root_ = nullptr;
+
+    /// The task waiting through `n`, a node of a done list, or null when `n` is no task_waiter.
+    [[nodiscard]] static task_core* waiting_task(const done_node& n) noexcept {
+        return n.on_done == &fire ? static_cast<const task_waiter&>(n).root_ : nullptr;
+    }
+
+protected:
+    static void fire(done_node* n) noexcept { static_cast<task_waiter*>(n)->root_->wake(); }
+};
+
 /// `co_await` on a future or task state. Does not suspend when the state is already done. Lives
 /// in the awaiting frame and unlinks itself if that frame is destroyed first. `Move` takes the
 /// value out (co_await std::move(h)); otherwise the awaiter gets a copy.
-template <class State, bool Move> class state_awaiter : public done_node {
+template <class State, bool Move> class state_awaiter : public task_waiter {
 public:
     explicit state_awaiter(State* s) noexcept : s_(s) {}
     state_awaiter(const state_awaiter&) = delete;
@@ -4102,15 +4141,12 @@ public:
     }
 
 private:
-    static void fire(done_node* n) noexcept { static_cast<state_awaiter*>(n)->root_->wake(); }
-
     // Cancelling the awaiting task cancels what it awaits (a future, or a task and its chain).
     static bool on_cancel(void* ctx, task_core& self) {
         return static_cast<state_awaiter*>(ctx)->s_->cancel(self.cancel_message());
     }
 
     State* s_;
-    task_core* root_ = nullptr;
 };
 
 } // namespace asyncio::detail
@@ -4275,12 +4311,93 @@ template <class T> future<T> ensure_future(future<T> f, event_loop&) noexcept {
 
 
 
+// ---- asyncio/detail/await_location.hpp -----------------------------------------------------------
+// What the task promise's await_transform returns when ASYNCIO_CALL_GRAPH records co_await
+// locations: the operand's awaiter, referred to rather than copied.
+
+
+
+namespace asyncio::detail {
+
+template <class A>
+concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+template <class A>
+concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
+
+/// Stands for the awaiter of a co_await operand once await_transform has seen it, and forwards
+/// the three calls to it. `Awaiter` is a reference to the operand itself, or the value its
+/// `operator co_await` returned (built in place). Why not hand the operand back as a reference:
+/// g++ 12 copies (or moves) the object a reference-returning co_await operand refers to into the
+/// frame, which would copy every awaiter and reject the non-copyable ones; a prvalue is not copied.
+template <class Awaiter> class forwarding_awaiter {
+public:
+    template <class Make> forwarding_awaiter(std::in_place_t, Make&& make) : aw_(make()) {}
+    forwarding_awaiter(const forwarding_awaiter&) = delete;
+    forwarding_awaiter& operator=(const forwarding_awaiter&) = delete;
+    ~forwarding_awaiter() = default;
+
+    // The language calls the three on an lvalue awaiter; so does this (aw_ names an lvalue).
+    decltype(auto) await_ready() noexcept(noexcept(std::declval<Awaiter&>().await_ready())) {
+        return aw_.await_ready();
+    }
+    template <class Promise>
+    decltype(auto) await_suspend(std::coroutine_handle<Promise> h) noexcept(
+        noexcept(std::declval<Awaiter&>().await_suspend(h))) {
+        return aw_.await_suspend(h);
+    }
+    decltype(auto) await_resume() noexcept(noexcept(std::declval<Awaiter&>().await_resume())) {
+        return aw_.await_resume();
+    }
+
+private:
+    Awaiter aw_;
+};
+
+/// The awaiter `co_await a` would use (its operator co_await applied, member first), wrapped.
+template <class A> auto forward_awaiter(A&& a) {
+    if constexpr (has_member_co_await<A>) {
+        using R = decltype(static_cast<A&&>(a).operator co_await());
+        return forwarding_awaiter<R>(
+            [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
+    } else if constexpr (has_free_co_await<A>) {
+        using R = decltype(operator co_await(static_cast<A&&>(a)));
+        return forwarding_awaiter<R>(std::in_place,
+                                     [&]() -> R { return operator co_await(static_cast<A&&>(a)); });
+    } else {
+        return forwarding_awaiter<A&&>(std::in_place, [&]() -> A&& { return static_cast<A&&>(a); });
+    }
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/detail/task_promise.hpp)
+
 
 namespace asyncio::detail {
 
 /// Common part of task<T> promises.
 struct task_promise_base : promise_base, pooled {
     std::exception_ptr exception_;
+
+#if defined(ASYNCIO_CALL_GRAPH)
+    /// Call graphs (graph.hpp, config.hpp's ASYNCIO_CALL_GRAPH): the coroutine awaiting this one
+    /// inline (null for a task's outermost coroutine), and where this one last awaited.
+    task_promise_base* caller_ = nullptr;
+    const char* await_function_ = nullptr;
+    const char* await_file_ = nullptr;
+    int await_line_ = 0;
+
+    /// Records the location of each `co_await` in the coroutine (the default arguments are
+    /// evaluated there) and returns what awaits the operand as the language would, its operator
+    /// co_await applied, with no copy or move of the operand or of its awaiter.
+    template <class Awaitable>
+    auto await_transform(Awaitable&& a, const char* function = __builtin_FUNCTION(),
+                         const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+        await_function_ = function;
+        await_file_ = file;
+        await_line_ = line;
+        return forward_awaiter(static_cast<Awaitable&&>(a));
+    }
+#endif
 
     std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -4290,6 +4407,9 @@ struct task_promise_base : promise_base, pooled {
         // coroutine) and returns to the driver, so the stack stays flat at any depth.
         template <class Promise> void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             promise_base& p = h.promise();
+#if defined(ASYNCIO_CALL_GRAPH)
+            p.root_->set_innermost(h.promise().caller_);
+#endif
             p.root_->set_next(p.continuation_);
         }
         void await_resume() noexcept {}
@@ -4387,6 +4507,12 @@ private:
             promise_type& child = self->promise();
             child.continuation_ = parent;
             child.root_ = detail::root_of(parent);
+#if defined(ASYNCIO_CALL_GRAPH)
+            if constexpr (std::is_base_of_v<detail::task_promise_base, Promise>) {
+                child.caller_ = &parent.promise();
+            }
+            child.root_->set_innermost(&child);
+#endif
             child.root_->set_next(self->frame_.get()); // the driver starts the child
         }
         T await_resume() {
@@ -4429,6 +4555,9 @@ public:
     task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
         : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
         frame_.promise<task_promise<T>>().root_ = this;
+#if defined(ASYNCIO_CALL_GRAPH)
+        set_innermost(&frame_.promise<task_promise<T>>());
+#endif
     }
     task_state(const task_state&) = delete;
     task_state& operator=(const task_state&) = delete;
@@ -4611,6 +4740,10 @@ struct state_access {
     template <class T> static ref_ptr<future_state<T>> get(const future<T>& f) noexcept {
         return f.s_;
     }
+    /// The task behind `r` (null for an empty reference).
+    static task_core* core_of(const task_ref& r) noexcept { return r.core_.get(); }
+    /// A reference to `c` (empty for null).
+    static task_ref ref_of(task_core* c) noexcept { return task_ref(c); }
     /// The pending tasks of `loop`, as references.
     static std::vector<task_ref> tasks_of(event_loop& loop) {
         std::vector<task_ref> out;
@@ -7489,6 +7622,11 @@ public:
         }
         return accepted;
     }
+    /// Call graphs (graph.hpp): the task awaiting the gather that `n`, a node of a child's done
+    /// list, belongs to; null when `n` is no gather slot or its gather is not awaited yet.
+    [[nodiscard]] static task_core* waiting_task(const done_node& n) noexcept {
+        return n.on_done == &slot_fired ? static_cast<const slot&>(n).owner->root_ : nullptr;
+    }
     /// Future.done(): the gather has its results, or its exception.
     [[nodiscard]] bool done() const noexcept { return outer_done_; }
     /// Future.cancelled(): always false, as in CPython, whose gather future ends a cancelled
@@ -8488,6 +8626,614 @@ typename generator<T>::value_type next(generator<T>& g, U&& default_value) {
     }
     return static_cast<typename generator<T>::value_type>(std::forward<U>(default_value));
 }
+
+} // namespace asyncio
+// ---- (back in asyncio/asyncio.hpp)
+
+// ---- asyncio/graph.hpp ---------------------------------------------------------------------------
+// Call graphs (asyncio.capture_call_graph, format_call_graph, print_call_graph of CPython 3.14):
+// where each task is suspended and which tasks await it, and a dump of every task on a signal.
+
+
+
+// ---- asyncio/detail/awaited_by.hpp ---------------------------------------------------------------
+// A passive done-list entry that names a task waiting for a future or task without awaiting it.
+
+
+
+namespace asyncio::detail {
+
+class task_core;
+
+/// CPython 3.14's future_add_to_awaited_by(fut, waiter) for waits that are no co_await: a task
+/// group links one into each child's done list, naming the group's host task, so that the child's
+/// call graph (graph.hpp) shows the host under "Awaited by". Completion only unlinks it (it
+/// schedules nothing); it unlinks itself if it dies first. Its owner keeps it at a fixed address
+/// while it is linked. 32 bytes.
+class awaited_by_node : public done_node {
+public:
+    awaited_by_node() noexcept { on_done = &passed; }
+    awaited_by_node(const awaited_by_node&) = delete;
+    awaited_by_node& operator=(const awaited_by_node&) = delete;
+    ~awaited_by_node() { unlink(); }
+
+    /// Links the node into `s`'s done list (s pending), naming `waiter`.
+    void attach(future_state_base& s, task_core* waiter) noexcept {
+        waiter_ = waiter;
+        s.add_waiter(*this);
+    }
+
+    /// The task named by `n`, a node of a done list, or null when `n` is no awaited_by_node.
+    [[nodiscard]] static task_core* waiting_task(const done_node& n) noexcept {
+        return n.on_done == &passed ? static_cast<const awaited_by_node&>(n).waiter_ : nullptr;
+    }
+
+private:
+    static void passed(done_node*) noexcept {}
+
+    task_core* waiter_ = nullptr;
+};
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/graph.hpp)
+
+// ---- asyncio/detail/repr_value.hpp ---------------------------------------------------------------
+// How the debug strings of repr.hpp print values, strings, floats and exceptions, as Python's repr.
+
+
+
+#include <charconv>
+#include <ostream>
+#include <sstream>
+#include <typeinfo>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+namespace asyncio::detail::repr {
+
+/// The demangled name of `t` (as the compiler spells it), or `fallback` without RTTI.
+inline std::string type_name(const std::type_info& t) {
+#if __has_include(<cxxabi.h>)
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(t.name(), nullptr, nullptr, &status), &std::free);
+    if (status == 0 && demangled) {
+        return demangled.get();
+    }
+#endif
+    return t.name();
+}
+
+template <class T> std::string type_name_of(std::string_view fallback) {
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+    (void)fallback;
+    return type_name(typeid(T));
+#else
+    return std::string(fallback);
+#endif
+}
+
+/// Writes `s` as Python's repr of a str: single quotes unless the text holds a single quote and
+/// no double quote; backslash escapes for the quote, `\`, tab, newline, return and other control
+/// characters. Bytes from 0x80 up are copied (UTF-8 text prints as itself, as in Python).
+inline void write_string(std::ostream& os, std::string_view s) {
+    const bool has_single = s.find('\'') != std::string_view::npos;
+    const bool has_double = s.find('"') != std::string_view::npos;
+    const char quote = has_single && !has_double ? '"' : '\'';
+    static constexpr char hex[] = "0123456789abcdef";
+    os << quote;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == quote || c == '\\') {
+            os << '\\' << c;
+        } else if (c == '\t') {
+            os << "\\t";
+        } else if (c == '\n') {
+            os << "\\n";
+        } else if (c == '\r') {
+            os << "\\r";
+        } else if (u < 0x20 || u == 0x7f) {
+            os << "\\x" << hex[u >> 4U] << hex[u & 0xfU];
+        } else {
+            os << c;
+        }
+    }
+    os << quote;
+}
+
+/// reprlib.repr of a str: Python's repr, cut in the middle to 30 characters when longer.
+inline void write_short_string(std::ostream& os, std::string_view s) {
+    std::ostringstream full;
+    write_string(full, s);
+    const std::string r = full.str();
+    constexpr std::size_t max = 30;
+    if (r.size() <= max) {
+        os << r;
+        return;
+    }
+    constexpr std::size_t head = (max - 3) / 2;
+    constexpr std::size_t tail = max - 3 - head;
+    os << std::string_view(r).substr(0, head) << "..."
+       << std::string_view(r).substr(r.size() - tail);
+}
+
+/// Python's repr of a float: the shortest digits that read back, fixed notation for exponents
+/// from -4 to 15 (always with a fractional part), else scientific with a two-digit exponent.
+inline void write_float(std::ostream& os, double v) {
+    if (std::isnan(v)) {
+        os << "nan";
+        return;
+    }
+    if (std::isinf(v)) {
+        os << (v < 0 ? "-inf" : "inf");
+        return;
+    }
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
+    std::string out;
+    if (!text.empty() && text.front() == '-') {
+        out += '-';
+        text.remove_prefix(1);
+    }
+    const std::size_t e = text.find('e');
+    std::string digits;
+    for (const char c : text.substr(0, e)) {
+        if (c != '.') {
+            digits += c;
+        }
+    }
+    const int exp = std::atoi(std::string(text.substr(e + 1)).c_str());
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-exp - 1), '0');
+            out += digits;
+        } else {
+            const auto int_len = static_cast<std::size_t>(exp) + 1;
+            if (digits.size() <= int_len) {
+                out += digits;
+                out.append(int_len - digits.size(), '0');
+                out += ".0";
+            } else {
+                out += digits.substr(0, int_len);
+                out += '.';
+                out += digits.substr(int_len);
+            }
+        }
+    } else {
+        out += digits.substr(0, 1);
+        if (digits.size() > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += exp < 0 ? "e-" : "e+";
+        const int a = exp < 0 ? -exp : exp;
+        if (a < 10) {
+            out += '0';
+        }
+        out += std::to_string(a);
+    }
+    os << out;
+}
+
+template <class T>
+concept streamable = requires(std::ostream& os, const T& v) { os << v; };
+
+/// Writes a value as the repr of its Python counterpart (see the notes at the top of the file).
+/// `shorten`: reprlib's 30-character limit for strings (future and task results).
+template <class T> void write_value(std::ostream& os, const T& v, bool shorten = false) {
+    using U = std::remove_cvref_t<T>;
+    if constexpr (std::is_same_v<U, bool>) {
+        os << (v ? "True" : "False");
+    } else if constexpr (std::is_same_v<U, none> || std::is_same_v<U, std::nullptr_t>) {
+        os << "None";
+    } else if constexpr (std::is_same_v<U, char>) {
+        write_string(os, std::string_view(&v, 1));
+    } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
+        if (shorten) {
+            write_short_string(os, std::string_view(v));
+        } else {
+            write_string(os, std::string_view(v));
+        }
+    } else if constexpr (std::is_integral_v<U> && sizeof(U) == 1) {
+        os << static_cast<int>(v); // signed/unsigned char are numbers here, not characters
+    } else if constexpr (std::is_floating_point_v<U>) {
+        write_float(os, static_cast<double>(v));
+    } else if constexpr (streamable<U>) {
+        os << v;
+    } else {
+        os << '<' << type_name_of<U>("object") << '>';
+    }
+}
+
+/// Writes an exception as `TypeName('what')` (see the notes at the top of the file).
+inline void write_exception(std::ostream& os, const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error& c) {
+        os << "asyncio::cancelled_error(";
+        write_string(os, c.message());
+        os << ')';
+    } catch (const std::exception& x) {
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
+        os << type_name(typeid(x)) << '(';
+#else
+        os << "exception(";
+#endif
+        write_string(os, x.what());
+        os << ')';
+    } catch (...) {
+#if (defined(__cpp_rtti) || defined(__GXX_RTTI)) && __has_include(<cxxabi.h>)
+        const std::type_info* t = abi::__cxa_current_exception_type();
+        os << (t != nullptr ? type_name(*t) : std::string("exception")) << "()";
+#else
+        os << "exception()";
+#endif
+    }
+}
+
+} // namespace asyncio::detail::repr
+// ---- (back in asyncio/graph.hpp)
+
+#include <csignal>
+
+namespace asyncio {
+
+/// asyncio.FrameCallGraphEntry: one coroutine of a task's await chain, where it is suspended.
+/// `function` is the name the compiler gives the function holding the `co_await`
+/// (`__builtin_FUNCTION()`: unqualified, "operator()" for a lambda), `file` and `line` that
+/// co_await's location. Python stores the frame object; C++ has none to keep.
+struct frame_call_graph_entry {
+    std::string function;
+    std::string file;
+    int line = 0;
+};
+
+/// asyncio.FutureCallGraph: a task (or future), its call stack innermost first, and the graphs of
+/// the tasks awaiting it: a task awaiting it with co_await, the task awaiting a gather it is a
+/// child of (as CPython 3.14, which names gather's caller rather than the gathering future), the
+/// host task of its task group. A value: it keeps the task's state alive (`task`), not its frames.
+struct future_call_graph {
+    /// A task (false for a future<T>).
+    bool is_task = false;
+    /// Task.get_name() (empty for a future).
+    std::string name;
+    /// The address of the task or future state, what Python's id() prints.
+    std::uintptr_t id = 0;
+    /// The task (empty for a future).
+    task_ref task;
+    std::vector<frame_call_graph_entry> call_stack;
+    std::vector<future_call_graph> awaited_by;
+};
+
+/// The keyword arguments of asyncio.capture_call_graph: `capture_call_graph(t, {.limit = 2})`.
+/// `depth` (current task only, at least 1): how many frames to skip from the innermost, 1 keeping
+/// the frame that calls capture_call_graph. `limit`: each call stack in the graph keeps at most
+/// |limit| entries, the outermost ones when positive, the innermost ones when negative (CPython's
+/// code, which keeps the entries nearest the task's own coroutine for a positive limit); 0 keeps
+/// none, so only "Awaited by" remains; empty keeps all.
+struct call_graph_options {
+    int depth = 1;
+    std::optional<int> limit;
+};
+
+namespace detail::graph {
+
+// The location of the co_await each coroutine of `t`'s chain is suspended at, innermost first.
+// Without ASYNCIO_CALL_GRAPH nothing is recorded: none. A coroutine that has not awaited yet (a
+// task not started) is left out, as are the frames of async generators (their co_awaits are not
+// recorded; a chain through one shows the frames below it only).
+// `running`: `t` is the current task, whose innermost coroutine is the one running (its last
+// await is over), so the walk starts at the coroutine awaiting it.
+inline std::vector<frame_call_graph_entry> suspended_frames(task_core& t, bool running = false) {
+    std::vector<frame_call_graph_entry> out;
+#if defined(ASYNCIO_CALL_GRAPH)
+    const task_promise_base* p = t.done() ? nullptr : t.innermost();
+    if (running && p != nullptr) {
+        p = p->caller_;
+    }
+    for (; p != nullptr; p = p->caller_) {
+        if (p->await_file_ != nullptr) {
+            out.push_back({p->await_function_, p->await_file_, p->await_line_});
+        }
+    }
+#else
+    static_cast<void>(t);
+    static_cast<void>(running);
+#endif
+    return out;
+}
+
+// What waits for `s`, in the order of its done list, each task once (CPython keeps a set).
+inline std::vector<task_core*> waiters_of(future_state_base& s) {
+    std::vector<task_core*> out;
+    s.for_each_done_node([&](const done_node& n) {
+        task_core* t = task_waiter::waiting_task(n);
+        if (t == nullptr) {
+            t = gather_core::waiting_task(n);
+        }
+        if (t == nullptr) {
+            t = awaited_by_node::waiting_task(n);
+        }
+        if (t != nullptr && std::ranges::find(out, t) == out.end()) {
+            out.push_back(t);
+        }
+    });
+    return out;
+}
+
+// graph.py's limit: a positive limit keeps the outermost entries, a negative one the innermost.
+inline void apply_limit(std::vector<frame_call_graph_entry>& st, std::optional<int> limit) {
+    if (!limit) {
+        return;
+    }
+    const auto keep = static_cast<std::size_t>(*limit < 0 ? -static_cast<long>(*limit)
+                                                          : static_cast<long>(*limit));
+    if (keep >= st.size()) {
+        return;
+    }
+    if (*limit > 0) {
+        st.erase(st.begin(), st.end() - static_cast<std::ptrdiff_t>(keep));
+    } else {
+        st.erase(st.begin() + static_cast<std::ptrdiff_t>(keep), st.end());
+    }
+}
+
+inline future_call_graph node_for(future_state_base& s) {
+    future_call_graph g;
+    g.is_task = s.is_task();
+    g.id = reinterpret_cast<std::uintptr_t>(&s);
+    if (g.is_task) {
+        g.name = s.name();
+        g.task = state_access::ref_of(static_cast<task_core*>(&s));
+    }
+    return g;
+}
+
+// _build_graph_for_future: the awaiters' graphs recursively. `path` holds the tasks being
+// expanded: a task met again (tasks awaiting each other in a cycle) is listed, not expanded.
+inline void add_awaited_by(future_call_graph& g, future_state_base& s, std::optional<int> limit,
+                           std::vector<const future_state_base*>& path) {
+    path.push_back(&s);
+    for (task_core* w : waiters_of(s)) {
+        future_call_graph parent = node_for(*w);
+        if (std::ranges::find(path, w) == path.end()) {
+            if (limit != 0) {
+                parent.call_stack = suspended_frames(*w);
+                apply_limit(parent.call_stack, limit);
+            }
+            add_awaited_by(parent, *w, limit, path);
+        }
+        g.awaited_by.push_back(std::move(parent));
+    }
+    path.pop_back();
+}
+
+inline future_call_graph build(future_state_base& s, std::optional<int> limit) {
+    future_call_graph g = node_for(s);
+    if (g.is_task && limit != 0) {
+        g.call_stack = suspended_frames(static_cast<task_core&>(s));
+        apply_limit(g.call_stack, limit);
+    }
+    std::vector<const future_state_base*> path;
+    add_awaited_by(g, s, limit, path);
+    return g;
+}
+
+// The current task's graph: the innermost entry is where capture_call_graph was called (passed
+// down from the public function's default arguments), then the coroutines awaiting that one.
+inline future_call_graph build_current(task_core& t, const call_graph_options& o,
+                                       frame_call_graph_entry here) {
+    if (o.depth < 1) {
+        throw std::invalid_argument("depth must be at least 1");
+    }
+    future_call_graph g = node_for(t);
+    std::vector<frame_call_graph_entry> st;
+    st.push_back(std::move(here));
+    const std::vector<frame_call_graph_entry> rest = suspended_frames(t, true);
+    st.insert(st.end(), rest.begin(), rest.end());
+    const auto skip = static_cast<std::size_t>(o.depth - 1);
+    if (skip > st.size()) {
+        throw std::invalid_argument("call stack is not deep enough");
+    }
+    st.erase(st.begin(), st.begin() + static_cast<std::ptrdiff_t>(skip));
+    if (o.limit == 0) {
+        st.clear();
+    }
+    apply_limit(st, o.limit);
+    g.call_stack = std::move(st);
+    std::vector<const future_state_base*> path;
+    add_awaited_by(g, t, o.limit, path);
+    return g;
+}
+
+inline task_core* current_of_running_loop() noexcept {
+    event_loop* l = running_loop();
+    return l == nullptr ? nullptr : static_cast<task_core*>(l->core().current_task);
+}
+
+inline void render(const future_call_graph& g, std::ostringstream& out, std::size_t level,
+                   bool& first) {
+    const std::string indent(level * 4, ' ');
+    auto line = [&]() -> std::ostringstream& {
+        if (!first) {
+            out << '\n';
+        }
+        first = false;
+        out << indent;
+        return out;
+    };
+    if (g.is_task) {
+        line() << "* Task(name=";
+        repr::write_string(out, g.name);
+        out << ", id=0x" << std::hex << g.id << std::dec << ')';
+    } else {
+        line() << "* Future(id=0x" << std::hex << g.id << std::dec << ')';
+    }
+    if (!g.call_stack.empty()) {
+        line() << "  + Call stack:";
+        for (const frame_call_graph_entry& e : g.call_stack) {
+            line() << "  |   File ";
+            repr::write_string(out, e.file);
+            out << ", line " << e.line << ", in async " << e.function << "()";
+        }
+    }
+    if (!g.awaited_by.empty()) {
+        line() << "  + Awaited by:";
+        for (const future_call_graph& a : g.awaited_by) {
+            render(a, out, level + 1, first);
+        }
+    }
+}
+
+} // namespace detail::graph
+
+/// asyncio.capture_call_graph() for the current task: its graph, or nullopt when called from a
+/// plain callback (no current task). The innermost entry is where this function is called (call
+/// it from the coroutine itself: a plain function in between is shown in its place); the
+/// coroutines awaiting that one follow when ASYNCIO_CALL_GRAPH is defined (config.hpp), else
+/// that entry is the only one. Throws std::runtime_error outside a running loop,
+/// std::invalid_argument for a depth below 1 (CPython would show its own introspection frames)
+/// or deeper than the known frames ("call stack is not deep enough", CPython's ValueError).
+[[nodiscard]] inline std::optional<future_call_graph>
+capture_call_graph(call_graph_options options = {}, const char* function = __builtin_FUNCTION(),
+                   const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    if (detail::running_loop() == nullptr) {
+        throw std::runtime_error("capture_call_graph() is called outside of a running event loop "
+                                 "and no *future* to introspect was provided");
+    }
+    detail::task_core* t = detail::graph::current_of_running_loop();
+    if (t == nullptr) {
+        return std::nullopt;
+    }
+    return detail::graph::build_current(*t, options, {function, file, line});
+}
+
+/// asyncio.capture_call_graph(task): the graph of `task` (the current task's, as above, when
+/// `task` is the task running now). A task that is done has no call stack. Throws
+/// invalid_state_error for an empty reference, and std::invalid_argument for a bad depth as above.
+/// Costs a walk of the task's chain and of the done lists of it and of its awaiters.
+[[nodiscard]] inline future_call_graph
+capture_call_graph(const task_ref& task, call_graph_options options = {},
+                   const char* function = __builtin_FUNCTION(), const char* file = __builtin_FILE(),
+                   int line = __builtin_LINE()) {
+    detail::task_core* t = detail::state_access::core_of(task);
+    if (t == nullptr) {
+        throw invalid_state_error(
+            "empty task handle (default-constructed or moved-from): it refers to no task");
+    }
+    if (t == detail::graph::current_of_running_loop()) {
+        return detail::graph::build_current(*t, options, {function, file, line});
+    }
+    return detail::graph::build(*t, options.limit);
+}
+
+/// asyncio.capture_call_graph(future): "Future(id=...)" and the tasks awaiting it.
+template <class T>
+[[nodiscard]] future_call_graph capture_call_graph(const future<T>& f,
+                                                   call_graph_options options = {}) {
+    auto s = detail::state_access::get(f);
+    if (!s) {
+        throw invalid_state_error("empty future (default-constructed or moved-from)");
+    }
+    return detail::graph::build(*s, options.limit);
+}
+
+/// The text of a graph in CPython 3.14's layout (format_call_graph's render_level): lines joined
+/// by '\n', no newline at the end.
+[[nodiscard]] inline std::string format_call_graph(const future_call_graph& graph) {
+    std::ostringstream out;
+    bool first = true;
+    detail::graph::render(graph, out, 0, first);
+    return out.str();
+}
+
+/// asyncio.format_call_graph(): the current task's graph as text; "" without a current task.
+[[nodiscard]] inline std::string format_call_graph(call_graph_options options = {},
+                                                   const char* function = __builtin_FUNCTION(),
+                                                   const char* file = __builtin_FILE(),
+                                                   int line = __builtin_LINE()) {
+    std::optional<future_call_graph> g = capture_call_graph(options, function, file, line);
+    return g ? format_call_graph(*g) : std::string();
+}
+
+/// asyncio.format_call_graph(task).
+[[nodiscard]] inline std::string format_call_graph(const task_ref& task,
+                                                   call_graph_options options = {},
+                                                   const char* function = __builtin_FUNCTION(),
+                                                   const char* file = __builtin_FILE(),
+                                                   int line = __builtin_LINE()) {
+    return format_call_graph(capture_call_graph(task, options, function, file, line));
+}
+
+/// asyncio.format_call_graph(future).
+template <class T>
+[[nodiscard]] std::string format_call_graph(const future<T>& f, call_graph_options options = {}) {
+    return format_call_graph(capture_call_graph(f, options));
+}
+
+/// asyncio.print_call_graph(file=...): format_call_graph() and a newline written to `out`
+/// (stdout by default; an empty line without a current task, as Python's print("")).
+inline void print_call_graph(std::FILE* out = stdout, call_graph_options options = {},
+                             const char* function = __builtin_FUNCTION(),
+                             const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    const std::string text = format_call_graph(options, function, file, line) + "\n";
+    std::fputs(text.c_str(), out);
+}
+
+/// asyncio.print_call_graph(task, file=...).
+inline void print_call_graph(const task_ref& task, std::FILE* out = stdout,
+                             call_graph_options options = {},
+                             const char* function = __builtin_FUNCTION(),
+                             const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    const std::string text = format_call_graph(task, options, function, file, line) + "\n";
+    std::fputs(text.c_str(), out);
+}
+
+/// The graphs of all_tasks() (the running loop's pending tasks, oldest first), each followed by
+/// a blank line: what `python -m asyncio pstree PID` shows of a live process, from inside it.
+/// Throws std::runtime_error outside a running loop.
+[[nodiscard]] inline std::string format_all_call_graphs(call_graph_options options = {},
+                                                        const char* function = __builtin_FUNCTION(),
+                                                        const char* file = __builtin_FILE(),
+                                                        int line = __builtin_LINE()) {
+    std::string out;
+    for (const task_ref& t : all_tasks()) {
+        out += format_call_graph(t, options, function, file, line);
+        out += "\n\n";
+    }
+    return out;
+}
+
+/// format_all_call_graphs() written to `out` (stderr by default) and flushed.
+inline void print_all_call_graphs(std::FILE* out = stderr, call_graph_options options = {},
+                                  const char* function = __builtin_FUNCTION(),
+                                  const char* file = __builtin_FILE(),
+                                  int line = __builtin_LINE()) {
+    const std::string text = format_all_call_graphs(options, function, file, line);
+    std::fputs(text.c_str(), out);
+    std::fflush(out);
+}
+
+#if defined(SIGUSR1)
+/// The task dump on demand, as `python -m asyncio ps PID` for a live server: from now on, each
+/// time the process receives `signum` (SIGUSR1 by default), the loop's next iteration writes a
+/// header line and every pending task's call graph to `out` (stderr by default). One line at the
+/// start of main's coroutine: `asyncio::dump_call_graphs_on_signal();`, then `kill -USR1 <pid>`.
+/// Through loop.add_signal_handler, whose errors it throws (std::runtime_error outside a loop).
+inline void dump_call_graphs_on_signal(int signum = SIGUSR1, std::FILE* out = stderr) {
+    get_running_loop().add_signal_handler(signum, [signum, out] {
+        const std::string head = "asyncio-cpp: signal " + std::to_string(signum) +
+                                 ": call graphs of the " + std::to_string(all_tasks().size()) +
+                                 " pending tasks\n\n";
+        std::fputs(head.c_str(), out);
+        print_all_call_graphs(out);
+    });
+}
+#endif
 
 } // namespace asyncio
 // ---- (back in asyncio/asyncio.hpp)
@@ -10067,9 +10813,14 @@ public:
             throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
         }
         task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
-        tasks_.push_back(child{h, 0});
+        tasks_.emplace_back();
         auto it = std::prev(tasks_.end());
+        it->task = h;
         it->callback = h.add_done_callback([this, it] { on_task_done(it); });
+        if (!h.done()) {
+            // CPython 3.14: future_add_to_awaited_by(task, parent), for call graphs (graph.hpp).
+            it->host.attach(*detail::state_access::get(h), detail::state_access::core_of(parent_));
+        }
         return h;
     }
 
@@ -10104,7 +10855,8 @@ public:
 private:
     struct child {
         task_ref task;
-        callback_id callback;
+        callback_id callback = 0;
+        detail::awaited_by_node host; // names the host task in the child's done list
     };
 
     task_group() = default;
@@ -10506,207 +11258,6 @@ wait_for(A&& aw, std::chrono::duration<Rep, Period> timeout_) {
 } // namespace asyncio
 // ---- (back in asyncio/repr.hpp)
 
-
-// ---- asyncio/detail/repr_value.hpp ---------------------------------------------------------------
-// How the debug strings of repr.hpp print values, strings, floats and exceptions, as Python's repr.
-
-
-
-#include <charconv>
-#include <ostream>
-#include <sstream>
-#include <typeinfo>
-
-#if __has_include(<cxxabi.h>)
-#include <cxxabi.h>
-#endif
-
-namespace asyncio::detail::repr {
-
-/// The demangled name of `t` (as the compiler spells it), or `fallback` without RTTI.
-inline std::string type_name(const std::type_info& t) {
-#if __has_include(<cxxabi.h>)
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> demangled(
-        abi::__cxa_demangle(t.name(), nullptr, nullptr, &status), &std::free);
-    if (status == 0 && demangled) {
-        return demangled.get();
-    }
-#endif
-    return t.name();
-}
-
-template <class T> std::string type_name_of(std::string_view fallback) {
-#if defined(__cpp_rtti) || defined(__GXX_RTTI)
-    (void)fallback;
-    return type_name(typeid(T));
-#else
-    return std::string(fallback);
-#endif
-}
-
-/// Writes `s` as Python's repr of a str: single quotes unless the text holds a single quote and
-/// no double quote; backslash escapes for the quote, `\`, tab, newline, return and other control
-/// characters. Bytes from 0x80 up are copied (UTF-8 text prints as itself, as in Python).
-inline void write_string(std::ostream& os, std::string_view s) {
-    const bool has_single = s.find('\'') != std::string_view::npos;
-    const bool has_double = s.find('"') != std::string_view::npos;
-    const char quote = has_single && !has_double ? '"' : '\'';
-    static constexpr char hex[] = "0123456789abcdef";
-    os << quote;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == quote || c == '\\') {
-            os << '\\' << c;
-        } else if (c == '\t') {
-            os << "\\t";
-        } else if (c == '\n') {
-            os << "\\n";
-        } else if (c == '\r') {
-            os << "\\r";
-        } else if (u < 0x20 || u == 0x7f) {
-            os << "\\x" << hex[u >> 4U] << hex[u & 0xfU];
-        } else {
-            os << c;
-        }
-    }
-    os << quote;
-}
-
-/// reprlib.repr of a str: Python's repr, cut in the middle to 30 characters when longer.
-inline void write_short_string(std::ostream& os, std::string_view s) {
-    std::ostringstream full;
-    write_string(full, s);
-    const std::string r = full.str();
-    constexpr std::size_t max = 30;
-    if (r.size() <= max) {
-        os << r;
-        return;
-    }
-    constexpr std::size_t head = (max - 3) / 2;
-    constexpr std::size_t tail = max - 3 - head;
-    os << std::string_view(r).substr(0, head) << "..."
-       << std::string_view(r).substr(r.size() - tail);
-}
-
-/// Python's repr of a float: the shortest digits that read back, fixed notation for exponents
-/// from -4 to 15 (always with a fractional part), else scientific with a two-digit exponent.
-inline void write_float(std::ostream& os, double v) {
-    if (std::isnan(v)) {
-        os << "nan";
-        return;
-    }
-    if (std::isinf(v)) {
-        os << (v < 0 ? "-inf" : "inf");
-        return;
-    }
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-    std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
-    std::string out;
-    if (!text.empty() && text.front() == '-') {
-        out += '-';
-        text.remove_prefix(1);
-    }
-    const std::size_t e = text.find('e');
-    std::string digits;
-    for (const char c : text.substr(0, e)) {
-        if (c != '.') {
-            digits += c;
-        }
-    }
-    const int exp = std::atoi(std::string(text.substr(e + 1)).c_str());
-    if (exp >= -4 && exp < 16) {
-        if (exp < 0) {
-            out += "0.";
-            out.append(static_cast<std::size_t>(-exp - 1), '0');
-            out += digits;
-        } else {
-            const auto int_len = static_cast<std::size_t>(exp) + 1;
-            if (digits.size() <= int_len) {
-                out += digits;
-                out.append(int_len - digits.size(), '0');
-                out += ".0";
-            } else {
-                out += digits.substr(0, int_len);
-                out += '.';
-                out += digits.substr(int_len);
-            }
-        }
-    } else {
-        out += digits.substr(0, 1);
-        if (digits.size() > 1) {
-            out += '.';
-            out += digits.substr(1);
-        }
-        out += exp < 0 ? "e-" : "e+";
-        const int a = exp < 0 ? -exp : exp;
-        if (a < 10) {
-            out += '0';
-        }
-        out += std::to_string(a);
-    }
-    os << out;
-}
-
-template <class T>
-concept streamable = requires(std::ostream& os, const T& v) { os << v; };
-
-/// Writes a value as the repr of its Python counterpart (see the notes at the top of the file).
-/// `shorten`: reprlib's 30-character limit for strings (future and task results).
-template <class T> void write_value(std::ostream& os, const T& v, bool shorten = false) {
-    using U = std::remove_cvref_t<T>;
-    if constexpr (std::is_same_v<U, bool>) {
-        os << (v ? "True" : "False");
-    } else if constexpr (std::is_same_v<U, none> || std::is_same_v<U, std::nullptr_t>) {
-        os << "None";
-    } else if constexpr (std::is_same_v<U, char>) {
-        write_string(os, std::string_view(&v, 1));
-    } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
-        if (shorten) {
-            write_short_string(os, std::string_view(v));
-        } else {
-            write_string(os, std::string_view(v));
-        }
-    } else if constexpr (std::is_integral_v<U> && sizeof(U) == 1) {
-        os << static_cast<int>(v); // signed/unsigned char are numbers here, not characters
-    } else if constexpr (std::is_floating_point_v<U>) {
-        write_float(os, static_cast<double>(v));
-    } else if constexpr (streamable<U>) {
-        os << v;
-    } else {
-        os << '<' << type_name_of<U>("object") << '>';
-    }
-}
-
-/// Writes an exception as `TypeName('what')` (see the notes at the top of the file).
-inline void write_exception(std::ostream& os, const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const cancelled_error& c) {
-        os << "asyncio::cancelled_error(";
-        write_string(os, c.message());
-        os << ')';
-    } catch (const std::exception& x) {
-#if defined(__cpp_rtti) || defined(__GXX_RTTI)
-        os << type_name(typeid(x)) << '(';
-#else
-        os << "exception(";
-#endif
-        write_string(os, x.what());
-        os << ')';
-    } catch (...) {
-#if (defined(__cpp_rtti) || defined(__GXX_RTTI)) && __has_include(<cxxabi.h>)
-        const std::type_info* t = abi::__cxa_current_exception_type();
-        os << (t != nullptr ? type_name(*t) : std::string("exception")) << "()";
-#else
-        os << "exception()";
-#endif
-    }
-}
-
-} // namespace asyncio::detail::repr
-// ---- (back in asyncio/repr.hpp)
 
 #include <version>
 

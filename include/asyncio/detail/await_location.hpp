@@ -23,7 +23,7 @@ concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>
 /// frame, which would copy every awaiter and reject the non-copyable ones; a prvalue is not copied.
 template <class Awaiter> class forwarding_awaiter {
 public:
-    template <class Make> explicit forwarding_awaiter(Make&& make) : aw_(make()) {}
+    template <class Make> forwarding_awaiter(std::in_place_t, Make&& make) : aw_(make()) {}
     forwarding_awaiter(const forwarding_awaiter&) = delete;
     forwarding_awaiter& operator=(const forwarding_awaiter&) = delete;
     ~forwarding_awaiter() = default;
@@ -53,9 +53,10 @@ template <class A> auto forward_awaiter(A&& a) {
             [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
     } else if constexpr (has_free_co_await<A>) {
         using R = decltype(operator co_await(static_cast<A&&>(a)));
-        return forwarding_awaiter<R>([&]() -> R { return operator co_await(static_cast<A&&>(a)); });
+        return forwarding_awaiter<R>(std::in_place,
+                                     [&]() -> R { return operator co_await(static_cast<A&&>(a)); });
     } else {
-        return forwarding_awaiter<A&&>([&]() -> A&& { return static_cast<A&&>(a); });
+        return forwarding_awaiter<A&&>(std::in_place, [&]() -> A&& { return static_cast<A&&>(a); });
     }
 }
 
