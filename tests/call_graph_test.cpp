@@ -287,6 +287,44 @@ TEST_CASE("call graph: a suspended task shows its chain and limit applies to eac
     }());
 }
 
+namespace {
+
+asyncio::async_generator<int> gen_waiting(asyncio::future<void> f) {
+    co_yield co_await wait_for_future(f);
+}
+
+task<void> consume(asyncio::future<void> f, asyncio::future<void> then, int* got) {
+    auto gen = gen_waiting(f);
+    while (auto item = co_await gen.next()) {
+        *got += *item;
+    }
+    co_await then;
+}
+
+} // namespace
+
+TEST_CASE("call graph: a task awaited inside an async generator shows the coroutine iterating it") {
+    run_virtual([]() -> task<void> {
+        auto f = asyncio::get_running_loop().create_future<void>();
+        auto then = asyncio::get_running_loop().create_future<void>();
+        int got = 0;
+        auto t = asyncio::create_task(consume(f, then, &got), "consumer");
+        co_await asyncio::sleep(0s);
+        using v = std::vector<std::string>;
+        const v inside = frames_recorded ? v{"wait_for_future", "consume"} : v{};
+        CHECK(functions_of(asyncio::capture_call_graph(t)) == inside);
+        f.set_result();
+        co_await asyncio::sleep(0s);
+        co_await asyncio::sleep(0s);
+        // The generator's task is over: the chain is the consumer's own coroutine again.
+        const v after = frames_recorded ? v{"consume"} : v{};
+        CHECK(functions_of(asyncio::capture_call_graph(t)) == after);
+        then.set_result();
+        co_await t;
+        CHECK(got == 1);
+    }());
+}
+
 TEST_CASE("call graph: a task awaited by two tasks lists both in the order they awaited") {
     run_virtual([]() -> task<void> {
         auto f = asyncio::get_running_loop().create_future<void>();

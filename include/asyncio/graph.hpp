@@ -75,7 +75,7 @@ namespace detail::graph {
 // The location of the co_await each coroutine of `t`'s chain is suspended at, innermost first.
 // Without ASYNCIO_CALL_GRAPH nothing is recorded: none. A coroutine that has not awaited yet (a
 // task not started) is left out, as are the frames of async generators (their co_awaits are not
-// recorded; a chain through one shows the frames below it only).
+// recorded: a task awaited inside one is shown as awaited by the coroutine awaiting the generator).
 // `running`: `t` is the current task, whose innermost coroutine is the one running (its last
 // await is over), so the walk starts at the coroutine awaiting it.
 inline std::vector<frame_call_graph_entry> suspended_frames(task_core& t, bool running = false) {

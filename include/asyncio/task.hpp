@@ -78,9 +78,9 @@ private:
             child.continuation_ = parent;
             child.root_ = detail::root_of(parent);
 #if defined(ASYNCIO_CALL_GRAPH)
-            if constexpr (std::is_base_of_v<detail::task_promise_base, Promise>) {
-                child.caller_ = &parent.promise();
-            }
+            // The innermost coroutine so far is the parent (or, inside an async generator, the
+            // task coroutine awaiting the generator, whose frames are not recorded).
+            child.caller_ = child.root_->innermost();
             child.root_->set_innermost(&child);
 #endif
             child.root_->set_next(self->frame_.get()); // the driver starts the child

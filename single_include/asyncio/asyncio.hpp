@@ -4358,7 +4358,7 @@ template <class A> auto forward_awaiter(A&& a) {
     if constexpr (has_member_co_await<A>) {
         using R = decltype(static_cast<A&&>(a).operator co_await());
         return forwarding_awaiter<R>(
-            [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
+            std::in_place, [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
     } else if constexpr (has_free_co_await<A>) {
         using R = decltype(operator co_await(static_cast<A&&>(a)));
         return forwarding_awaiter<R>(std::in_place,
@@ -4380,7 +4380,8 @@ struct task_promise_base : promise_base, pooled {
 
 #if defined(ASYNCIO_CALL_GRAPH)
     /// Call graphs (graph.hpp, config.hpp's ASYNCIO_CALL_GRAPH): the coroutine awaiting this one
-    /// inline (null for a task's outermost coroutine), and where this one last awaited.
+    /// inline (null for a task's outermost coroutine), the task's innermost coroutine again once
+    /// this one finishes; and where this one last awaited.
     task_promise_base* caller_ = nullptr;
     const char* await_function_ = nullptr;
     const char* await_file_ = nullptr;
@@ -4508,9 +4509,9 @@ private:
             child.continuation_ = parent;
             child.root_ = detail::root_of(parent);
 #if defined(ASYNCIO_CALL_GRAPH)
-            if constexpr (std::is_base_of_v<detail::task_promise_base, Promise>) {
-                child.caller_ = &parent.promise();
-            }
+            // The innermost coroutine so far is the parent (or, inside an async generator, the
+            // task coroutine awaiting the generator, whose frames are not recorded).
+            child.caller_ = child.root_->innermost();
             child.root_->set_innermost(&child);
 #endif
             child.root_->set_next(self->frame_.get()); // the driver starts the child
@@ -8925,7 +8926,7 @@ namespace detail::graph {
 // The location of the co_await each coroutine of `t`'s chain is suspended at, innermost first.
 // Without ASYNCIO_CALL_GRAPH nothing is recorded: none. A coroutine that has not awaited yet (a
 // task not started) is left out, as are the frames of async generators (their co_awaits are not
-// recorded; a chain through one shows the frames below it only).
+// recorded: a task awaited inside one is shown as awaited by the coroutine awaiting the generator).
 // `running`: `t` is the current task, whose innermost coroutine is the one running (its last
 // await is over), so the walk starts at the coroutine awaiting it.
 inline std::vector<frame_call_graph_entry> suspended_frames(task_core& t, bool running = false) {

@@ -50,7 +50,7 @@ template <class A> auto forward_awaiter(A&& a) {
     if constexpr (has_member_co_await<A>) {
         using R = decltype(static_cast<A&&>(a).operator co_await());
         return forwarding_awaiter<R>(
-            [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
+            std::in_place, [&]() -> R { return static_cast<A&&>(a).operator co_await(); });
     } else if constexpr (has_free_co_await<A>) {
         using R = decltype(operator co_await(static_cast<A&&>(a)));
         return forwarding_awaiter<R>(std::in_place,

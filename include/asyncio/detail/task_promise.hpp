@@ -23,7 +23,8 @@ struct task_promise_base : promise_base, pooled {
 
 #if defined(ASYNCIO_CALL_GRAPH)
     /// Call graphs (graph.hpp, config.hpp's ASYNCIO_CALL_GRAPH): the coroutine awaiting this one
-    /// inline (null for a task's outermost coroutine), and where this one last awaited.
+    /// inline (null for a task's outermost coroutine), the task's innermost coroutine again once
+    /// this one finishes; and where this one last awaited.
     task_promise_base* caller_ = nullptr;
     const char* await_function_ = nullptr;
     const char* await_file_ = nullptr;
