@@ -381,17 +381,18 @@ TEST_CASE("call graph: gather children and task group children are awaited by th
 TEST_CASE("call graph: tasks awaiting each other in a cycle are listed once and not expanded") {
     // The two tasks never finish, and cancelling either would cancel the other in turn without
     // end: the loop is destroyed with them pending instead (its handler hears about both).
-    asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
+    // Declared before the loop, which reports the two pending tasks to `reports` as it dies.
     std::vector<std::string> reports;
-    loop.set_exception_handler([&](asyncio::event_loop&, const asyncio::exception_context& c) {
-        reports.push_back(c.message);
-    });
     asyncio::task_handle<void> a;
     asyncio::task_handle<void> b;
     auto wait_on = [](asyncio::task_handle<void>* other) -> task<void> {
         co_await asyncio::sleep(0s);
         co_await *other;
     };
+    asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
+    loop.set_exception_handler([&](asyncio::event_loop&, const asyncio::exception_context& c) {
+        reports.push_back(c.message);
+    });
     std::string text;
     loop.run_until_complete([&]() -> task<void> {
         a = asyncio::create_task(wait_on(&b), "a");
