@@ -572,7 +572,7 @@ inline void event_loop::release_all() noexcept {
         e.fn(e.arg, false);
     }
     while (!core_.timers_.empty()) {
-        detail::timer_entry& t = core_.timers_.pop();
+        detail::timer_entry& t = core_.timers_.pop_any();
         t.run(&t, false);
     }
     while (!core_.states.empty()) {
