@@ -266,7 +266,7 @@ public:
     /// loop.shutdown_default_executor() (defined in <asyncio/threads.hpp>).
     task<void> shutdown_default_executor();
 
-    /// Timers waiting in the heap (cancelled ones leave it at once).
+    /// Timers waiting in the loop's timer wheel (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
     /// Entries in the ready queue.
     [[nodiscard]] std::size_t ready_size() const noexcept { return core_.ready_.size(); }

@@ -25,8 +25,9 @@ namespace asyncio::detail {
 /// Deadlines fall into fine slots of 2^16 ns and coarse slots of 1,024 fine ones (67 ms). The
 /// cursor is the first fine slot not opened yet. A timer whose fine slot is one of the 1,024 from
 /// the cursor on is appended to that slot's fine bucket, a plain vector: no ordering work at
-/// push. Later ones, up to 1,024 coarse slots ahead, go to coarse buckets, which are emptied into
-/// fine buckets once the cursor reaches their coarse slot; later still, to the `far` heap. A fine
+/// push. Later ones, up to 1,023 coarse slots ahead, go to coarse buckets, each emptied into fine
+/// buckets when it holds the earliest timers (the cursor moves to its start); later still, to the
+/// `far` heap. A fine
 /// bucket is opened when it holds the earliest timer: its items are sorted once, by (deadline,
 /// sequence), into the run, which is consumed from its end. Timers for fine slots already opened
 /// (a short delay after the cursor moved) go to the `late` heap. The earliest timer is the least
@@ -143,9 +144,9 @@ public:
         e.state = timer_state::idle;
     }
 
-    /// The loop's clock read `now` and every timer due by then was popped: when no fine bucket,
-    /// run or late timer remains, the cursor moves up towards now's slot, so that short delays go
-    /// to fine buckets again.
+    /// The loop's clock reads `now` (called after the due timers were popped, but safe at any
+    /// time): when no fine bucket, run or late timer remains, the cursor moves up towards now's
+    /// slot (not past a pending coarse slot), so that short delays go to fine buckets again.
     void advance(std::int64_t now) {
         if (fine_.live != 0 || run_live_ != 0 || !late_.empty()) {
             return;
@@ -155,10 +156,7 @@ public:
         if (coarse_.live != 0) {
             target = std::min(target, (next_coarse_slot() << level_bits) - 1);
         }
-        if (target > cursor_) {
-            cursor_ = target;
-            cascade_due();
-        }
+        cursor_ = std::max(cursor_, target);
     }
 
 private:
@@ -185,8 +183,8 @@ private:
                 buckets.resize(slot_count);
             }
             std::vector<item>& items = buckets[b].items;
-            i.entry->ticket = static_cast<std::uint32_t>(items.size());
-            items.push_back(i);
+            items.push_back(i); // first: if it throws, the entry keeps its index elsewhere
+            i.entry->ticket = static_cast<std::uint32_t>(items.size() - 1);
             i.entry->when = i.when;
             i.entry->state = timer_state::in_heap;
             ++buckets[b].live;
@@ -241,9 +239,8 @@ private:
         return cursor_ + static_cast<std::int64_t>(
                              fine_.distance_from(static_cast<std::size_t>(cursor_) & mask));
     }
-    // Coarse buckets hold the 1,023 coarse slots after the cursor's own, whose bucket is emptied
-    // when the cursor gets there (it is searched too: an emptying that failed to allocate left
-    // timers in it).
+    // Coarse buckets hold coarse slots from the cursor's own (emptied into fine buckets only when
+    // it holds the earliest timers) to 1,023 after it.
     [[nodiscard]] std::int64_t next_coarse_slot() const noexcept {
         const std::int64_t first = cursor_ >> level_bits;
         return first + static_cast<std::int64_t>(
@@ -300,9 +297,9 @@ private:
         return w != when ? w < when : h.top_seq() < seq;
     }
 
-    // The cursor reached the coarse slot of a pending coarse bucket: its timers go to fine buckets
-    // (their fine slots are within the cursor's 1,024). Each item moves out of the coarse bucket
-    // only once it is in a fine one, so a failed allocation loses nothing.
+    // The cursor moved to the coarse slot of a pending coarse bucket: its timers go to fine
+    // buckets (their fine slots are within the cursor's 1,024). Each item moves out of the coarse
+    // bucket only once it is in a fine one, so a failed allocation loses nothing.
     void cascade_due() {
         const std::int64_t c = cursor_ >> level_bits;
         const std::size_t cb = static_cast<std::size_t>(c) & mask;
@@ -315,9 +312,14 @@ private:
             if (it.entry == nullptr) {
                 continue;
             }
-            ASYNCIO_ASSERT(slot_of(it.when) >= cursor_ && (slot_of(it.when) >> level_bits) == c);
-            fine_.add(static_cast<std::size_t>(slot_of(it.when)) & mask, it);
-            it.entry->place = timer_place::bucket;
+            ASYNCIO_ASSERT((slot_of(it.when) >> level_bits) == c);
+            if (slot_of(it.when) >= cursor_) [[likely]] {
+                fine_.add(static_cast<std::size_t>(slot_of(it.when)) & mask, it);
+                it.entry->place = timer_place::bucket;
+            } else { // left by an emptying that failed to allocate, and the cursor moved on
+                late_.push(*it.entry, it.when, it.seq);
+                it.entry->place = timer_place::late;
+            }
             from.items[i].entry = nullptr;
             --from.live;
             --coarse_.live;
@@ -346,7 +348,6 @@ private:
             run_[i].entry->place = timer_place::run;
         }
         cursor_ = s + 1;
-        cascade_due();
     }
 
     // Removes the earliest timer, found by earliest() at `p`.
