@@ -340,7 +340,7 @@ private:
         if (run_.size() != run_live_) {
             std::erase_if(run_, [](const item& i) { return i.entry == nullptr; });
         }
-        std::sort(run_.begin(), run_.end(), [](const item& a, const item& c) {
+        std::ranges::sort(run_, [](const item& a, const item& c) {
             return a.when != c.when ? a.when > c.when : a.seq > c.seq;
         });
         for (std::size_t i = 0; i < run_.size(); ++i) {
