@@ -19,7 +19,12 @@ enum class timer_place : unsigned char { late, bucket, coarse, run, far };
 /// The intrusive part of a timer. `run` is what the ready queue calls once the timer expired.
 struct timer_entry {
     std::int64_t when = 0;
-    std::uint64_t ready_pos = 0;
+    union {
+        /// While in the ready queue: its position there.
+        std::uint64_t ready_pos = 0;
+        /// While in a timer_wheel bucket or run: its push order (the heaps keep theirs apart).
+        std::uint64_t seq;
+    };
     /// While in a heap: the ticket through which the heap finds it for removal; in a wheel bucket
     /// or the wheel's sorted run: its index there.
     std::uint32_t ticket = 0;

@@ -68,12 +68,13 @@ public:
             late_.push(e, when, next_seq_);
             e.place = timer_place::late;
         } else if (static_cast<std::uint64_t>(s - cursor_) < slot_count) {
-            fine_.add(static_cast<std::size_t>(s) & mask, item{when, next_seq_, &e});
+            e.seq = next_seq_;
+            fine_.add(static_cast<std::size_t>(s) & mask, item{when, &e});
             e.place = timer_place::bucket;
         } else if (static_cast<std::uint64_t>((s >> level_bits) - (cursor_ >> level_bits)) <
                    slot_count) {
-            coarse_.add(static_cast<std::size_t>(s >> level_bits) & mask,
-                        item{when, next_seq_, &e});
+            e.seq = next_seq_;
+            coarse_.add(static_cast<std::size_t>(s >> level_bits) & mask, item{when, &e});
             e.place = timer_place::coarse;
         } else {
             far_.push(e, when, next_seq_);
@@ -160,9 +161,9 @@ public:
     }
 
 private:
+    // 16 bytes: the sequence number is in the entry, read only to break a tie.
     struct item {
         std::int64_t when;
-        std::uint64_t seq;
         timer_entry* entry; // null once removed
     };
     struct bucket {
@@ -273,28 +274,29 @@ private:
         }
         timer_place best = timer_place::far;
         std::int64_t when = 0;
-        std::uint64_t seq = 0;
         if (!run_.empty()) {
             best = timer_place::run;
             when = run_.back().when;
-            seq = run_.back().seq;
         }
-        if (!late_.empty() && (best == timer_place::far || before(late_, when, seq))) {
+        if (!late_.empty() && (best == timer_place::far || before(late_, best, when))) {
             best = timer_place::late;
             when = late_.top_when();
-            seq = late_.top_seq();
         }
-        if (best != timer_place::far && !far_.empty() && before(far_, when, seq)) {
+        if (best != timer_place::far && !far_.empty() && before(far_, best, when)) {
             best = timer_place::far;
         }
         return best;
     }
 
-    // Whether the top of `h` (not empty) comes before (when, seq).
-    [[nodiscard]] static bool before(const timer_heap& h, std::int64_t when,
-                                     std::uint64_t seq) noexcept {
+    // Whether the top of `h` (not empty) comes before the run's end or the late heap's top
+    // (`best`), whose deadline is `when`.
+    [[nodiscard]] bool before(const timer_heap& h, timer_place best,
+                              std::int64_t when) const noexcept {
         const std::int64_t w = h.top_when();
-        return w != when ? w < when : h.top_seq() < seq;
+        if (w != when) [[likely]] {
+            return w < when;
+        }
+        return h.top_seq() < (best == timer_place::run ? run_.back().entry->seq : late_.top_seq());
     }
 
     // The cursor moved to the coarse slot of a pending coarse bucket: its timers go to fine
@@ -317,7 +319,7 @@ private:
                 fine_.add(static_cast<std::size_t>(slot_of(it.when)) & mask, it);
                 it.entry->place = timer_place::bucket;
             } else { // left by an emptying that failed to allocate, and the cursor moved on
-                late_.push(*it.entry, it.when, it.seq);
+                late_.push(*it.entry, it.when, it.entry->seq);
                 it.entry->place = timer_place::late;
             }
             from.items[i].entry = nullptr;
@@ -341,7 +343,7 @@ private:
             std::erase_if(run_, [](const item& i) { return i.entry == nullptr; });
         }
         std::ranges::sort(run_, [](const item& a, const item& c) {
-            return a.when != c.when ? a.when > c.when : a.seq > c.seq;
+            return a.when != c.when ? a.when > c.when : a.entry->seq > c.entry->seq;
         });
         for (std::size_t i = 0; i < run_.size(); ++i) {
             run_[i].entry->ticket = static_cast<std::uint32_t>(i);
