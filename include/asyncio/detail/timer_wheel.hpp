@@ -27,13 +27,13 @@ namespace asyncio::detail {
 /// the cursor on is appended to that slot's fine bucket, a plain vector: no ordering work at
 /// push. Later ones, up to 1,023 coarse slots ahead, go to coarse buckets, each emptied into fine
 /// buckets when it holds the earliest timers (the cursor moves to its start); later still, to the
-/// `far` heap. A fine
-/// bucket is opened when it holds the earliest timer: its items are sorted once, by (deadline,
-/// sequence), into the run, which is consumed from its end. Timers for fine slots already opened
-/// (a short delay after the cursor moved) go to the `late` heap. The earliest timer is the least
-/// of the run's end and the two heaps' tops. Removal from a bucket or the run leaves a hole (the
-/// item's entry cleared) found through the index the entry keeps; holes are skipped, and a
-/// bucket with more holes than timers is compacted.
+/// `far` heap. A fine bucket is opened when it holds the earliest timer: its items are sorted
+/// once, by (deadline, sequence), into the run, which is consumed from its end. Timers for fine
+/// slots already opened (a short delay after the cursor moved) go to the `late` heap. The earliest
+/// timer is the least of the run's end and the two heaps' tops. Removal from a bucket or the run
+/// leaves a hole (the item's entry cleared) found through the index the entry keeps; holes are
+/// skipped, and a bucket with more holes than timers is compacted. Bucket vectors keep their
+/// capacity (they swap with the run), so a loop that once held many timers keeps that memory.
 class timer_wheel {
 public:
     /// log2 of a fine slot's width in nanoseconds.
