@@ -10,6 +10,9 @@
 #   bash bench/peers/compare.sh --peers "asio asyncio-cpp" --workloads "W2 W5"
 #   bash bench/peers/compare.sh --include /tmp/old/include   # asyncio-cpp from other headers
 #                                                            # (before/after a change)
+#   bash bench/peers/compare.sh --base /tmp/old/include --peers "asyncio-cpp-base asyncio-cpp"
+#                          # before and after in one run: the peer asyncio-cpp-base is asyncio-cpp
+#                          # built from the headers in --base (a copy of include/ before a change)
 #   LIBCORO_SRC=~/src/libcoro NETCAN_SRC=~/src/asyncio bash bench/peers/compare.sh
 #                          # with the jbaldwin/libcoro and netcan/asyncio peers (issue 14)
 #
@@ -44,7 +47,8 @@
 # Peers: python (CPython asyncio), uvloop, asio (channel for W3), asio-nb (W3 only: try_send /
 # try_receive before the async operation), libcoro (W1-W5: one coro::scheduler thread resuming
 # inline, when_all, yield, yield_for, ring_buffer), netcan (W1, W2, W4, W5: schedule_task, sleep;
-# its clock counts whole milliseconds), asyncio-cpp (the monotonic loop, asyncio::run).
+# its clock counts whole milliseconds), asyncio-cpp (the monotonic loop, asyncio::run),
+# asyncio-cpp-base (the same built from --base DIR).
 # Every program checks its result and prints one line:
 #   <peer> <workload> N=<n> total_s=<seconds> ns_per_op=<ns>
 set -euo pipefail
@@ -55,6 +59,7 @@ rounds=5
 quick=0
 install=1
 include="$root/include"
+base=""
 peers="python uvloop asio asio-nb libcoro netcan asyncio-cpp"
 workloads="W1 W2 W3-1p1c W3-4p4c W4 W5 W6"
 run_timeout=900
@@ -80,6 +85,10 @@ while [ "$#" -gt 0 ]; do
         ;;
     --include)
         include="$(cd "$2" && pwd)"
+        shift 2
+        ;;
+    --base)
+        base="$(cd "$2" && pwd)"
         shift 2
         ;;
     --peers)
@@ -139,6 +148,15 @@ if [[ " $peers " == *" asyncio-cpp "* ]]; then
     g++ -O2 -std=c++20 "${warnings[@]}" -I"$include" "$root/bench/peers/asyncio_peer.cpp" \
         -o "$out/asyncio_peer"
 fi
+if [[ " $peers " == *" asyncio-cpp-base "* ]]; then
+    if [ -z "$base" ]; then
+        echo "compare: the peer asyncio-cpp-base needs --base DIR" >&2
+        exit 2
+    fi
+    echo "compare: building asyncio_peer_base from $base"
+    g++ -O2 -std=c++20 "${warnings[@]}" -I"$base" "$root/bench/peers/asyncio_peer.cpp" \
+        -o "$out/asyncio_peer_base"
+fi
 if [[ " $peers " == *" asio"* ]]; then
     echo "compare: building asio_peer"
     g++ -O2 -std=c++20 "${warnings[@]}" "$root/bench/peers/asio_peer.cpp" -o "$out/asio_peer"
@@ -195,6 +213,7 @@ command_of() {
     libcoro) if [ "$workload" != W6 ]; then echo "$out/libcoro_peer $workload $n"; fi ;;
     netcan) case "$workload" in W1 | W2 | W4 | W5) echo "$out/netcan_peer $workload $n" ;; esac ;;
     asyncio-cpp) echo "$out/asyncio_peer $workload $n" ;;
+    asyncio-cpp-base) echo "$out/asyncio_peer_base $workload $n" ;;
     *)
         echo "compare: unknown peer $peer" >&2
         exit 2
@@ -229,7 +248,7 @@ for round in $(seq 1 "$rounds"); do
                     >"$out/stdout.txt" 2>"$out/stderr.txt"
             } 2>"$out/cpu.txt" || status=$?
             line="$(cat "$out/stdout.txt")"
-            pattern="^$peer $workload N=$n total_s=([0-9.]+) ns_per_op=(-?[0-9.]+)$"
+            pattern="^${peer%-base} $workload N=$n total_s=([0-9.]+) ns_per_op=(-?[0-9.]+)$"
             if [ "$status" -eq 0 ] && [[ "$line" =~ $pattern ]]; then
                 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$peer" "$workload" "$n" \
                     "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" \
@@ -340,6 +359,9 @@ else
     ours="$include"
 fi
 echo "- asyncio-cpp: $ours"
+if [[ " $peers " == *" asyncio-cpp-base "* ]]; then
+    echo "- asyncio-cpp-base: $base"
+fi
 # The commit of a peer's source folder, when it is a git checkout.
 src_commit() {
     git -C "$1" rev-parse --short HEAD 2>/dev/null || echo "commit unknown"

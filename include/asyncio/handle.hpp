@@ -97,8 +97,8 @@ public:
         }
     }
 
-    /// Cancels the callback if it has not run yet. A pending timer leaves the heap at once, so a
-    /// million cancelled timers hold no memory until their deadlines.
+    /// Cancels the callback if it has not run yet. A pending timer leaves the timers at once (its
+    /// callback is released), so a million cancelled timers are not kept until their deadlines.
     void cancel() noexcept {
         if (node_ == nullptr || node_->cancelled) {
             return;

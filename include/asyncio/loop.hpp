@@ -266,7 +266,7 @@ public:
     /// loop.shutdown_default_executor() (defined in <asyncio/threads.hpp>).
     task<void> shutdown_default_executor();
 
-    /// Timers waiting in the heap (cancelled ones leave it at once).
+    /// Timers waiting in the loop's timer wheel (cancelled ones leave it at once).
     [[nodiscard]] std::size_t pending_timers() const noexcept { return core_.timers_.size(); }
     /// Entries in the ready queue.
     [[nodiscard]] std::size_t ready_size() const noexcept { return core_.ready_.size(); }
@@ -572,7 +572,7 @@ inline void event_loop::release_all() noexcept {
         e.fn(e.arg, false);
     }
     while (!core_.timers_.empty()) {
-        detail::timer_entry& t = core_.timers_.pop();
+        detail::timer_entry& t = core_.timers_.pop_any();
         t.run(&t, false);
     }
     while (!core_.states.empty()) {

@@ -17,7 +17,7 @@ namespace asyncio {
 
 namespace detail {
 
-/// Lives in the awaiting frame; its timer entry links into the loop's heap while it sleeps.
+/// Lives in the awaiting frame; its timer entry is in the loop's timers while it sleeps.
 class sleep_awaiter : private timer_entry {
 public:
     explicit sleep_awaiter(std::int64_t delay_ns) noexcept : delay_(delay_ns) { run = &expired; }

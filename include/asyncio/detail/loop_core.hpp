@@ -15,6 +15,7 @@
 #include <asyncio/detail/selector_poll.hpp>
 #include <asyncio/detail/signals.hpp>
 #include <asyncio/detail/timer_heap.hpp>
+#include <asyncio/detail/timer_wheel.hpp>
 #include <asyncio/detail/wakeup.hpp>
 
 #include <chrono>
@@ -136,7 +137,7 @@ public:
 
     void add_timer(timer_entry& t, std::int64_t when) { timers_.push(t, when); }
 
-    /// Takes a timer out of the heap, or neutralises it if it already expired into the ready
+    /// Takes a timer out of the timers, or neutralises it if it already expired into the ready
     /// queue. Returns false when it had already run (or was never armed).
     bool cancel_timer(timer_entry& t) noexcept {
         if (t.state == timer_state::in_heap) {
@@ -153,11 +154,11 @@ public:
 
     /// Moves every timer whose deadline has passed to the tail of the ready queue.
     void collect_expired(std::int64_t end) {
-        while (!timers_.empty() && timers_.top_when() <= end) {
-            timer_entry& t = timers_.pop();
-            t.state = timer_state::in_ready;
-            t.ready_pos = ready_.push(ready_entry{t.run, &t});
+        while (timer_entry* t = timers_.pop_if_due(end)) {
+            t->state = timer_state::in_ready;
+            t->ready_pos = ready_.push(ready_entry{t->run, t});
         }
+        timers_.advance(end);
     }
 
     /// The receive buffer shared by every stream connection of this loop (uvloop's shared read
@@ -224,7 +225,7 @@ public:
     std::vector<ready_entry> remote_items_;
     std::int64_t virtual_now_ = 0;
     ready_queue ready_;
-    timer_heap timers_;
+    timer_wheel timers_;
     bool stopping_ = false;
     bool running_ = false;
     std::unique_ptr<char[]> recv_scratch_;

@@ -13,13 +13,23 @@ namespace asyncio::detail {
 /// Where a timer is; `timer_entry` is embedded in callback nodes and in sleep awaiters.
 enum class timer_state : unsigned char { idle, in_heap, in_ready, fired };
 
+/// Which part of the loop's timer_wheel holds a pending timer (timer_wheel.hpp).
+enum class timer_place : unsigned char { late, bucket, coarse, run, far };
+
 /// The intrusive part of a timer. `run` is what the ready queue calls once the timer expired.
 struct timer_entry {
     std::int64_t when = 0;
-    std::uint64_t ready_pos = 0;
-    /// While in the heap: the ticket through which the heap finds it for removal.
+    union {
+        /// While in the ready queue: its position there.
+        std::uint64_t ready_pos = 0;
+        /// While in a timer_wheel bucket or run: its push order (the heaps keep theirs apart).
+        std::uint64_t seq;
+    };
+    /// While in a heap: the ticket through which the heap finds it for removal; in a wheel bucket
+    /// or the wheel's sorted run: its index there.
     std::uint32_t ticket = 0;
     timer_state state = timer_state::idle;
+    timer_place place = timer_place::late;
     void (*run)(void* self, bool run) = nullptr;
 };
 
@@ -38,7 +48,16 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
     [[nodiscard]] std::int64_t top_when() const noexcept { return slots_.front().when; }
 
-    void push(timer_entry& e, std::int64_t when) {
+    /// The sequence number of the earliest timer (what breaks a tie with it).
+    [[nodiscard]] std::uint64_t top_seq() const noexcept {
+        return info_[slots_.front().ticket].seq;
+    }
+
+    /// Adds `e` with the next sequence number of this heap.
+    void push(timer_entry& e, std::int64_t when) { push(e, when, next_seq_++); }
+
+    /// Adds `e` with sequence number `seq` (the caller numbers timers across several heaps).
+    void push(timer_entry& e, std::int64_t when, std::uint64_t seq) {
         const std::uint32_t t = take_ticket();
         try {
             slots_.push_back(slot{when, t});
@@ -46,7 +65,7 @@ public:
             free_tickets_.push_back(t); // cannot throw: capacity was reserved by take_ticket
             throw;
         }
-        info_[t] = ticket_info{&e, next_seq_++};
+        info_[t] = ticket_info{&e, seq};
         e.when = when;
         e.ticket = t;
         e.state = timer_state::in_heap;
