@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+#include <asyncio/contextvars.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/handle.hpp>
 
@@ -73,28 +74,37 @@ public:
 
     /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
     /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
-    /// use call_soon_threadsafe.
-    template <class F> handle call_soon(F&& f) {
-        check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
-        handle h(n);
-        n->state = detail::timer_state::in_ready;
-        n->ready_pos =
-            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
-        return h;
+    /// use call_soon_threadsafe. The callback runs in a copy of the context current now
+    /// (contextvars).
+    template <class F> handle call_soon(F&& f) { return soon(std::forward<F>(f), nullptr); }
+    /// loop.call_soon(f, context=ctx): the callback runs in `ctx` itself.
+    template <class F> handle call_soon(F&& f, const context& ctx) {
+        return soon(std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_later: runs `f()` once `delay` has passed (zero or negative: already expired, but
-    /// still through the heap). A NaN delay throws std::invalid_argument.
+    /// still through the heap). A NaN delay throws std::invalid_argument. The callback runs in a
+    /// copy of the context current now, as with call_soon.
     template <class Rep, class Period, class F>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         const auto d = detail::to_nanoseconds(delay);
-        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f));
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_later(delay, f, context=ctx).
+    template <class Rep, class Period, class F>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f, const context& ctx) {
+        const auto d = detail::to_nanoseconds(delay);
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), ctx.data());
     }
 
-    /// loop.call_at: runs `f()` at `when` on the loop's clock.
+    /// loop.call_at: runs `f()` at `when` on the loop's clock (in a copy of the current context).
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
-        return arm(when.time_since_epoch().count(), std::forward<F>(f));
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_at(when, f, context=ctx).
+    template <class F>
+    timer_handle call_at(loop_clock::time_point when, F&& f, const context& ctx) {
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
@@ -246,6 +256,10 @@ public:
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T> task_handle<T> create_task(task<T> t, std::string name);
 
+    /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
+    template <class T> task_handle<T> create_task(task<T> t, const context& ctx);
+    template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx);
+
     /// The same, started eagerly (see asyncio::create_task with eager_start).
     template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
     template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
@@ -275,9 +289,19 @@ public:
     [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
 
 private:
-    template <class F> timer_handle arm(std::int64_t when, F&& f) {
+    template <class F> handle soon(F&& f, detail::context_data* ctx) {
         check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
+        handle h(n);
+        n->state = detail::timer_state::in_ready;
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
+        return h;
+    }
+
+    template <class F> timer_handle arm(std::int64_t when, F&& f, detail::context_data* ctx) {
+        check_closed();
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
@@ -297,7 +321,7 @@ private:
                 detail::callback_node* n;
                 ~releaser() { n->release(); }
             } guard{n};
-            n->invoke(n);
+            n->run_in_context();
         }
         static void removed(detail::io_watcher* w, int) noexcept {
             auto* c = static_cast<io_callback*>(w);

@@ -116,8 +116,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
-        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager, context_data* ctx)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager, ctx) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
     task_state(const task_state&) = delete;
@@ -125,9 +125,11 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
-        return new task_state(loop, std::move(frame), numbered, eager);
+    /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
+    /// context it runs in (a reference taken over), or null for a copy of the current one.
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
+                             context_data* ctx = nullptr) {
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -271,9 +273,10 @@ struct state_access {
     /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
     /// CPython 3.13 with a task factory, the task then has its default name during that step and
     /// is named afterwards.
+    /// `ctx`: the context the task runs in (null: a copy of the current one).
     template <class T>
-    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
-                                        bool eager) {
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name, bool eager,
+                                        const context* ctx = nullptr) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
@@ -281,8 +284,9 @@ struct state_access {
             throw std::runtime_error("Event loop is closed");
         }
         eager = eager && loop.is_running();
-        ref_ptr<task_state<T>> s(
-            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        ref_ptr<task_state<T>> s(task_state<T>::spawn(loop, std::move(t.frame_),
+                                                      eager || name.empty(), eager,
+                                                      ctx != nullptr ? ctx->data() : nullptr));
         if (eager) {
             s->run_first_step();
         }
@@ -320,6 +324,15 @@ template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
 }
+template <class T> task_handle<T> event_loop::create_task(task<T> t, const context& ctx) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx));
+}
 template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
     return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
 }
@@ -338,6 +351,14 @@ template <class T> task_handle<T> create_task(task<T> t) {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T> task_handle<T> create_task(task<T> t, std::string name) {
     return get_running_loop().create_task(std::move(t), std::move(name));
+}
+/// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
+/// visible there afterwards) instead of a copy of the current context.
+template <class T> task_handle<T> create_task(task<T> t, const context& ctx) {
+    return get_running_loop().create_task(std::move(t), ctx);
+}
+template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx) {
+    return get_running_loop().create_task(std::move(t), std::move(name), ctx);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
 /// body runs at once, inside create_task, until it first suspends; a body that never suspends

@@ -148,6 +148,14 @@ public:
     using std::logic_error::logic_error;
 };
 
+/// Python's LookupError as contextvars raises it: `context_var::get()` of a variable with no value
+/// in the current context and no default. what() is the variable's repr, "<ContextVar
+/// name='request_id'>" (CPython adds the object's address).
+class lookup_error : public std::out_of_range {
+public:
+    using std::out_of_range::out_of_range;
+};
+
 /// asyncio.TimeoutError (Python's builtin TimeoutError since 3.11).
 class timeout_error : public std::runtime_error {
 public:
@@ -295,6 +303,387 @@ private:
 // The event loop (asyncio's BaseEventLoop): ready queue, timer heap, clocks, handles, run control.
 
 
+// ---- asyncio/contextvars.hpp ---------------------------------------------------------------------
+// Context variables (Python's contextvars): context_var<T>, its tokens, and context objects.
+
+
+
+// ---- asyncio/detail/context_core.hpp -------------------------------------------------------------
+// The machinery behind contextvars: a context object holding an immutable, shared variable map,
+// and the thread's current context (the library's second thread_local).
+
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace asyncio::detail {
+
+/// One variable's value in a context: the variable's process-wide id and its value, type-erased.
+struct context_entry {
+    std::uint64_t var = 0;
+    std::shared_ptr<const void> value;
+};
+
+/// The immutable map of a context, sorted by variable id. Contexts share it (copying a context
+/// copies one pointer); setting a variable builds a new map, O(number of variables set).
+using context_map = std::vector<context_entry>;
+
+/// Python's contextvars.Context: a mutable object whose variables live in an immutable map it
+/// shares with its copies. Reference-counted (atomically: a callback built by
+/// call_soon_threadsafe holds one from another thread).
+struct context_data {
+    std::atomic<std::uint32_t> refs{1};
+    /// True while the context is entered (Context.run, a task step, a callback).
+    bool entered = false;
+    std::shared_ptr<const context_map> map;
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+
+    /// The entry of variable `id`, or null.
+    [[nodiscard]] const context_entry* find(std::uint64_t id) const noexcept {
+        if (!map) {
+            return nullptr;
+        }
+        auto it =
+            std::lower_bound(map->begin(), map->end(), id,
+                             [](const context_entry& e, std::uint64_t k) { return e.var < k; });
+        return it != map->end() && it->var == id ? &*it : nullptr;
+    }
+
+    /// Sets (`value` non-null) or removes (null) variable `id`: a new map replaces the shared one.
+    void assign(std::uint64_t id, std::shared_ptr<const void> value) {
+        auto next = std::make_shared<context_map>();
+        if (map) {
+            next->reserve(map->size() + 1);
+        }
+        bool placed = false;
+        if (map) {
+            for (const context_entry& e : *map) {
+                if (!placed && e.var >= id) {
+                    placed = true;
+                    if (value) {
+                        next->push_back(context_entry{id, value});
+                    }
+                    if (e.var == id) {
+                        continue;
+                    }
+                }
+                next->push_back(e);
+            }
+        }
+        if (!placed && value) {
+            next->push_back(context_entry{id, std::move(value)});
+        }
+        if (next->empty()) {
+            map.reset();
+        } else {
+            map = std::move(next);
+        }
+    }
+};
+
+/// The current context of this thread (CPython's PyThreadState.context). Null stands for an
+/// empty context nobody has materialised yet: a task or callback whose creator's context was
+/// empty runs with null, so that W1's million tasks allocate nothing for contexts; a set() then
+/// creates the object (context_current_for_set). Whoever installs a context for a step or a
+/// callback takes back what the slot holds afterwards (possibly that new object).
+inline context_data*& current_context_ref() noexcept {
+    thread_local context_data* current = nullptr;
+    return current;
+}
+
+/// Keeps the context created by a set() outside any task or callback (in main(), or on an
+/// executor thread) until the thread ends.
+struct thread_base_context {
+    thread_base_context() = default;
+    thread_base_context(const thread_base_context&) = delete;
+    thread_base_context& operator=(const thread_base_context&) = delete;
+    ~thread_base_context() {
+        if (context_data* c = std::exchange(current_context_ref(), nullptr)) {
+            c->release();
+        }
+    }
+};
+
+/// The current context, materialised (a set() must write somewhere).
+inline context_data& context_current_for_set() {
+    context_data*& cur = current_context_ref();
+    if (cur == nullptr) {
+        thread_local thread_base_context owner; // registers the release at thread exit
+        static_cast<void>(owner);
+        cur = new context_data();
+    }
+    return *cur;
+}
+
+/// contextvars.copy_context() for the library's own use: null when the current context is empty
+/// (nothing to copy, nothing allocated), else a new context sharing the current map. O(1).
+[[nodiscard]] inline context_data* context_copy_current() {
+    const context_data* cur = current_context_ref();
+    if (cur == nullptr || !cur->map) {
+        return nullptr;
+    }
+    auto* c = new context_data();
+    c->map = cur->map;
+    return c;
+}
+
+/// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one
+/// for the scope, then takes back what the thread slot holds (the same, or a context created by a
+/// set() when `slot` was null) and restores the outer context.
+class context_scope {
+public:
+    explicit context_scope(context_data*& slot) noexcept
+        : slot_(slot), outer_(std::exchange(current_context_ref(), slot)) {}
+    context_scope(const context_scope&) = delete;
+    context_scope& operator=(const context_scope&) = delete;
+    ~context_scope() { slot_ = std::exchange(current_context_ref(), outer_); }
+
+private:
+    context_data*& slot_;
+    context_data* outer_;
+};
+
+/// Releases a context slot (null is fine).
+inline void context_release(context_data*& slot) noexcept {
+    if (context_data* c = std::exchange(slot, nullptr)) {
+        c->release();
+    }
+}
+
+/// A process-wide id for a new context variable (never reused, so a value can never be read
+/// back through a variable of another type that took a destroyed one's address).
+[[nodiscard]] inline std::uint64_t new_context_var_id() noexcept {
+    static std::atomic<std::uint64_t> next{0};
+    return next.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/contextvars.hpp)
+
+#include <type_traits>
+
+namespace asyncio {
+
+/// contextvars.Context: a mapping from context variables to values, entered with run(). Copies of
+/// this handle refer to the same context object (as Python names do); copy_context() makes a new
+/// context with the same values, in O(1): contexts share an immutable map, and a set() replaces
+/// the map of the context it happens in, in O(number of variables set there).
+///
+/// Where the current context lives: each thread has one (a thread_local, as CPython's thread
+/// state), so variables work in plain main() and on executor threads too. Each task runs in its
+/// own context, a copy of its creator's taken at create_task (or the one passed to create_task);
+/// callbacks scheduled with call_soon / call_later / call_at / add_reader run in a copy of the
+/// context current when they were scheduled (or the one passed).
+class context {
+public:
+    /// contextvars.Context(): a new, empty context.
+    context() : data_(new detail::context_data()) {}
+    context(const context& o) noexcept : data_(o.data_) { data_->add_ref(); }
+    context& operator=(const context& o) noexcept {
+        context tmp(o);
+        std::swap(data_, tmp.data_);
+        return *this;
+    }
+    ~context() {
+        if (data_ != nullptr) {
+            data_->release();
+        }
+    }
+
+    /// Context.run(fn): calls `fn()` with this context as the current one and returns its result;
+    /// what `fn` sets stays in this context. Throws std::runtime_error("cannot enter context:
+    /// <Context> is already entered") when it is already entered (py: RuntimeError, same text
+    /// with the object's repr).
+    template <class F> decltype(auto) run(F&& fn) {
+        if (data_->entered) {
+            throw std::runtime_error("cannot enter context: <Context> is already entered");
+        }
+        struct entered {
+            detail::context_data* d;
+            detail::context_data* outer;
+            explicit entered(detail::context_data* c) noexcept
+                : d(c), outer(std::exchange(detail::current_context_ref(), c)) {
+                d->entered = true;
+            }
+            entered(const entered&) = delete;
+            entered& operator=(const entered&) = delete;
+            ~entered() {
+                d->entered = false;
+                detail::current_context_ref() = outer;
+            }
+        } guard(data_);
+        return std::forward<F>(fn)();
+    }
+
+    /// len(ctx): the number of variables that have a value in this context.
+    [[nodiscard]] std::size_t size() const noexcept { return data_->map ? data_->map->size() : 0; }
+
+    /// Internal: the context object (a reference the caller must add if it keeps it).
+    [[nodiscard]] detail::context_data* data() const noexcept { return data_; }
+    /// Internal: adopts a context object (taking over one reference).
+    static context adopt(detail::context_data* d) noexcept { return context(d); }
+
+    friend bool operator==(const context& a, const context& b) noexcept {
+        return a.data_ == b.data_;
+    }
+
+private:
+    explicit context(detail::context_data* d) noexcept : data_(d) {}
+    detail::context_data* data_;
+};
+
+/// contextvars.copy_context(): a new context holding the current context's values (O(1)).
+[[nodiscard]] inline context copy_context() {
+    detail::context_data* c = detail::context_copy_current();
+    return c != nullptr ? context::adopt(c) : context();
+}
+
+template <class T> class context_var;
+
+/// contextvars.Token: what context_var::set returns, for reset(). Copies share the token's state
+/// (one Python object), so a reset through any of them uses them all.
+template <class T> class token {
+public:
+    /// Token.var: the variable that created the token.
+    [[nodiscard]] const context_var<T>& var() const noexcept { return *s_->var; }
+    /// Token.old_value: the value before set(), or std::nullopt where Python gives Token.MISSING.
+    [[nodiscard]] const std::optional<T>& old_value() const noexcept { return s_->old; }
+
+private:
+    friend class context_var<T>;
+    struct state {
+        const context_var<T>* var;
+        std::uint64_t var_id;
+        std::optional<T> old;
+        std::shared_ptr<const void> old_box;
+        detail::context_data* ctx = nullptr; // held, as Python's Token holds its Context
+        bool used = false;
+
+        state() = default;
+        state(const state&) = delete;
+        state& operator=(const state&) = delete;
+        ~state() { detail::context_release(ctx); }
+    };
+    explicit token(std::shared_ptr<state> s) noexcept : s_(std::move(s)) {}
+    std::shared_ptr<state> s_;
+};
+
+/// contextvars.ContextVar: a variable whose value depends on the current context (each task has
+/// its own copy of its creator's context, so a value set inside a task is invisible to its
+/// creator and its siblings). `T` is copied in and out (share big values through a pointer).
+/// Variables are neither copyable nor movable (tokens refer to them); each has a process-wide id.
+template <class T> class context_var {
+    static_assert(std::is_copy_constructible_v<T>, "context_var<T> needs a copyable T");
+
+public:
+    /// ContextVar(name): no default value.
+    explicit context_var(std::string name)
+        : name_(std::move(name)), id_(detail::new_context_var_id()) {}
+    /// ContextVar(name, default=value).
+    context_var(std::string name, T default_value)
+        : name_(std::move(name)), default_(std::move(default_value)),
+          id_(detail::new_context_var_id()) {}
+    context_var(const context_var&) = delete;
+    context_var& operator=(const context_var&) = delete;
+
+    /// ContextVar.name.
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+    /// ContextVar.get(): the value in the current context, else the variable's default, else
+    /// throws lookup_error("<ContextVar name='...'>") (py: LookupError(<ContextVar name='var' at
+    /// 0x...>)).
+    [[nodiscard]] T get() const {
+        if (const T* v = find()) {
+            return *v;
+        }
+        if (default_) {
+            return *default_;
+        }
+        throw lookup_error("<ContextVar name='" + name_ + "'>");
+    }
+    /// ContextVar.get(default): the value in the current context, else `fallback` (which wins over
+    /// the variable's own default, as in Python).
+    [[nodiscard]] T get(T fallback) const {
+        if (const T* v = find()) {
+            return *v;
+        }
+        return fallback;
+    }
+
+    /// ContextVar.set(value): sets the value in the current context; the token restores the
+    /// previous value (or its absence) through reset().
+    token<T> set(T value) {
+        detail::context_data& ctx = detail::context_current_for_set();
+        auto s = std::make_shared<typename token<T>::state>();
+        s->var = this;
+        s->var_id = id_;
+        ctx.add_ref();
+        s->ctx = &ctx;
+        if (const detail::context_entry* e = ctx.find(id_)) {
+            s->old_box = e->value;
+            s->old = *static_cast<const T*>(e->value.get());
+        }
+        ctx.assign(id_, std::make_shared<const T>(std::move(value)));
+        return token<T>(std::move(s));
+    }
+
+    /// ContextVar.reset(token): restores the value the variable had before the set() that made
+    /// `t`. Throws, in CPython's order: std::runtime_error("<Token used var=<ContextVar
+    /// name='...'>> has already been used once"), std::invalid_argument("<Token var=<ContextVar
+    /// name='...'>> was created by a different ContextVar"), std::invalid_argument("... was created
+    /// in a different Context") (py: RuntimeError, ValueError, ValueError; reprs without
+    /// addresses).
+    void reset(const token<T>& t) {
+        auto& s = *t.s_;
+        const std::string repr = "var=<ContextVar name='" + s.var->name() + "'>>";
+        if (s.used) {
+            throw std::runtime_error("<Token used " + repr + " has already been used once");
+        }
+        if (s.var_id != id_) {
+            throw std::invalid_argument("<Token " + repr +
+                                        " was created by a different ContextVar");
+        }
+        if (s.ctx != detail::current_context_ref()) {
+            throw std::invalid_argument("<Token " + repr + " was created in a different Context");
+        }
+        s.used = true;
+        detail::context_current_for_set().assign(id_, s.old_box);
+    }
+
+    /// The value in `ctx` (Context[var] / Context.get(var)), or std::nullopt.
+    [[nodiscard]] std::optional<T> get_in(const context& ctx) const {
+        if (const detail::context_entry* e = ctx.data()->find(id_)) {
+            return *static_cast<const T*>(e->value.get());
+        }
+        return std::nullopt;
+    }
+
+private:
+    [[nodiscard]] const T* find() const noexcept {
+        const detail::context_data* cur = detail::current_context_ref();
+        if (cur == nullptr) {
+            return nullptr;
+        }
+        const detail::context_entry* e = cur->find(id_);
+        return e != nullptr ? static_cast<const T*>(e->value.get()) : nullptr;
+    }
+
+    std::string name_;
+    std::optional<T> default_;
+    std::uint64_t id_;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/loop.hpp)
+
 // ---- asyncio/handle.hpp --------------------------------------------------------------------------
 // The loop's clock and the handles of scheduled callbacks (asyncio.Handle, asyncio.TimerHandle).
 
@@ -311,7 +700,6 @@ private:
 
 
 #include <array>
-#include <cstdint>
 #include <new>
 
 #if defined(__linux__)
@@ -774,7 +1162,6 @@ private:
 // The loop's FIFO ready queue: a growable ring buffer of (function, argument) entries.
 
 
-#include <memory>
 
 namespace asyncio::detail {
 
@@ -1398,7 +1785,6 @@ private:
 #endif
 #include <unistd.h>
 
-#include <atomic>
 #include <mutex>
 
 namespace asyncio::detail {
@@ -1541,7 +1927,6 @@ private:
 #include <sys/syscall.h>
 #endif
 
-#include <type_traits>
 
 namespace asyncio::detail {
 
@@ -2282,14 +2667,23 @@ struct callback_node : timer_entry {
     int refs = 1;
     bool cancelled = false;
     loop_core* loop = nullptr;
+    /// The context the callback runs in (contextvars): a copy of the one current when it was
+    /// scheduled, or the one given; null for an empty one.
+    context_data* ctx = nullptr;
     void (*invoke)(callback_node*) = nullptr;
     void (*destroy)(callback_node*) noexcept = nullptr;
 
     void add_ref() noexcept { ++refs; }
     void release() noexcept {
         if (--refs == 0) {
+            context_release(ctx);
             destroy(this);
         }
+    }
+    /// Calls the callback in its context.
+    void run_in_context() {
+        const context_scope in_context(ctx);
+        invoke(this);
     }
     /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
     static void ready_fn(void* p, bool run) {
@@ -2300,7 +2694,7 @@ struct callback_node : timer_entry {
             ~releaser() { n->release(); }
         } guard{n};
         if (run && !n->cancelled) {
-            n->invoke(n);
+            n->run_in_context();
         }
     }
 };
@@ -2314,11 +2708,26 @@ template <class F> struct callback_impl final : callback_node {
     F f;
 };
 
-template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
+/// A callback node for `f`, to run in `ctx` (a reference is taken) or, when null, in a copy of the
+/// current context (Python's Handle with context=None).
+template <class F>
+callback_node* make_callback(loop_core& loop, F&& f, context_data* ctx = nullptr) {
     using fn_t = std::decay_t<F>;
     static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
-    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    if (ctx != nullptr) {
+        ctx->add_ref();
+    } else {
+        ctx = context_copy_current();
+    }
+    callback_node* n = nullptr;
+    try {
+        n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    } catch (...) {
+        context_release(ctx);
+        throw;
+    }
     n->loop = &loop;
+    n->ctx = ctx;
     return n;
 }
 
@@ -2616,28 +3025,37 @@ public:
 
     /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
     /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
-    /// use call_soon_threadsafe.
-    template <class F> handle call_soon(F&& f) {
-        check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
-        handle h(n);
-        n->state = detail::timer_state::in_ready;
-        n->ready_pos =
-            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
-        return h;
+    /// use call_soon_threadsafe. The callback runs in a copy of the context current now
+    /// (contextvars).
+    template <class F> handle call_soon(F&& f) { return soon(std::forward<F>(f), nullptr); }
+    /// loop.call_soon(f, context=ctx): the callback runs in `ctx` itself.
+    template <class F> handle call_soon(F&& f, const context& ctx) {
+        return soon(std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_later: runs `f()` once `delay` has passed (zero or negative: already expired, but
-    /// still through the heap). A NaN delay throws std::invalid_argument.
+    /// still through the heap). A NaN delay throws std::invalid_argument. The callback runs in a
+    /// copy of the context current now, as with call_soon.
     template <class Rep, class Period, class F>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         const auto d = detail::to_nanoseconds(delay);
-        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f));
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_later(delay, f, context=ctx).
+    template <class Rep, class Period, class F>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f, const context& ctx) {
+        const auto d = detail::to_nanoseconds(delay);
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), ctx.data());
     }
 
-    /// loop.call_at: runs `f()` at `when` on the loop's clock.
+    /// loop.call_at: runs `f()` at `when` on the loop's clock (in a copy of the current context).
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
-        return arm(when.time_since_epoch().count(), std::forward<F>(f));
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_at(when, f, context=ctx).
+    template <class F>
+    timer_handle call_at(loop_clock::time_point when, F&& f, const context& ctx) {
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
@@ -2789,6 +3207,10 @@ public:
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T> task_handle<T> create_task(task<T> t, std::string name);
 
+    /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
+    template <class T> task_handle<T> create_task(task<T> t, const context& ctx);
+    template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx);
+
     /// The same, started eagerly (see asyncio::create_task with eager_start).
     template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
     template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
@@ -2818,9 +3240,19 @@ public:
     [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
 
 private:
-    template <class F> timer_handle arm(std::int64_t when, F&& f) {
+    template <class F> handle soon(F&& f, detail::context_data* ctx) {
         check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
+        handle h(n);
+        n->state = detail::timer_state::in_ready;
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
+        return h;
+    }
+
+    template <class F> timer_handle arm(std::int64_t when, F&& f, detail::context_data* ctx) {
+        check_closed();
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
@@ -2840,7 +3272,7 @@ private:
                 detail::callback_node* n;
                 ~releaser() { n->release(); }
             } guard{n};
-            n->invoke(n);
+            n->run_in_context();
         }
         static void removed(detail::io_watcher* w, int) noexcept {
             auto* c = static_cast<io_callback*>(w);
@@ -3229,7 +3661,6 @@ template <class T> using result_or_none_t = std::conditional_t<std::is_void_v<T>
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/future_state.hpp)
 
-#include <algorithm>
 
 namespace asyncio {
 
@@ -3715,9 +4146,12 @@ private:
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    /// `ctx`: the context the task runs in (the task takes a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager)
-        : future_state_base(loop, table, true), frame_(std::move(frame)) {
+              bool eager, context_data* ctx = nullptr)
+        : future_state_base(loop, table, true), frame_(std::move(frame)),
+          ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
         auto& core = loop.core();
         if (numbered) {
             number_ = ++core.task_counter;
@@ -3725,7 +4159,12 @@ public:
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         if (!eager) {
-            wake(); // may throw (bad_alloc): nothing is linked yet
+            try {
+                wake(); // may throw (bad_alloc): nothing is linked yet
+            } catch (...) {
+                context_release(ctx_);
+                throw;
+            }
         }
         core.tasks.push_back(*this);
     }
@@ -3856,7 +4295,7 @@ public:
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
 
 protected:
-    ~task_core() = default;
+    ~task_core() { context_release(ctx_); }
 
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
@@ -3918,6 +4357,8 @@ protected:
     }
 
     unique_frame frame_;
+    /// The task's context (contextvars): null while it is an empty one nobody materialised.
+    context_data* ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -4035,8 +4476,11 @@ private:
         std::coroutine_handle<>& next = core.trampoline;
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
-        while (next) {
-            std::exchange(next, nullptr).resume();
+        {
+            const context_scope in_context(ctx_); // the task's own context for this step
+            while (next) {
+                std::exchange(next, nullptr).resume();
+            }
         }
         core.current_task = outer;
         if (frame_.done()) {
@@ -4426,8 +4870,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
-        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager, context_data* ctx)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager, ctx) {
         frame_.promise<task_promise<T>>().root_ = this;
     }
     task_state(const task_state&) = delete;
@@ -4435,9 +4879,11 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
-        return new task_state(loop, std::move(frame), numbered, eager);
+    /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
+    /// context it runs in (a reference taken over), or null for a copy of the current one.
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
+                             context_data* ctx = nullptr) {
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -4581,9 +5027,10 @@ struct state_access {
     /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
     /// CPython 3.13 with a task factory, the task then has its default name during that step and
     /// is named afterwards.
+    /// `ctx`: the context the task runs in (null: a copy of the current one).
     template <class T>
-    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
-                                        bool eager) {
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name, bool eager,
+                                        const context* ctx = nullptr) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
@@ -4591,8 +5038,9 @@ struct state_access {
             throw std::runtime_error("Event loop is closed");
         }
         eager = eager && loop.is_running();
-        ref_ptr<task_state<T>> s(
-            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        ref_ptr<task_state<T>> s(task_state<T>::spawn(loop, std::move(t.frame_),
+                                                      eager || name.empty(), eager,
+                                                      ctx != nullptr ? ctx->data() : nullptr));
         if (eager) {
             s->run_first_step();
         }
@@ -4630,6 +5078,15 @@ template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
 }
+template <class T> task_handle<T> event_loop::create_task(task<T> t, const context& ctx) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx));
+}
 template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
     return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
 }
@@ -4648,6 +5105,14 @@ template <class T> task_handle<T> create_task(task<T> t) {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T> task_handle<T> create_task(task<T> t, std::string name) {
     return get_running_loop().create_task(std::move(t), std::move(name));
+}
+/// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
+/// visible there afterwards) instead of a copy of the current context.
+template <class T> task_handle<T> create_task(task<T> t, const context& ctx) {
+    return get_running_loop().create_task(std::move(t), ctx);
+}
+template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx) {
+    return get_running_loop().create_task(std::move(t), std::move(name), ctx);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
 /// body runs at once, inside create_task, until it first suspends; a body that never suspends

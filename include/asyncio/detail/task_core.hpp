@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
 
+#include <asyncio/detail/context_core.hpp>
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/future_state.hpp>
 
@@ -68,9 +69,12 @@ private:
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    /// `ctx`: the context the task runs in (the task takes a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager)
-        : future_state_base(loop, table, true), frame_(std::move(frame)) {
+              bool eager, context_data* ctx = nullptr)
+        : future_state_base(loop, table, true), frame_(std::move(frame)),
+          ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
         auto& core = loop.core();
         if (numbered) {
             number_ = ++core.task_counter;
@@ -78,7 +82,12 @@ public:
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         if (!eager) {
-            wake(); // may throw (bad_alloc): nothing is linked yet
+            try {
+                wake(); // may throw (bad_alloc): nothing is linked yet
+            } catch (...) {
+                context_release(ctx_);
+                throw;
+            }
         }
         core.tasks.push_back(*this);
     }
@@ -209,7 +218,7 @@ public:
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
 
 protected:
-    ~task_core() = default;
+    ~task_core() { context_release(ctx_); }
 
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
@@ -271,6 +280,8 @@ protected:
     }
 
     unique_frame frame_;
+    /// The task's context (contextvars): null while it is an empty one nobody materialised.
+    context_data* ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -388,8 +399,11 @@ private:
         std::coroutine_handle<>& next = core.trampoline;
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
-        while (next) {
-            std::exchange(next, nullptr).resume();
+        {
+            const context_scope in_context(ctx_); // the task's own context for this step
+            while (next) {
+                std::exchange(next, nullptr).resume();
+            }
         }
         core.current_task = outer;
         if (frame_.done()) {
