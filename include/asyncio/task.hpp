@@ -185,7 +185,7 @@ public:
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
     bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
-    /// Task.cancelling(): the number of pending cancel requests.
+    /// Task.cancelling(): the number of pending cancel requests (counted up to 65535).
     [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
     int uncancel() { return core().uncancel(); }

@@ -3745,7 +3745,8 @@ public:
         extras& x = extra();
         if (!x.named) {
             x.named = true;
-            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
+            const std::uint64_t n = number();
+            x.name = n != 0 ? "Task-" + std::to_string(n) : std::string();
         }
         return x.name;
     }
@@ -3866,10 +3867,18 @@ protected:
         s->loop_ = nullptr;
     }
 
+    /// The default name's number (0: a plain future, or a task given a name). 48 bits: after
+    /// 2^48 tasks on one loop the default names start again at "Task-0".
+    [[nodiscard]] std::uint64_t number() const noexcept {
+        return (std::uint64_t{number_hi_} << 32U) | number_lo_;
+    }
+    void set_number(std::uint64_t n) noexcept {
+        number_lo_ = static_cast<std::uint32_t>(n);
+        number_hi_ = static_cast<std::uint16_t>(n >> 32U);
+    }
+
     event_loop* loop_;
     std::exception_ptr exc_;
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t number_ = 0;
 
 private:
     struct extras {
@@ -3951,11 +3960,22 @@ private:
         ops->destroy(this);
     }
 
+    // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
+    // count, the name's number in two parts, the status, the retrieved flag, a task's
+    // cancelling() count, and in the 2 bytes of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
+    std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
+
+protected:
+    /// task_core's cancelling() count (saturates at 65535), here to share a word.
+    std::uint16_t cancelling_ = 0;
+
+private:
+    std::uint16_t number_hi_ = 0;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).
@@ -4132,16 +4152,14 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It and its coroutine frame come from the loop's
 /// arena, usually side by side.
 class task_core : public future_state_base {
-    // The flags come first, so that they fill the tail padding of future_state_base.
-    bool deliver_cancel_ = false;
-    bool started_ = false;
-    bool scheduled_ = false;
+    // The flags come first, as bits of one byte, so that they fill the tail padding of
+    // future_state_base (its cancelling_ holds cancelling()).
+    bool deliver_cancel_ : 1 = false;
+    bool started_ : 1 = false;
+    bool scheduled_ : 1 = false;
 
 protected:
-    bool must_cancel_ = false;
-
-private:
-    int cancelling_ = 0;
+    bool must_cancel_ : 1 = false;
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
@@ -4154,7 +4172,7 @@ public:
           ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
         auto& core = loop.core();
         if (numbered) {
-            number_ = ++core.task_counter;
+            set_number(++core.task_counter);
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
@@ -4233,7 +4251,9 @@ public:
             mark_retrieved();
             return false;
         }
-        ++cancelling_;
+        if (cancelling_ != UINT16_MAX) {
+            ++cancelling_;
+        }
         request_cancel(*this, std::move(msg));
         return true;
     }
@@ -4939,7 +4959,7 @@ public:
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
     bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
-    /// Task.cancelling(): the number of pending cancel requests.
+    /// Task.cancelling(): the number of pending cancel requests (counted up to 65535).
     [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
     int uncancel() { return core().uncancel(); }

@@ -101,7 +101,8 @@ public:
         extras& x = extra();
         if (!x.named) {
             x.named = true;
-            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
+            const std::uint64_t n = number();
+            x.name = n != 0 ? "Task-" + std::to_string(n) : std::string();
         }
         return x.name;
     }
@@ -222,10 +223,18 @@ protected:
         s->loop_ = nullptr;
     }
 
+    /// The default name's number (0: a plain future, or a task given a name). 48 bits: after
+    /// 2^48 tasks on one loop the default names start again at "Task-0".
+    [[nodiscard]] std::uint64_t number() const noexcept {
+        return (std::uint64_t{number_hi_} << 32U) | number_lo_;
+    }
+    void set_number(std::uint64_t n) noexcept {
+        number_lo_ = static_cast<std::uint32_t>(n);
+        number_hi_ = static_cast<std::uint16_t>(n >> 32U);
+    }
+
     event_loop* loop_;
     std::exception_ptr exc_;
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t number_ = 0;
 
 private:
     struct extras {
@@ -307,11 +316,22 @@ private:
         ops->destroy(this);
     }
 
+    // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
+    // count, the name's number in two parts, the status, the retrieved flag, a task's
+    // cancelling() count, and in the 2 bytes of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
+    std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
+
+protected:
+    /// task_core's cancelling() count (saturates at 65535), here to share a word.
+    std::uint16_t cancelling_ = 0;
+
+private:
+    std::uint16_t number_hi_ = 0;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).

@@ -55,16 +55,14 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It and its coroutine frame come from the loop's
 /// arena, usually side by side.
 class task_core : public future_state_base {
-    // The flags come first, so that they fill the tail padding of future_state_base.
-    bool deliver_cancel_ = false;
-    bool started_ = false;
-    bool scheduled_ = false;
+    // The flags come first, as bits of one byte, so that they fill the tail padding of
+    // future_state_base (its cancelling_ holds cancelling()).
+    bool deliver_cancel_ : 1 = false;
+    bool started_ : 1 = false;
+    bool scheduled_ : 1 = false;
 
 protected:
-    bool must_cancel_ = false;
-
-private:
-    int cancelling_ = 0;
+    bool must_cancel_ : 1 = false;
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
@@ -77,7 +75,7 @@ public:
           ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
         auto& core = loop.core();
         if (numbered) {
-            number_ = ++core.task_counter;
+            set_number(++core.task_counter);
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
@@ -156,7 +154,9 @@ public:
             mark_retrieved();
             return false;
         }
-        ++cancelling_;
+        if (cancelling_ != UINT16_MAX) {
+            ++cancelling_;
+        }
         request_cancel(*this, std::move(msg));
         return true;
     }
