@@ -425,14 +425,17 @@ inline context_data& context_current_for_set() {
 
 /// contextvars.copy_context() for the library's own use: null when the current context is empty
 /// (nothing to copy, nothing allocated), else a new context sharing the current map. O(1).
-[[nodiscard]] inline context_data* context_copy_current() {
-    const context_data* cur = current_context_ref();
-    if (cur == nullptr || !cur->map) {
+[[nodiscard]] ASYNCIO_NOINLINE inline context_data* context_copy_of(const context_data& cur) {
+    if (!cur.map) {
         return nullptr;
     }
     auto* c = new context_data();
-    c->map = cur->map;
+    c->map = cur.map;
     return c;
+}
+[[nodiscard]] inline context_data* context_copy_current() {
+    const context_data* cur = current_context_ref();
+    return cur == nullptr ? nullptr : context_copy_of(*cur);
 }
 
 /// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one
@@ -2432,6 +2435,7 @@ private:
 
 #include <chrono>
 #include <coroutine>
+#include <thread>
 
 namespace asyncio {
 
@@ -2510,6 +2514,34 @@ struct cancel_request {
 #endif
     static_cast<void>(k);
     return std::make_unique<poll_selector>();
+}
+
+/// Where a task was created (create_task's call site), kept in debug mode only. clang 14 with
+/// libstdc++ 12 has no std::source_location: the callers' default arguments use the builtins.
+struct source_site {
+    const char* file = nullptr;
+    unsigned line = 0;
+    const char* function = nullptr;
+};
+
+/// Debug mode: how the loop recognises a task's step among its ready entries and names the task
+/// in a slow-step warning. task_core.hpp fills it in, so that the loop need not know tasks.
+struct step_describer {
+    void (*step)(void*, bool) = nullptr;
+    void (*hold)(void*) noexcept = nullptr;
+    void (*drop)(void*) noexcept = nullptr;
+    std::string (*describe)(void*) = nullptr;
+};
+inline step_describer& task_step_describer() noexcept {
+    static step_describer d;
+    return d;
+}
+
+/// PYTHONASYNCIODEBUG's twin: debug mode is on when ASYNCIO_CPP_DEBUG is set and not empty (as in
+/// Python, even "0" turns it on).
+[[nodiscard]] inline bool debug_from_environment() noexcept {
+    const char* v = std::getenv("ASYNCIO_CPP_DEBUG"); // NOLINT(concurrency-mt-unsafe): read once
+    return v != nullptr && *v != '\0';
 }
 
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
@@ -2613,6 +2645,12 @@ public:
 
     /// Set by event_loop::close(): the loop refuses new work ("Event loop is closed").
     bool closed_ = false;
+    /// Debug mode (loop.set_debug): slow-step warnings, creation sites, the thread check.
+    bool debug_ = debug_from_environment();
+    /// loop.slow_callback_duration, in nanoseconds (debug mode).
+    std::int64_t slow_callback_ns_ = 100'000'000;
+    /// The thread in run_forever (none otherwise): debug mode's thread check compares with it.
+    std::thread::id thread_id_;
     /// Jobs running outside the loop (executor threads) whose completion will be posted back:
     /// while there are any, a virtual-time loop with nothing else to do waits instead of
     /// reporting a deadlock.
@@ -2996,7 +3034,9 @@ struct exception_context {
     std::string message;
     /// The exception, when there is one.
     std::exception_ptr exception;
-    /// The task concerned, when there is one.
+    /// The task concerned, when there is one. In debug mode, a report about a task ends its
+    /// message with a line "created at file:line in function" (Python's source_traceback, reduced
+    /// to the create_task call).
     std::string task_name;
 };
 
@@ -3190,6 +3230,30 @@ public:
     void stop() noexcept { core_.stopping_ = true; }
     [[nodiscard]] bool is_running() const noexcept { return core_.running_; }
 
+    /// loop.set_debug: debug mode (off unless the environment variable ASYNCIO_CPP_DEBUG is set
+    /// and not empty, as Python's PYTHONASYNCIODEBUG; `run_options::debug` sets it for a run).
+    /// Reports go through the exception handler: a ready callback or task step that took
+    /// slow_callback_duration() or more ("Executing <Task pending name='Task-2' created at
+    /// f.cpp:12> took 0.150 seconds"); each task remembers where create_task was called and
+    /// reports show it (exception_context::created_at: an exception never retrieved, a task still
+    /// pending when the loop is destroyed); call_soon, call_later and call_at throw
+    /// std::runtime_error("Non-thread-safe operation invoked on an event loop other than the
+    /// current one") from another thread than the one running the loop. Time is the loop's
+    /// clock (a virtual-time loop measures virtual time). Off, it costs one predictable branch
+    /// per ready entry, task creation and call_soon.
+    void set_debug(bool on) noexcept { core_.debug_ = on; }
+    /// loop.get_debug.
+    [[nodiscard]] bool get_debug() const noexcept { return core_.debug_; }
+    /// loop.slow_callback_duration (0.1 s by default).
+    [[nodiscard]] std::chrono::nanoseconds slow_callback_duration() const noexcept {
+        return std::chrono::nanoseconds(core_.slow_callback_ns_);
+    }
+    /// Sets loop.slow_callback_duration.
+    template <class Rep, class Period>
+    void set_slow_callback_duration(std::chrono::duration<Rep, Period> d) {
+        core_.slow_callback_ns_ = detail::to_nanoseconds(d);
+    }
+
     /// loop.set_exception_handler: an empty function restores the default handler.
     void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
     [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
@@ -3203,17 +3267,42 @@ public:
     /// loop.create_future (defined in <asyncio/future.hpp>).
     template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T> task_handle<T> create_task(task<T> t);
+    /// `site` (every overload) is the caller's location, kept in debug mode (set_debug).
+    template <class T>
+    task_handle<T> create_task(task<T> t,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
     /// The same, named (an empty name gives the default "Task-<n>").
-    template <class T> task_handle<T> create_task(task<T> t, std::string name);
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
 
     /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
-    template <class T> task_handle<T> create_task(task<T> t, const context& ctx);
-    template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx);
+    template <class T>
+    task_handle<T> create_task(task<T> t, const context& ctx,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
 
     /// The same, started eagerly (see asyncio::create_task with eager_start).
-    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
-    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+    template <class T>
+    task_handle<T> create_task(task<T> t, eager_start_t,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, eager_start_t,
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()});
 
     /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
     /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
@@ -3242,6 +3331,9 @@ public:
 private:
     template <class F> handle soon(F&& f, detail::context_data* ctx) {
         check_closed();
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
         auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         handle h(n);
         n->state = detail::timer_state::in_ready;
@@ -3252,6 +3344,9 @@ private:
 
     template <class F> timer_handle arm(std::int64_t when, F&& f, detail::context_data* ctx) {
         check_closed();
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
         auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         timer_handle h(n);
         core_.add_timer(*n, when);
@@ -3322,6 +3417,17 @@ private:
             throw std::runtime_error("Event loop is closed");
         }
     }
+    /// Debug mode: std::runtime_error when called from another thread than the one running the
+    /// loop (Python's _check_thread).
+    ASYNCIO_NOINLINE void check_thread() const {
+        if (core_.thread_id_ != std::thread::id() &&
+            core_.thread_id_ != std::this_thread::get_id()) {
+            throw std::runtime_error("Non-thread-safe operation invoked on an event loop other "
+                                     "than the current one");
+        }
+    }
+    /// Debug mode: runs a ready entry and reports it if it took slow_callback_duration or more.
+    void run_timed(const detail::ready_entry& e);
     /// Throws unless run_forever may start: not closed, not running, and no other loop running
     /// here.
     void check_can_run() const;
@@ -3393,6 +3499,7 @@ inline void event_loop::run_forever() {
         event_loop* self;
         explicit running_guard(event_loop* s) noexcept : self(s) {
             self->core_.running_ = true;
+            self->core_.thread_id_ = std::this_thread::get_id();
             detail::running_loop_ref() = self;
         }
         running_guard(const running_guard&) = delete;
@@ -3401,6 +3508,7 @@ inline void event_loop::run_forever() {
             self->core_.io_.flush_all(*self->core_.selector_);
             self->core_.running_ = false;
             self->core_.stopping_ = false;
+            self->core_.thread_id_ = std::thread::id();
             detail::running_loop_ref() = nullptr;
         }
     } guard(this);
@@ -3446,10 +3554,45 @@ inline void event_loop::run_once() {
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
         try {
-            e.fn(e.arg, true);
+            if (core_.debug_) [[unlikely]] {
+                run_timed(e);
+            } else {
+                e.fn(e.arg, true);
+            }
         } catch (...) {
             call_exception_handler({"Exception in callback", std::current_exception(), {}});
         }
+    }
+}
+
+inline void event_loop::run_timed(const detail::ready_entry& e) {
+    const detail::step_describer& d = detail::task_step_describer();
+    const bool is_step = d.step != nullptr && e.fn == d.step;
+    struct holder {
+        const detail::step_describer& d;
+        void* task;
+        holder(const detail::step_describer& sd, void* t) noexcept : d(sd), task(t) {
+            if (task != nullptr) {
+                d.hold(task); // the step may end the task and drop the last reference
+            }
+        }
+        holder(const holder&) = delete;
+        holder& operator=(const holder&) = delete;
+        ~holder() {
+            if (task != nullptr) {
+                d.drop(task);
+            }
+        }
+    } hold(d, is_step ? e.arg : nullptr);
+    const std::int64_t t0 = core_.now();
+    e.fn(e.arg, true);
+    const std::int64_t dt = core_.now() - t0;
+    if (dt >= core_.slow_callback_ns_) {
+        std::array<char, 32> secs{};
+        std::snprintf(secs.data(), secs.size(), "%.3f", static_cast<double>(dt) / 1e9);
+        const std::string what = is_step ? d.describe(e.arg) : std::string("<Handle>");
+        call_exception_handler(
+            {"Executing " + what + " took " + secs.data() + " seconds", nullptr, {}});
     }
 }
 
@@ -3756,6 +3899,30 @@ public:
         x.named = true;
     }
 
+    /// Debug mode: records where the task was created (kept out of line, with the name).
+    void set_created_at(const source_site& site) { extra().created_at = site; }
+    /// "file:line in function" where the task was created, or empty (debug mode off then).
+    [[nodiscard]] std::string created_at() const {
+        return extras_ && extras_->created_at.file != nullptr ? format_site() : std::string();
+    }
+    /// A report's message: `msg`, then in debug mode a line "created at <site>".
+    [[nodiscard]] std::string report_message(const char* msg) const {
+        std::string at = created_at();
+        return at.empty() ? std::string(msg) : std::string(msg) + "\ncreated at " + at;
+    }
+
+private:
+    [[nodiscard]] std::string format_site() const {
+        const source_site& s = extras_->created_at;
+        std::string out = std::string(s.file) + ":" + std::to_string(s.line);
+        if (s.function != nullptr && *s.function != '\0') {
+            out += " in ";
+            out += s.function;
+        }
+        return out;
+    }
+
+public:
     /// Whether the state was created on `l` (false once its loop was destroyed).
     [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
 
@@ -3884,6 +4051,7 @@ private:
     struct extras {
         std::string name;
         std::string cancel_msg;
+        source_site created_at;
         bool named = false;
     };
     extras& extra() const {
@@ -3941,9 +4109,10 @@ private:
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
             retrieved_ = true;
-            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
-                                                     : "Future exception was never retrieved",
-                                           exc_, name()});
+            loop_->call_exception_handler(
+                {report_message(is_task() ? "Task exception was never retrieved"
+                                          : "Future exception was never retrieved"),
+                 exc_, name()});
         }
     }
 
@@ -4164,12 +4333,11 @@ protected:
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
-    /// `ctx`: the context the task runs in (the task takes a reference), or null for a copy of the
-    /// current one (null again when that is empty: nothing is allocated then).
+    /// `ctx`: the context the task runs in (null: an empty one), whose reference the task takes
+    /// over once constructed (a constructor that throws leaves it to the caller).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager, context_data* ctx = nullptr)
-        : future_state_base(loop, table, true), frame_(std::move(frame)),
-          ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
+              bool eager, context_data* ctx)
+        : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
         auto& core = loop.core();
         if (numbered) {
             set_number(++core.task_counter);
@@ -4177,12 +4345,7 @@ public:
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         if (!eager) {
-            try {
-                wake(); // may throw (bad_alloc): nothing is linked yet
-            } catch (...) {
-                context_release(ctx_);
-                throw;
-            }
+            wake(); // may throw (bad_alloc): nothing is linked yet
         }
         core.tasks.push_back(*this);
     }
@@ -4349,7 +4512,7 @@ protected:
         t.hook_ = {};
         t.destroy_frames();
         t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
+            {t.report_message("Task was destroyed but it is pending!"), nullptr, t.name()});
         t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
@@ -4369,6 +4532,25 @@ public:
         } catch (...) {
             return false; // out of memory: destroyed in place (recursively) instead
         }
+    }
+
+    /// Debug mode: what the loop needs to recognise and name a task's step (step_describer).
+    [[nodiscard]] static step_describer describer() noexcept {
+        return step_describer{&step_entry,
+                              [](void* p) noexcept { static_cast<task_core*>(p)->add_ref(); },
+                              [](void* p) noexcept { static_cast<task_core*>(p)->release(); },
+                              [](void* p) { return static_cast<task_core*>(p)->debug_repr(); }};
+    }
+
+    /// "<Task pending name='Task-2' created at f.cpp:12 in main>" (Python's repr, without the
+    /// coroutine, which C++ cannot name).
+    [[nodiscard]] std::string debug_repr() const {
+        const char* state = !done() ? "pending" : cancelled() ? "cancelled" : "finished";
+        std::string out = std::string("<Task ") + state + " name='" + name() + "'";
+        if (std::string at = created_at(); !at.empty()) {
+            out += " created at " + at;
+        }
+        return out + ">";
     }
 
 protected:
@@ -4516,6 +4698,12 @@ private:
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
 };
+
+/// Registers task steps with the loop's debug mode once per program (static initialisation).
+inline const bool task_steps_described = [] {
+    task_step_describer() = task_core::describer();
+    return true;
+}();
 
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/state_awaiter.hpp)
@@ -4900,10 +5088,21 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
-    /// context it runs in (a reference taken over), or null for a copy of the current one.
+    /// context it runs in (borrowed: the task takes its own reference), or null for a copy of the
+    /// current one.
     static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
                              context_data* ctx = nullptr) {
-        return new task_state(loop, std::move(frame), numbered, eager, ctx);
+        if (ctx != nullptr) {
+            ctx->add_ref();
+        } else {
+            ctx = context_copy_current();
+        }
+        try {
+            return new task_state(loop, std::move(frame), numbered, eager, ctx);
+        } catch (...) {
+            context_release(ctx); // the state was not built: the reference is still ours
+            throw;
+        }
     }
 
 private:
@@ -5047,10 +5246,12 @@ struct state_access {
     /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
     /// CPython 3.13 with a task factory, the task then has its default name during that step and
     /// is named afterwards.
-    /// `ctx`: the context the task runs in (null: a copy of the current one).
+    /// `ctx`: the context the task runs in (null: a copy of the current one). `site`: the
+    /// create_task call, recorded in debug mode.
     template <class T>
     static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name, bool eager,
-                                        const context* ctx = nullptr) {
+                                        const context* ctx = nullptr,
+                                        const source_site& site = {}) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
@@ -5061,6 +5262,9 @@ struct state_access {
         ref_ptr<task_state<T>> s(task_state<T>::spawn(loop, std::move(t.frame_),
                                                       eager || name.empty(), eager,
                                                       ctx != nullptr ? ctx->data() : nullptr));
+        if (loop.get_debug()) [[unlikely]] {
+            s->set_created_at(site);
+        }
         if (eager) {
             s->run_first_step();
         }
@@ -5090,58 +5294,87 @@ struct state_access {
 
 } // namespace detail
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t) {
+template <class T> task_handle<T> event_loop::create_task(task<T> t, detail::source_site site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, const context& ctx) {
-    return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx));
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx) {
+task_handle<T> event_loop::create_task(task<T> t, std::string name, detail::source_site site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
-    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+task_handle<T> event_loop::create_task(task<T> t, const context& ctx, detail::source_site site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), true));
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx,
+                                       detail::source_site site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, eager_start_t, detail::source_site site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, true, nullptr, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t,
+                                       detail::source_site site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true, nullptr, site));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T> task_handle<T> create_task(task<T> t) {
-    return get_running_loop().create_task(std::move(t));
+template <class T>
+task_handle<T> create_task(task<T> t, detail::source_site site = {
+                                          __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                          __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), site);
 }
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
-template <class T> task_handle<T> create_task(task<T> t, std::string name) {
-    return get_running_loop().create_task(std::move(t), std::move(name));
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name,
+                           detail::source_site site = {__builtin_FILE(),
+                                                       static_cast<unsigned>(__builtin_LINE()),
+                                                       __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), site);
 }
 /// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
 /// visible there afterwards) instead of a copy of the current context.
-template <class T> task_handle<T> create_task(task<T> t, const context& ctx) {
-    return get_running_loop().create_task(std::move(t), ctx);
+template <class T>
+task_handle<T> create_task(task<T> t, const context& ctx,
+                           detail::source_site site = {__builtin_FILE(),
+                                                       static_cast<unsigned>(__builtin_LINE()),
+                                                       __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), ctx, site);
 }
-template <class T> task_handle<T> create_task(task<T> t, std::string name, const context& ctx) {
-    return get_running_loop().create_task(std::move(t), std::move(name), ctx);
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                           detail::source_site site = {__builtin_FILE(),
+                                                       static_cast<unsigned>(__builtin_LINE()),
+                                                       __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), ctx, site);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
 /// body runs at once, inside create_task, until it first suspends; a body that never suspends
 /// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
-template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), e);
+template <class T>
+task_handle<T> create_task(task<T> t, eager_start_t e,
+                           detail::source_site site = {__builtin_FILE(),
+                                                       static_cast<unsigned>(__builtin_LINE()),
+                                                       __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), e, site);
 }
-template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), std::move(name), e);
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, eager_start_t e,
+                           detail::source_site site = {__builtin_FILE(),
+                                                       static_cast<unsigned>(__builtin_LINE()),
+                                                       __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e, site);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
@@ -5934,7 +6167,6 @@ protected:
 
 #include <condition_variable>
 #include <deque>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10540,8 +10772,13 @@ public:
 
     /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
     /// in the next iteration). std::runtime_error, with CPython's message, when the group is
-    /// finished or shutting down; the rejected task is destroyed without running.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+    /// finished or shutting down; the rejected task is destroyed without running. `site`: the
+    /// caller's location, kept in debug mode.
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name = {},
+                               detail::source_site site = {__builtin_FILE(),
+                                                           static_cast<unsigned>(__builtin_LINE()),
+                                                           __builtin_FUNCTION()}) {
         if (!entered_) {
             throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
         }
@@ -10551,7 +10788,7 @@ public:
         if (aborting_) {
             throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
         }
-        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
+        task_handle<T> h = loop_->create_task(std::move(t), std::move(name), site);
         tasks_.push_back(child{h, 0});
         auto it = std::prev(tasks_.end());
         it->callback = h.add_done_callback([this, it] { on_task_done(it); });
@@ -11672,6 +11909,9 @@ struct run_options {
     selector_kind selector = selector_kind::automatic;
     /// Replaces the loop's default exception handler (which writes to stderr).
     exception_handler handler = {};
+    /// asyncio.run(debug=...): debug mode on or off for this run (event_loop::set_debug); unset,
+    /// the loop's default (the environment variable ASYNCIO_CPP_DEBUG).
+    std::optional<bool> debug = std::nullopt;
 };
 
 namespace detail {
@@ -11849,7 +12089,11 @@ decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& 
 /// second SIGINT meanwhile kills the process (SIG_DFL is back as soon as the first is delivered;
 /// CPython raises KeyboardInterrupt at once). SIGINT's disposition is SIG_DFL again when the main
 /// task is done, before the shutdown (as CPython restores it).
-template <class T> T run(task<T> main, run_options opts = {}) {
+/// `site`: the caller's location, the main task's creation site in debug mode.
+template <class T>
+T run(task<T> main, run_options opts = {},
+      detail::source_site site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                  __builtin_FUNCTION()}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }
@@ -11857,7 +12101,10 @@ template <class T> T run(task<T> main, run_options opts = {}) {
     if (opts.handler) {
         loop.set_exception_handler(std::move(opts.handler));
     }
-    task_handle<T> main_task = loop.create_task(std::move(main));
+    if (opts.debug) {
+        loop.set_debug(*opts.debug);
+    }
+    task_handle<T> main_task = loop.create_task(std::move(main), site);
     detail::sigint_handler sigint(loop, main_task);
     bool shut_down = false;
     try {

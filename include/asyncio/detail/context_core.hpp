@@ -119,14 +119,17 @@ inline context_data& context_current_for_set() {
 
 /// contextvars.copy_context() for the library's own use: null when the current context is empty
 /// (nothing to copy, nothing allocated), else a new context sharing the current map. O(1).
-[[nodiscard]] inline context_data* context_copy_current() {
-    const context_data* cur = current_context_ref();
-    if (cur == nullptr || !cur->map) {
+[[nodiscard]] ASYNCIO_NOINLINE inline context_data* context_copy_of(const context_data& cur) {
+    if (!cur.map) {
         return nullptr;
     }
     auto* c = new context_data();
-    c->map = cur->map;
+    c->map = cur.map;
     return c;
+}
+[[nodiscard]] inline context_data* context_copy_current() {
+    const context_data* cur = current_context_ref();
+    return cur == nullptr ? nullptr : context_copy_of(*cur);
 }
 
 /// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one

@@ -112,6 +112,30 @@ public:
         x.named = true;
     }
 
+    /// Debug mode: records where the task was created (kept out of line, with the name).
+    void set_created_at(const source_site& site) { extra().created_at = site; }
+    /// "file:line in function" where the task was created, or empty (debug mode off then).
+    [[nodiscard]] std::string created_at() const {
+        return extras_ && extras_->created_at.file != nullptr ? format_site() : std::string();
+    }
+    /// A report's message: `msg`, then in debug mode a line "created at <site>".
+    [[nodiscard]] std::string report_message(const char* msg) const {
+        std::string at = created_at();
+        return at.empty() ? std::string(msg) : std::string(msg) + "\ncreated at " + at;
+    }
+
+private:
+    [[nodiscard]] std::string format_site() const {
+        const source_site& s = extras_->created_at;
+        std::string out = std::string(s.file) + ":" + std::to_string(s.line);
+        if (s.function != nullptr && *s.function != '\0') {
+            out += " in ";
+            out += s.function;
+        }
+        return out;
+    }
+
+public:
     /// Whether the state was created on `l` (false once its loop was destroyed).
     [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
 
@@ -240,6 +264,7 @@ private:
     struct extras {
         std::string name;
         std::string cancel_msg;
+        source_site created_at;
         bool named = false;
     };
     extras& extra() const {
@@ -297,9 +322,10 @@ private:
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
             retrieved_ = true;
-            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
-                                                     : "Future exception was never retrieved",
-                                           exc_, name()});
+            loop_->call_exception_handler(
+                {report_message(is_task() ? "Task exception was never retrieved"
+                                          : "Future exception was never retrieved"),
+                 exc_, name()});
         }
     }
 

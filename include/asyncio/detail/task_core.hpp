@@ -67,12 +67,11 @@ protected:
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
-    /// `ctx`: the context the task runs in (the task takes a reference), or null for a copy of the
-    /// current one (null again when that is empty: nothing is allocated then).
+    /// `ctx`: the context the task runs in (null: an empty one), whose reference the task takes
+    /// over once constructed (a constructor that throws leaves it to the caller).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager, context_data* ctx = nullptr)
-        : future_state_base(loop, table, true), frame_(std::move(frame)),
-          ctx_(ctx != nullptr ? (ctx->add_ref(), ctx) : context_copy_current()) {
+              bool eager, context_data* ctx)
+        : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
         auto& core = loop.core();
         if (numbered) {
             set_number(++core.task_counter);
@@ -80,12 +79,7 @@ public:
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
         if (!eager) {
-            try {
-                wake(); // may throw (bad_alloc): nothing is linked yet
-            } catch (...) {
-                context_release(ctx_);
-                throw;
-            }
+            wake(); // may throw (bad_alloc): nothing is linked yet
         }
         core.tasks.push_back(*this);
     }
@@ -252,7 +246,7 @@ protected:
         t.hook_ = {};
         t.destroy_frames();
         t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
+            {t.report_message("Task was destroyed but it is pending!"), nullptr, t.name()});
         t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
@@ -272,6 +266,25 @@ public:
         } catch (...) {
             return false; // out of memory: destroyed in place (recursively) instead
         }
+    }
+
+    /// Debug mode: what the loop needs to recognise and name a task's step (step_describer).
+    [[nodiscard]] static step_describer describer() noexcept {
+        return step_describer{&step_entry,
+                              [](void* p) noexcept { static_cast<task_core*>(p)->add_ref(); },
+                              [](void* p) noexcept { static_cast<task_core*>(p)->release(); },
+                              [](void* p) { return static_cast<task_core*>(p)->debug_repr(); }};
+    }
+
+    /// "<Task pending name='Task-2' created at f.cpp:12 in main>" (Python's repr, without the
+    /// coroutine, which C++ cannot name).
+    [[nodiscard]] std::string debug_repr() const {
+        const char* state = !done() ? "pending" : cancelled() ? "cancelled" : "finished";
+        std::string out = std::string("<Task ") + state + " name='" + name() + "'";
+        if (std::string at = created_at(); !at.empty()) {
+            out += " created at " + at;
+        }
+        return out + ">";
     }
 
 protected:
@@ -419,5 +432,11 @@ private:
     cancel_hook hook_;
     recheck_fn recheck_ = nullptr;
 };
+
+/// Registers task steps with the loop's debug mode once per program (static initialisation).
+inline const bool task_steps_described = [] {
+    task_step_describer() = task_core::describer();
+    return true;
+}();
 
 } // namespace asyncio::detail
