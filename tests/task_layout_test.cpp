@@ -55,14 +55,15 @@ TEST_CASE("a trivially copyable result is stored without an engaged flag", "[tas
 }
 
 TEST_CASE("a task state, context pointer included, fits a 144-byte arena block", "[task][layout]") {
-    // issue 15: the context pointer (contextvars) took 8 bytes; they came back from packing the
-    // default name's number (48 bits), cancelling() (16 bits) and the task's flags (bits) into
-    // the state's last 16 bytes. The arena puts a tag byte at n: n + 1 must stay within 144.
+    // issue 15: the context pointer (contextvars) took 8 bytes; they came back from the default
+    // name's number (48 bits, packed beside the reference count and the status) and cancelling()
+    // (out of line: most tasks are never cancelled). The arena puts a tag byte at n: n + 1 must
+    // stay within 144.
     STATIC_REQUIRE(sizeof(asyncio::detail::task_state<std::int64_t>) == 136);
     STATIC_REQUIRE(sizeof(asyncio::detail::task_state<std::int64_t>) + 1 <= 144);
 }
 
-TEST_CASE("packed task fields: cancelling() counts, uncancel() undoes, names keep counting",
+TEST_CASE("repacked task fields: cancelling() counts, uncancel() undoes, names keep counting",
           "[task][layout]") {
     const auto [counts, name] =
         run_virtual([]() -> asyncio::task<std::pair<std::string, std::string>> {

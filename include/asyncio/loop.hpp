@@ -284,39 +284,39 @@ public:
     /// `site` (every overload) is the caller's location, kept in debug mode (set_debug).
     template <class T>
     task_handle<T> create_task(task<T> t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
     template <class T>
     task_handle<T> create_task(task<T> t, const context& ctx,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, started eagerly (see asyncio::create_task with eager_start).
     template <class T>
     task_handle<T> create_task(task<T> t, eager_start_t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name, eager_start_t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
     /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
@@ -440,6 +440,8 @@ private:
                                      "than the current one");
         }
     }
+    /// Debug mode: runs what is ready (as run_once does), each entry through run_timed.
+    void run_ready_timed();
     /// Debug mode: runs a ready entry and reports it if it took slow_callback_duration or more.
     void run_timed(const detail::ready_entry& e);
     /// Throws unless run_forever may start: not closed, not running, and no other loop running
@@ -565,14 +567,25 @@ inline void event_loop::run_once() {
         core_.virtual_now_ = core_.timers_.top_when();
     }
     core_.collect_expired(core_.now());
+    if (core_.debug_) [[unlikely]] {
+        run_ready_timed();
+        return;
+    }
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
         try {
-            if (core_.debug_) [[unlikely]] {
-                run_timed(e);
-            } else {
-                e.fn(e.arg, true);
-            }
+            e.fn(e.arg, true);
+        } catch (...) {
+            call_exception_handler({"Exception in callback", std::current_exception(), {}});
+        }
+    }
+}
+
+ASYNCIO_NOINLINE inline void event_loop::run_ready_timed() {
+    for (std::size_t n = core_.ready_.size(); n > 0; --n) {
+        const detail::ready_entry e = core_.ready_.pop();
+        try {
+            run_timed(e);
         } catch (...) {
             call_exception_handler({"Exception in callback", std::current_exception(), {}});
         }

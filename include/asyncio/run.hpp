@@ -216,8 +216,8 @@ decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& 
 /// `site`: the caller's location, the main task's creation site in debug mode.
 template <class T>
 T run(task<T> main, run_options opts = {},
-      detail::source_site site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
-                                  __builtin_FUNCTION()}) {
+      const detail::source_site& site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                         __builtin_FUNCTION()}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }

@@ -126,21 +126,10 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
-    /// context it runs in (borrowed: the task takes its own reference), or null for a copy of the
-    /// current one.
+    /// context it runs in (the task adds a reference), or null for a copy of the current one.
     static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
                              context_data* ctx = nullptr) {
-        if (ctx != nullptr) {
-            ctx->add_ref();
-        } else {
-            ctx = context_copy_current();
-        }
-        try {
-            return new task_state(loop, std::move(frame), numbered, eager, ctx);
-        } catch (...) {
-            context_release(ctx); // the state was not built: the reference is still ours
-            throw;
-        }
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -196,7 +185,7 @@ public:
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
     bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
-    /// Task.cancelling(): the number of pending cancel requests (counted up to 65535).
+    /// Task.cancelling(): the number of pending cancel requests.
     [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
     int uncancel() { return core().uncancel(); }
@@ -301,7 +290,7 @@ struct state_access {
                                                       eager || name.empty(), eager,
                                                       ctx != nullptr ? ctx->data() : nullptr));
         if (loop.get_debug()) [[unlikely]] {
-            s->set_created_at(site);
+            record_site(*s, site);
         }
         if (eager) {
             s->run_first_step();
@@ -310,6 +299,9 @@ struct state_access {
             s->set_name(std::move(name));
         }
         return s;
+    }
+    ASYNCIO_NOINLINE static void record_site(task_core& t, const source_site& site) {
+        t.set_created_at(site);
     }
     template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
@@ -332,34 +324,37 @@ struct state_access {
 
 } // namespace detail
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t, detail::source_site site) {
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, std::string name,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, const context& ctx, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, const context& ctx,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx, site));
 }
 template <class T>
 task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx,
-                                       detail::source_site site) {
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, eager_start_t, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, eager_start_t, const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, true, nullptr, site));
 }
 template <class T>
 task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t,
-                                       detail::source_site site) {
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), true, nullptr, site));
 }
@@ -368,7 +363,7 @@ task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
 template <class T>
-task_handle<T> create_task(task<T> t, detail::source_site site = {
+task_handle<T> create_task(task<T> t, const detail::source_site& site = {
                                           __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
                                           __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), site);
@@ -376,25 +371,25 @@ task_handle<T> create_task(task<T> t, detail::source_site site = {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), site);
 }
 /// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
 /// visible there afterwards) instead of a copy of the current context.
 template <class T>
 task_handle<T> create_task(task<T> t, const context& ctx,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), ctx, site);
 }
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), ctx, site);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
@@ -402,16 +397,16 @@ task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
 /// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
 template <class T>
 task_handle<T> create_task(task<T> t, eager_start_t e,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), e, site);
 }
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name, eager_start_t e,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), e, site);
 }
 

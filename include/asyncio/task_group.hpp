@@ -60,9 +60,9 @@ public:
     /// caller's location, kept in debug mode.
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name = {},
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()}) {
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()}) {
         if (!entered_) {
             throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
         }

@@ -438,6 +438,36 @@ inline context_data& context_current_for_set() {
     return cur == nullptr ? nullptr : context_copy_of(*cur);
 }
 
+/// A task's or callback's reference to its context: null for an empty one, released on
+/// destruction (also when the owner's constructor throws after it was built).
+class context_ref {
+public:
+    /// The context a new task runs in: `given` (a reference is added) or, when null, a copy of
+    /// the current one (null when that is empty: nothing is allocated then).
+    explicit context_ref(context_data* given)
+        : p_(given == nullptr && current_context_ref() == nullptr ? nullptr : acquire(given)) {}
+    context_ref(const context_ref&) = delete;
+    context_ref& operator=(const context_ref&) = delete;
+    ~context_ref() {
+        if (p_ != nullptr) {
+            p_->release();
+        }
+    }
+    /// The slot a context_scope installs and takes back.
+    [[nodiscard]] context_data*& slot() noexcept { return p_; }
+
+private:
+    ASYNCIO_NOINLINE static context_data* acquire(context_data* given) {
+        if (given != nullptr) {
+            given->add_ref();
+            return given;
+        }
+        return context_copy_current();
+    }
+
+    context_data* p_;
+};
+
 /// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one
 /// for the scope, then takes back what the thread slot holds (the same, or a context created by a
 /// set() when `slot` was null) and restores the outer context.
@@ -3270,39 +3300,39 @@ public:
     /// `site` (every overload) is the caller's location, kept in debug mode (set_debug).
     template <class T>
     task_handle<T> create_task(task<T> t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     /// The same, named (an empty name gives the default "Task-<n>").
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
     template <class T>
     task_handle<T> create_task(task<T> t, const context& ctx,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, started eagerly (see asyncio::create_task with eager_start).
     template <class T>
     task_handle<T> create_task(task<T> t, eager_start_t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name, eager_start_t,
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()});
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
     /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
@@ -3426,6 +3456,8 @@ private:
                                      "than the current one");
         }
     }
+    /// Debug mode: runs what is ready (as run_once does), each entry through run_timed.
+    void run_ready_timed();
     /// Debug mode: runs a ready entry and reports it if it took slow_callback_duration or more.
     void run_timed(const detail::ready_entry& e);
     /// Throws unless run_forever may start: not closed, not running, and no other loop running
@@ -3551,14 +3583,25 @@ inline void event_loop::run_once() {
         core_.virtual_now_ = core_.timers_.top_when();
     }
     core_.collect_expired(core_.now());
+    if (core_.debug_) [[unlikely]] {
+        run_ready_timed();
+        return;
+    }
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
         try {
-            if (core_.debug_) [[unlikely]] {
-                run_timed(e);
-            } else {
-                e.fn(e.arg, true);
-            }
+            e.fn(e.arg, true);
+        } catch (...) {
+            call_exception_handler({"Exception in callback", std::current_exception(), {}});
+        }
+    }
+}
+
+ASYNCIO_NOINLINE inline void event_loop::run_ready_timed() {
+    for (std::size_t n = core_.ready_.size(); n > 0; --n) {
+        const detail::ready_entry e = core_.ready_.pop();
+        try {
+            run_timed(e);
         } catch (...) {
             call_exception_handler({"Exception in callback", std::current_exception(), {}});
         }
@@ -3899,6 +3942,13 @@ public:
         x.named = true;
     }
 
+    /// A task's cancelling() count, kept out of line (most tasks are never cancelled).
+    [[nodiscard]] int cancelling_count() const noexcept {
+        return extras_ ? extras_->cancelling : 0;
+    }
+    /// The count, for a change (allocates the out-of-line part).
+    int& cancelling_count_ref() { return extra().cancelling; }
+
     /// Debug mode: records where the task was created (kept out of line, with the name).
     void set_created_at(const source_site& site) { extra().created_at = site; }
     /// "file:line in function" where the task was created, or empty (debug mode off then).
@@ -4052,6 +4102,7 @@ private:
         std::string name;
         std::string cancel_msg;
         source_site created_at;
+        int cancelling = 0; // a task's cancelling() count
         bool named = false;
     };
     extras& extra() const {
@@ -4108,12 +4159,15 @@ private:
 
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
-            retrieved_ = true;
-            loop_->call_exception_handler(
-                {report_message(is_task() ? "Task exception was never retrieved"
-                                          : "Future exception was never retrieved"),
-                 exc_, name()});
+            report_unretrieved_now();
         }
+    }
+    ASYNCIO_NOINLINE void report_unretrieved_now() noexcept {
+        retrieved_ = true;
+        loop_->call_exception_handler(
+            {report_message(is_task() ? "Task exception was never retrieved"
+                                      : "Future exception was never retrieved"),
+             exc_, name()});
     }
 
     void dispose() noexcept {
@@ -4130,20 +4184,14 @@ private:
     }
 
     // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
-    // count, the name's number in two parts, the status, the retrieved flag, a task's
-    // cancelling() count, and in the 2 bytes of tail padding task_core's flags.
+    // count, the name's number in two parts, the status, the retrieved flag, and in the 4 bytes
+    // of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
     std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
-
-protected:
-    /// task_core's cancelling() count (saturates at 65535), here to share a word.
-    std::uint16_t cancelling_ = 0;
-
-private:
     std::uint16_t number_hi_ = 0;
 };
 
@@ -4321,20 +4369,19 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It and its coroutine frame come from the loop's
 /// arena, usually side by side.
 class task_core : public future_state_base {
-    // The flags come first, as bits of one byte, so that they fill the tail padding of
-    // future_state_base (its cancelling_ holds cancelling()).
-    bool deliver_cancel_ : 1 = false;
-    bool started_ : 1 = false;
-    bool scheduled_ : 1 = false;
+    // The flags come first, so that they fill the tail padding of future_state_base.
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+    bool scheduled_ = false;
 
 protected:
-    bool must_cancel_ : 1 = false;
+    bool must_cancel_ = false;
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
-    /// `ctx`: the context the task runs in (null: an empty one), whose reference the task takes
-    /// over once constructed (a constructor that throws leaves it to the caller).
+    /// `ctx`: the context the task runs in (the task adds a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
               bool eager, context_data* ctx)
         : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
@@ -4414,9 +4461,7 @@ public:
             mark_retrieved();
             return false;
         }
-        if (cancelling_ != UINT16_MAX) {
-            ++cancelling_;
-        }
+        ++cancelling_count_ref(); // out of line: most tasks are never cancelled
         request_cancel(*this, std::move(msg));
         return true;
     }
@@ -4462,23 +4507,24 @@ public:
     /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
     /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
     void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
-    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_count(); }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
-        if (cancelling_ > 0) {
-            --cancelling_;
-            if (cancelling_ == 0) {
-                must_cancel_ = false;
-            }
+        if (cancelling_count() == 0) {
+            return 0;
         }
-        return cancelling_;
+        int& n = cancelling_count_ref(); // exists: the count is not 0
+        if (--n == 0) {
+            must_cancel_ = false;
+        }
+        return n;
     }
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
 
 protected:
-    ~task_core() { context_release(ctx_); }
+    ~task_core() = default;
 
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
@@ -4560,7 +4606,7 @@ protected:
 
     unique_frame frame_;
     /// The task's context (contextvars): null while it is an empty one nobody materialised.
-    context_data* ctx_;
+    context_ref ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -4679,7 +4725,7 @@ private:
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
         {
-            const context_scope in_context(ctx_); // the task's own context for this step
+            const context_scope in_context(ctx_.slot()); // the task's own context for this step
             while (next) {
                 std::exchange(next, nullptr).resume();
             }
@@ -5088,21 +5134,10 @@ public:
     value_slot<T>& slot() noexcept { return slot_; }
 
     /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
-    /// context it runs in (borrowed: the task takes its own reference), or null for a copy of the
-    /// current one.
+    /// context it runs in (the task adds a reference), or null for a copy of the current one.
     static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
                              context_data* ctx = nullptr) {
-        if (ctx != nullptr) {
-            ctx->add_ref();
-        } else {
-            ctx = context_copy_current();
-        }
-        try {
-            return new task_state(loop, std::move(frame), numbered, eager, ctx);
-        } catch (...) {
-            context_release(ctx); // the state was not built: the reference is still ours
-            throw;
-        }
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -5158,7 +5193,7 @@ public:
     /// Task.cancel(msg): requests cancellation, delivered as cancelled_error at the task's current
     /// co_await one iteration later (or at its next step). False when the task is already done.
     bool cancel(std::string msg = {}) { return core().cancel(std::move(msg)); }
-    /// Task.cancelling(): the number of pending cancel requests (counted up to 65535).
+    /// Task.cancelling(): the number of pending cancel requests.
     [[nodiscard]] int cancelling() const { return core().cancelling(); }
     /// Task.uncancel(): decrements cancelling() (3.13: at 0 withdraws an undelivered request).
     int uncancel() { return core().uncancel(); }
@@ -5263,7 +5298,7 @@ struct state_access {
                                                       eager || name.empty(), eager,
                                                       ctx != nullptr ? ctx->data() : nullptr));
         if (loop.get_debug()) [[unlikely]] {
-            s->set_created_at(site);
+            record_site(*s, site);
         }
         if (eager) {
             s->run_first_step();
@@ -5272,6 +5307,9 @@ struct state_access {
             s->set_name(std::move(name));
         }
         return s;
+    }
+    ASYNCIO_NOINLINE static void record_site(task_core& t, const source_site& site) {
+        t.set_created_at(site);
     }
     template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
@@ -5294,34 +5332,37 @@ struct state_access {
 
 } // namespace detail
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t, detail::source_site site) {
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, std::string name,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, const context& ctx, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, const context& ctx,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx, site));
 }
 template <class T>
 task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx,
-                                       detail::source_site site) {
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, eager_start_t, detail::source_site site) {
+task_handle<T> event_loop::create_task(task<T> t, eager_start_t, const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, {}, true, nullptr, site));
 }
 template <class T>
 task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t,
-                                       detail::source_site site) {
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
         detail::state_access::spawn(*this, t, std::move(name), true, nullptr, site));
 }
@@ -5330,7 +5371,7 @@ task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
 template <class T>
-task_handle<T> create_task(task<T> t, detail::source_site site = {
+task_handle<T> create_task(task<T> t, const detail::source_site& site = {
                                           __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
                                           __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), site);
@@ -5338,25 +5379,25 @@ task_handle<T> create_task(task<T> t, detail::source_site site = {
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), site);
 }
 /// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
 /// visible there afterwards) instead of a copy of the current context.
 template <class T>
 task_handle<T> create_task(task<T> t, const context& ctx,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), ctx, site);
 }
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), ctx, site);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
@@ -5364,16 +5405,16 @@ task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
 /// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
 template <class T>
 task_handle<T> create_task(task<T> t, eager_start_t e,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), e, site);
 }
 template <class T>
 task_handle<T> create_task(task<T> t, std::string name, eager_start_t e,
-                           detail::source_site site = {__builtin_FILE(),
-                                                       static_cast<unsigned>(__builtin_LINE()),
-                                                       __builtin_FUNCTION()}) {
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
     return get_running_loop().create_task(std::move(t), std::move(name), e, site);
 }
 
@@ -10776,9 +10817,9 @@ public:
     /// caller's location, kept in debug mode.
     template <class T>
     task_handle<T> create_task(task<T> t, std::string name = {},
-                               detail::source_site site = {__builtin_FILE(),
-                                                           static_cast<unsigned>(__builtin_LINE()),
-                                                           __builtin_FUNCTION()}) {
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()}) {
         if (!entered_) {
             throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
         }
@@ -12092,8 +12133,8 @@ decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& 
 /// `site`: the caller's location, the main task's creation site in debug mode.
 template <class T>
 T run(task<T> main, run_options opts = {},
-      detail::source_site site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
-                                  __builtin_FUNCTION()}) {
+      const detail::source_site& site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                         __builtin_FUNCTION()}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }

@@ -132,6 +132,36 @@ inline context_data& context_current_for_set() {
     return cur == nullptr ? nullptr : context_copy_of(*cur);
 }
 
+/// A task's or callback's reference to its context: null for an empty one, released on
+/// destruction (also when the owner's constructor throws after it was built).
+class context_ref {
+public:
+    /// The context a new task runs in: `given` (a reference is added) or, when null, a copy of
+    /// the current one (null when that is empty: nothing is allocated then).
+    explicit context_ref(context_data* given)
+        : p_(given == nullptr && current_context_ref() == nullptr ? nullptr : acquire(given)) {}
+    context_ref(const context_ref&) = delete;
+    context_ref& operator=(const context_ref&) = delete;
+    ~context_ref() {
+        if (p_ != nullptr) {
+            p_->release();
+        }
+    }
+    /// The slot a context_scope installs and takes back.
+    [[nodiscard]] context_data*& slot() noexcept { return p_; }
+
+private:
+    ASYNCIO_NOINLINE static context_data* acquire(context_data* given) {
+        if (given != nullptr) {
+            given->add_ref();
+            return given;
+        }
+        return context_copy_current();
+    }
+
+    context_data* p_;
+};
+
 /// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one
 /// for the scope, then takes back what the thread slot holds (the same, or a context created by a
 /// set() when `slot` was null) and restores the outer context.

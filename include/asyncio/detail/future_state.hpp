@@ -112,6 +112,13 @@ public:
         x.named = true;
     }
 
+    /// A task's cancelling() count, kept out of line (most tasks are never cancelled).
+    [[nodiscard]] int cancelling_count() const noexcept {
+        return extras_ ? extras_->cancelling : 0;
+    }
+    /// The count, for a change (allocates the out-of-line part).
+    int& cancelling_count_ref() { return extra().cancelling; }
+
     /// Debug mode: records where the task was created (kept out of line, with the name).
     void set_created_at(const source_site& site) { extra().created_at = site; }
     /// "file:line in function" where the task was created, or empty (debug mode off then).
@@ -265,6 +272,7 @@ private:
         std::string name;
         std::string cancel_msg;
         source_site created_at;
+        int cancelling = 0; // a task's cancelling() count
         bool named = false;
     };
     extras& extra() const {
@@ -321,12 +329,15 @@ private:
 
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
-            retrieved_ = true;
-            loop_->call_exception_handler(
-                {report_message(is_task() ? "Task exception was never retrieved"
-                                          : "Future exception was never retrieved"),
-                 exc_, name()});
+            report_unretrieved_now();
         }
+    }
+    ASYNCIO_NOINLINE void report_unretrieved_now() noexcept {
+        retrieved_ = true;
+        loop_->call_exception_handler(
+            {report_message(is_task() ? "Task exception was never retrieved"
+                                      : "Future exception was never retrieved"),
+             exc_, name()});
     }
 
     void dispose() noexcept {
@@ -343,20 +354,14 @@ private:
     }
 
     // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
-    // count, the name's number in two parts, the status, the retrieved flag, a task's
-    // cancelling() count, and in the 2 bytes of tail padding task_core's flags.
+    // count, the name's number in two parts, the status, the retrieved flag, and in the 4 bytes
+    // of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
     std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
-
-protected:
-    /// task_core's cancelling() count (saturates at 65535), here to share a word.
-    std::uint16_t cancelling_ = 0;
-
-private:
     std::uint16_t number_hi_ = 0;
 };
 

@@ -55,20 +55,19 @@ using recheck_fn = bool (*)(void* ctx, task_core& task);
 /// task finishes; task handles hold the others. It and its coroutine frame come from the loop's
 /// arena, usually side by side.
 class task_core : public future_state_base {
-    // The flags come first, as bits of one byte, so that they fill the tail padding of
-    // future_state_base (its cancelling_ holds cancelling()).
-    bool deliver_cancel_ : 1 = false;
-    bool started_ : 1 = false;
-    bool scheduled_ : 1 = false;
+    // The flags come first, so that they fill the tail padding of future_state_base.
+    bool deliver_cancel_ = false;
+    bool started_ = false;
+    bool scheduled_ = false;
 
 protected:
-    bool must_cancel_ : 1 = false;
+    bool must_cancel_ = false;
 
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
-    /// `ctx`: the context the task runs in (null: an empty one), whose reference the task takes
-    /// over once constructed (a constructor that throws leaves it to the caller).
+    /// `ctx`: the context the task runs in (the task adds a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
               bool eager, context_data* ctx)
         : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
@@ -148,9 +147,7 @@ public:
             mark_retrieved();
             return false;
         }
-        if (cancelling_ != UINT16_MAX) {
-            ++cancelling_;
-        }
+        ++cancelling_count_ref(); // out of line: most tasks are never cancelled
         request_cancel(*this, std::move(msg));
         return true;
     }
@@ -196,23 +193,24 @@ public:
     /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
     /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
     void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
-    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_count(); }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
-        if (cancelling_ > 0) {
-            --cancelling_;
-            if (cancelling_ == 0) {
-                must_cancel_ = false;
-            }
+        if (cancelling_count() == 0) {
+            return 0;
         }
-        return cancelling_;
+        int& n = cancelling_count_ref(); // exists: the count is not 0
+        if (--n == 0) {
+            must_cancel_ = false;
+        }
+        return n;
     }
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
     void set_next(std::coroutine_handle<> h) noexcept { loop_->core().trampoline = h; }
 
 protected:
-    ~task_core() { context_release(ctx_); }
+    ~task_core() = default;
 
     /// Called by the typed finish function once the result (if any) has left the frame.
     void conclude(std::exception_ptr ex) noexcept {
@@ -294,7 +292,7 @@ protected:
 
     unique_frame frame_;
     /// The task's context (contextvars): null while it is an empty one nobody materialised.
-    context_data* ctx_;
+    context_ref ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -413,7 +411,7 @@ private:
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
         {
-            const context_scope in_context(ctx_); // the task's own context for this step
+            const context_scope in_context(ctx_.slot()); // the task's own context for this step
             while (next) {
                 std::exchange(next, nullptr).resume();
             }
