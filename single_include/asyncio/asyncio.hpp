@@ -389,7 +389,10 @@ struct context_data {
     }
 };
 
-/// The current context of this thread (CPython's PyThreadState.context). Null stands for an
+/// The current context of this thread (CPython's PyThreadState.context): the library's second
+/// thread_local, beside the running-loop pointer. It cannot live in the loop: Python's variables
+/// work in plain main() before any loop runs (asyncio::run's main task copies that context), and
+/// on executor threads, which have no loop. Null stands for an
 /// empty context nobody has materialised yet: a task or callback whose creator's context was
 /// empty runs with null, so that W1's million tasks allocate nothing for contexts; a set() then
 /// creates the object (context_current_for_set). Whoever installs a context for a step or a
@@ -2856,7 +2859,8 @@ public:
 
 
 // ---- asyncio/detail/running_loop.hpp -------------------------------------------------------------
-// The running-loop pointer: the library's only thread_local, set while a loop runs.
+// The running-loop pointer: a thread_local set while a loop runs (the library's other one is the
+// current context of contextvars, detail/context_core.hpp).
 
 
 namespace asyncio::detail {

@@ -83,7 +83,10 @@ struct context_data {
     }
 };
 
-/// The current context of this thread (CPython's PyThreadState.context). Null stands for an
+/// The current context of this thread (CPython's PyThreadState.context): the library's second
+/// thread_local, beside the running-loop pointer. It cannot live in the loop: Python's variables
+/// work in plain main() before any loop runs (asyncio::run's main task copies that context), and
+/// on executor threads, which have no loop. Null stands for an
 /// empty context nobody has materialised yet: a task or callback whose creator's context was
 /// empty runs with null, so that W1's million tasks allocate nothing for contexts; a set() then
 /// creates the object (context_current_for_set). Whoever installs a context for a step or a
