@@ -210,6 +210,27 @@ TEST_CASE("contextvars: callbacks run in a copy of the context current when they
     CHECK(seen == expected);
 }
 
+TEST_CASE("contextvars: done callbacks run in a copy of the context current at "
+          "add_done_callback",
+          "[contextvars]") {
+    const auto seen = run_virtual([]() -> asyncio::task<std::vector<std::string>> {
+        std::vector<std::string> s;
+        auto fut = asyncio::get_running_loop().create_future<int>();
+        request_id.set("at add_done_callback");
+        fut.add_done_callback([&s] {
+            s.push_back("callback sees " + request_id.get());
+            request_id.set("set by callback");
+        });
+        request_id.set("later");
+        fut.set_result(1);
+        co_await asyncio::sleep(0ms);
+        s.push_back("main " + request_id.get());
+        co_return s;
+    }());
+    // py: done callback sees at add_done_callback ; main after done callback later
+    CHECK(seen == std::vector<std::string>{"callback sees at add_done_callback", "main later"});
+}
+
 TEST_CASE("contextvars: a value set in main() before run is visible in the main task",
           "[contextvars]") {
     auto t = request_id.set("from main()");

@@ -63,9 +63,10 @@ std::vector<std::string> messages(const captured_reports& r) {
 
 } // namespace
 
-TEST_CASE("debug mode: off by default; set_debug, run_options::debug and ASYNCIO_CPP_DEBUG turn "
-          "it on",
-          "[debug]") {
+TEST_CASE(
+    "debug mode is off by default and set_debug, run_options::debug and ASYNCIO_CPP_DEBUG turn "
+    "it on",
+    "[debug]") {
     ::unsetenv("ASYNCIO_CPP_DEBUG");
     {
         asyncio::event_loop loop(asyncio::clock_kind::virtual_time);
@@ -130,7 +131,7 @@ TEST_CASE("debug mode: a slow task step names the task and where it was created"
     CHECK(m.find("> took 0.125 seconds") != std::string::npos);
 }
 
-TEST_CASE("debug mode: slow_callback_duration sets the threshold; off, nothing is timed",
+TEST_CASE("debug mode: slow_callback_duration sets the threshold and when off nothing is timed",
           "[debug]") {
     captured_reports r;
     run_debug(

@@ -3880,6 +3880,8 @@ class future_state_base;
 struct user_callback : done_node {
     future_state_base* state = nullptr;
     callback_id id = 0;
+    /// The callback runs in a copy of the context current at add_done_callback (as Python's).
+    context_ref ctx{nullptr};
     void (*invoke)(user_callback*) = nullptr;
     void (*destroy)(user_callback*) noexcept = nullptr;
 };
@@ -4157,6 +4159,7 @@ private:
             }
         } guard{u};
         if (run) {
+            const context_scope in_context(u->ctx.slot());
             u->invoke(u);
         }
     }

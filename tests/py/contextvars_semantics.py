@@ -69,6 +69,18 @@ async def main():
     c2 = contextvars.Context()
     loop.call_soon(lambda: seen.append(("call_soon context=", var.get("unset"))), context=c2)
     await asyncio.sleep(0)
+    fut = loop.create_future()
+    var.set("at add_done_callback")
+
+    def on_done(_):
+        seen.append(("done callback sees", var.get()))
+        var.set("set by callback")
+
+    fut.add_done_callback(on_done)
+    var.set("later")
+    fut.set_result(1)
+    await asyncio.sleep(0)
+    seen.append(("main after done callback", var.get()))
     # Creating the task copies at create_task time, not at first step.
     var.set("before")
     t = asyncio.create_task(child(5))
