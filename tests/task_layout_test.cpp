@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -51,6 +52,38 @@ TEST_CASE("a trivially copyable result is stored without an engaged flag", "[tas
     STATIC_REQUIRE(sizeof(value_slot<point>) == sizeof(point));
     // A type with a destructor keeps its flag: the slot must know whether to destroy it.
     STATIC_REQUIRE(sizeof(value_slot<std::string>) > sizeof(std::string));
+}
+
+TEST_CASE("a task state, context pointer included, fits a 144-byte arena block", "[task][layout]") {
+    // issue 15: the context pointer (contextvars) took 8 bytes; they came back from the default
+    // name's number (48 bits, packed beside the reference count and the status) and cancelling()
+    // (out of line: most tasks are never cancelled). The arena puts a tag byte at n: n + 1 must
+    // stay within 144.
+    STATIC_REQUIRE(sizeof(asyncio::detail::task_state<std::int64_t>) == 136);
+    STATIC_REQUIRE(sizeof(asyncio::detail::task_state<std::int64_t>) + 1 <= 144);
+}
+
+TEST_CASE("repacked task fields: cancelling() counts, uncancel() undoes, names keep counting",
+          "[task][layout]") {
+    const auto [counts, name] =
+        run_virtual([]() -> asyncio::task<std::pair<std::string, std::string>> {
+            auto t = asyncio::create_task(make_point(1));
+            std::string c;
+            for (int i = 0; i < 3; ++i) {
+                t.cancel();
+                c += std::to_string(t.cancelling());
+            }
+            c += std::to_string(t.uncancel());
+            c += std::to_string(t.uncancel());
+            c += std::to_string(t.uncancel());
+            c += t.cancelled() ? "x" : "-";
+            std::string n = t.get_name();
+            co_await asyncio::sleep(5ms);
+            c += t.done() ? "d" : "p";
+            co_return std::pair<std::string, std::string>(c, n);
+        }());
+    CHECK(counts == "123210-d"); // the withdrawn request lets the task finish normally
+    CHECK(name == "Task-2");
 }
 
 TEST_CASE("trivially copyable results reach handles, awaits and gather intact", "[task][layout]") {

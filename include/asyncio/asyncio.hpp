@@ -5,6 +5,7 @@
 #include <asyncio/async_generator.hpp>
 #include <asyncio/awaitable.hpp>
 #include <asyncio/config.hpp>
+#include <asyncio/contextvars.hpp>
 #include <asyncio/datagram.hpp>
 #include <asyncio/datagram_protocol.hpp>
 #include <asyncio/exceptions.hpp>

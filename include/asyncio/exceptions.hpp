@@ -68,6 +68,14 @@ public:
     using std::logic_error::logic_error;
 };
 
+/// Python's LookupError as contextvars raises it: `context_var::get()` of a variable with no value
+/// in the current context and no default. what() is the variable's repr, "<ContextVar
+/// name='request_id'>" (CPython adds the object's address).
+class lookup_error : public std::out_of_range {
+public:
+    using std::out_of_range::out_of_range;
+};
+
 /// asyncio.TimeoutError (Python's builtin TimeoutError since 3.11).
 class timeout_error : public std::runtime_error {
 public:

@@ -4,6 +4,7 @@
 
 #include <asyncio/config.hpp>
 
+#include <asyncio/detail/context_core.hpp>
 #include <asyncio/detail/loop_core.hpp>
 
 #include <chrono>
@@ -34,14 +35,23 @@ struct callback_node : timer_entry {
     int refs = 1;
     bool cancelled = false;
     loop_core* loop = nullptr;
+    /// The context the callback runs in (contextvars): a copy of the one current when it was
+    /// scheduled, or the one given; null for an empty one.
+    context_data* ctx = nullptr;
     void (*invoke)(callback_node*) = nullptr;
     void (*destroy)(callback_node*) noexcept = nullptr;
 
     void add_ref() noexcept { ++refs; }
     void release() noexcept {
         if (--refs == 0) {
+            context_release(ctx);
             destroy(this);
         }
+    }
+    /// Calls the callback in its context.
+    void run_in_context() {
+        const context_scope in_context(ctx);
+        invoke(this);
     }
     /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
     static void ready_fn(void* p, bool run) {
@@ -52,7 +62,7 @@ struct callback_node : timer_entry {
             ~releaser() { n->release(); }
         } guard{n};
         if (run && !n->cancelled) {
-            n->invoke(n);
+            n->run_in_context();
         }
     }
 };
@@ -66,11 +76,26 @@ template <class F> struct callback_impl final : callback_node {
     F f;
 };
 
-template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
+/// A callback node for `f`, to run in `ctx` (a reference is taken) or, when null, in a copy of the
+/// current context (Python's Handle with context=None).
+template <class F>
+callback_node* make_callback(loop_core& loop, F&& f, context_data* ctx = nullptr) {
     using fn_t = std::decay_t<F>;
     static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
-    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    if (ctx != nullptr) {
+        ctx->add_ref();
+    } else {
+        ctx = context_copy_current();
+    }
+    callback_node* n = nullptr;
+    try {
+        n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    } catch (...) {
+        context_release(ctx);
+        throw;
+    }
     n->loop = &loop;
+    n->ctx = ctx;
     return n;
 }
 

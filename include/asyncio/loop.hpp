@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asyncio/config.hpp>
+#include <asyncio/contextvars.hpp>
 #include <asyncio/exceptions.hpp>
 #include <asyncio/handle.hpp>
 
@@ -11,14 +12,17 @@
 #include <asyncio/detail/running_loop.hpp>
 #include <asyncio/detail/time.hpp>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -44,7 +48,9 @@ struct exception_context {
     std::string message;
     /// The exception, when there is one.
     std::exception_ptr exception;
-    /// The task concerned, when there is one.
+    /// The task concerned, when there is one. In debug mode, a report about a task ends its
+    /// message with a line "created at file:line in function" (Python's source_traceback, reduced
+    /// to the create_task call).
     std::string task_name;
 };
 
@@ -73,28 +79,37 @@ public:
 
     /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
     /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
-    /// use call_soon_threadsafe.
-    template <class F> handle call_soon(F&& f) {
-        check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
-        handle h(n);
-        n->state = detail::timer_state::in_ready;
-        n->ready_pos =
-            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
-        return h;
+    /// use call_soon_threadsafe. The callback runs in a copy of the context current now
+    /// (contextvars).
+    template <class F> handle call_soon(F&& f) { return soon(std::forward<F>(f), nullptr); }
+    /// loop.call_soon(f, context=ctx): the callback runs in `ctx` itself.
+    template <class F> handle call_soon(F&& f, const context& ctx) {
+        return soon(std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_later: runs `f()` once `delay` has passed (zero or negative: already expired, but
-    /// still through the heap). A NaN delay throws std::invalid_argument.
+    /// still through the heap). A NaN delay throws std::invalid_argument. The callback runs in a
+    /// copy of the context current now, as with call_soon.
     template <class Rep, class Period, class F>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         const auto d = detail::to_nanoseconds(delay);
-        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f));
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_later(delay, f, context=ctx).
+    template <class Rep, class Period, class F>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f, const context& ctx) {
+        const auto d = detail::to_nanoseconds(delay);
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), ctx.data());
     }
 
-    /// loop.call_at: runs `f()` at `when` on the loop's clock.
+    /// loop.call_at: runs `f()` at `when` on the loop's clock (in a copy of the current context).
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
-        return arm(when.time_since_epoch().count(), std::forward<F>(f));
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_at(when, f, context=ctx).
+    template <class F>
+    timer_handle call_at(loop_clock::time_point when, F&& f, const context& ctx) {
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
@@ -229,6 +244,30 @@ public:
     void stop() noexcept { core_.stopping_ = true; }
     [[nodiscard]] bool is_running() const noexcept { return core_.running_; }
 
+    /// loop.set_debug: debug mode (off unless the environment variable ASYNCIO_CPP_DEBUG is set
+    /// and not empty, as Python's PYTHONASYNCIODEBUG; `run_options::debug` sets it for a run).
+    /// Reports go through the exception handler: a ready callback or task step that took
+    /// slow_callback_duration() or more ("Executing <Task pending name='Task-2' created at
+    /// f.cpp:12> took 0.150 seconds"); each task remembers where create_task was called and
+    /// reports show it (exception_context::created_at: an exception never retrieved, a task still
+    /// pending when the loop is destroyed); call_soon, call_later and call_at throw
+    /// std::runtime_error("Non-thread-safe operation invoked on an event loop other than the
+    /// current one") from another thread than the one running the loop. Time is the loop's
+    /// clock (a virtual-time loop measures virtual time). Off, it costs one predictable branch
+    /// per ready entry, task creation and call_soon.
+    void set_debug(bool on) noexcept { core_.debug_ = on; }
+    /// loop.get_debug.
+    [[nodiscard]] bool get_debug() const noexcept { return core_.debug_; }
+    /// loop.slow_callback_duration (0.1 s by default).
+    [[nodiscard]] std::chrono::nanoseconds slow_callback_duration() const noexcept {
+        return std::chrono::nanoseconds(core_.slow_callback_ns_);
+    }
+    /// Sets loop.slow_callback_duration.
+    template <class Rep, class Period>
+    void set_slow_callback_duration(std::chrono::duration<Rep, Period> d) {
+        core_.slow_callback_ns_ = detail::to_nanoseconds(d);
+    }
+
     /// loop.set_exception_handler: an empty function restores the default handler.
     void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
     [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
@@ -242,13 +281,42 @@ public:
     /// loop.create_future (defined in <asyncio/future.hpp>).
     template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T> task_handle<T> create_task(task<T> t);
+    /// `site` (every overload) is the caller's location, kept in debug mode (set_debug).
+    template <class T>
+    task_handle<T> create_task(task<T> t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     /// The same, named (an empty name gives the default "Task-<n>").
-    template <class T> task_handle<T> create_task(task<T> t, std::string name);
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+
+    /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
+    template <class T>
+    task_handle<T> create_task(task<T> t, const context& ctx,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, started eagerly (see asyncio::create_task with eager_start).
-    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
-    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+    template <class T>
+    task_handle<T> create_task(task<T> t, eager_start_t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, eager_start_t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
     /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
@@ -275,9 +343,25 @@ public:
     [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
 
 private:
-    template <class F> timer_handle arm(std::int64_t when, F&& f) {
+    template <class F> handle soon(F&& f, detail::context_data* ctx) {
         check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
+        handle h(n);
+        n->state = detail::timer_state::in_ready;
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
+        return h;
+    }
+
+    template <class F> timer_handle arm(std::int64_t when, F&& f, detail::context_data* ctx) {
+        check_closed();
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
@@ -297,7 +381,7 @@ private:
                 detail::callback_node* n;
                 ~releaser() { n->release(); }
             } guard{n};
-            n->invoke(n);
+            n->run_in_context();
         }
         static void removed(detail::io_watcher* w, int) noexcept {
             auto* c = static_cast<io_callback*>(w);
@@ -347,6 +431,19 @@ private:
             throw std::runtime_error("Event loop is closed");
         }
     }
+    /// Debug mode: std::runtime_error when called from another thread than the one running the
+    /// loop (Python's _check_thread).
+    ASYNCIO_NOINLINE void check_thread() const {
+        if (core_.thread_id_ != std::thread::id() &&
+            core_.thread_id_ != std::this_thread::get_id()) {
+            throw std::runtime_error("Non-thread-safe operation invoked on an event loop other "
+                                     "than the current one");
+        }
+    }
+    /// Debug mode: runs what is ready (as run_once does), each entry through run_timed.
+    void run_ready_timed();
+    /// Debug mode: runs a ready entry and reports it if it took slow_callback_duration or more.
+    void run_timed(const detail::ready_entry& e);
     /// Throws unless run_forever may start: not closed, not running, and no other loop running
     /// here.
     void check_can_run() const;
@@ -418,6 +515,7 @@ inline void event_loop::run_forever() {
         event_loop* self;
         explicit running_guard(event_loop* s) noexcept : self(s) {
             self->core_.running_ = true;
+            self->core_.thread_id_ = std::this_thread::get_id();
             detail::running_loop_ref() = self;
         }
         running_guard(const running_guard&) = delete;
@@ -426,6 +524,7 @@ inline void event_loop::run_forever() {
             self->core_.io_.flush_all(*self->core_.selector_);
             self->core_.running_ = false;
             self->core_.stopping_ = false;
+            self->core_.thread_id_ = std::thread::id();
             detail::running_loop_ref() = nullptr;
         }
     } guard(this);
@@ -468,6 +567,10 @@ inline void event_loop::run_once() {
         core_.virtual_now_ = core_.timers_.top_when();
     }
     core_.collect_expired(core_.now());
+    if (core_.debug_) [[unlikely]] {
+        run_ready_timed();
+        return;
+    }
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
         try {
@@ -475,6 +578,48 @@ inline void event_loop::run_once() {
         } catch (...) {
             call_exception_handler({"Exception in callback", std::current_exception(), {}});
         }
+    }
+}
+
+ASYNCIO_NOINLINE inline void event_loop::run_ready_timed() {
+    for (std::size_t n = core_.ready_.size(); n > 0; --n) {
+        const detail::ready_entry e = core_.ready_.pop();
+        try {
+            run_timed(e);
+        } catch (...) {
+            call_exception_handler({"Exception in callback", std::current_exception(), {}});
+        }
+    }
+}
+
+inline void event_loop::run_timed(const detail::ready_entry& e) {
+    const detail::step_describer& d = detail::task_step_describer();
+    const bool is_step = d.step != nullptr && e.fn == d.step;
+    struct holder {
+        const detail::step_describer& d;
+        void* task;
+        holder(const detail::step_describer& sd, void* t) noexcept : d(sd), task(t) {
+            if (task != nullptr) {
+                d.hold(task); // the step may end the task and drop the last reference
+            }
+        }
+        holder(const holder&) = delete;
+        holder& operator=(const holder&) = delete;
+        ~holder() {
+            if (task != nullptr) {
+                d.drop(task);
+            }
+        }
+    } hold(d, is_step ? e.arg : nullptr);
+    const std::int64_t t0 = core_.now();
+    e.fn(e.arg, true);
+    const std::int64_t dt = core_.now() - t0;
+    if (dt >= core_.slow_callback_ns_) {
+        std::array<char, 32> secs{};
+        std::snprintf(secs.data(), secs.size(), "%.3f", static_cast<double>(dt) / 1e9);
+        const std::string what = is_step ? d.describe(e.arg) : std::string("<Handle>");
+        call_exception_handler(
+            {"Executing " + what + " took " + secs.data() + " seconds", nullptr, {}});
     }
 }
 

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -32,6 +33,9 @@ struct run_options {
     selector_kind selector = selector_kind::automatic;
     /// Replaces the loop's default exception handler (which writes to stderr).
     exception_handler handler = {};
+    /// asyncio.run(debug=...): debug mode on or off for this run (event_loop::set_debug); unset,
+    /// the loop's default (the environment variable ASYNCIO_CPP_DEBUG).
+    std::optional<bool> debug = std::nullopt;
 };
 
 namespace detail {
@@ -209,7 +213,11 @@ decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& 
 /// second SIGINT meanwhile kills the process (SIG_DFL is back as soon as the first is delivered;
 /// CPython raises KeyboardInterrupt at once). SIGINT's disposition is SIG_DFL again when the main
 /// task is done, before the shutdown (as CPython restores it).
-template <class T> T run(task<T> main, run_options opts = {}) {
+/// `site`: the caller's location, the main task's creation site in debug mode.
+template <class T>
+T run(task<T> main, run_options opts = {},
+      const detail::source_site& site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                         __builtin_FUNCTION()}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }
@@ -217,7 +225,10 @@ template <class T> T run(task<T> main, run_options opts = {}) {
     if (opts.handler) {
         loop.set_exception_handler(std::move(opts.handler));
     }
-    task_handle<T> main_task = loop.create_task(std::move(main));
+    if (opts.debug) {
+        loop.set_debug(*opts.debug);
+    }
+    task_handle<T> main_task = loop.create_task(std::move(main), site);
     detail::sigint_handler sigint(loop, main_task);
     bool shut_down = false;
     try {

@@ -122,8 +122,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
-        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager, context_data* ctx)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager, ctx) {
         frame_.promise<task_promise<T>>().root_ = this;
 #if defined(ASYNCIO_CALL_GRAPH)
         set_innermost(&frame_.promise<task_promise<T>>());
@@ -134,9 +134,11 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
-        return new task_state(loop, std::move(frame), numbered, eager);
+    /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
+    /// context it runs in (the task adds a reference), or null for a copy of the current one.
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
+                             context_data* ctx = nullptr) {
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -280,9 +282,12 @@ struct state_access {
     /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
     /// CPython 3.13 with a task factory, the task then has its default name during that step and
     /// is named afterwards.
+    /// `ctx`: the context the task runs in (null: a copy of the current one). `site`: the
+    /// create_task call, recorded in debug mode.
     template <class T>
-    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
-                                        bool eager) {
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name, bool eager,
+                                        const context* ctx = nullptr,
+                                        const source_site& site = {}) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
@@ -290,8 +295,12 @@ struct state_access {
             throw std::runtime_error("Event loop is closed");
         }
         eager = eager && loop.is_running();
-        ref_ptr<task_state<T>> s(
-            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        ref_ptr<task_state<T>> s(task_state<T>::spawn(loop, std::move(t.frame_),
+                                                      eager || name.empty(), eager,
+                                                      ctx != nullptr ? ctx->data() : nullptr));
+        if (loop.get_debug()) [[unlikely]] {
+            record_site(*s, site);
+        }
         if (eager) {
             s->run_first_step();
         }
@@ -299,6 +308,9 @@ struct state_access {
             s->set_name(std::move(name));
         }
         return s;
+    }
+    ASYNCIO_NOINLINE static void record_site(task_core& t, const source_site& site) {
+        t.set_created_at(site);
     }
     template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
@@ -325,41 +337,90 @@ struct state_access {
 
 } // namespace detail
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t) {
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const detail::source_site& site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
-    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+task_handle<T> event_loop::create_task(task<T> t, std::string name,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), true));
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, nullptr, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const context& ctx,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, eager_start_t, const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, true, nullptr, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true, nullptr, site));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T> task_handle<T> create_task(task<T> t) {
-    return get_running_loop().create_task(std::move(t));
+template <class T>
+task_handle<T> create_task(task<T> t, const detail::source_site& site = {
+                                          __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                          __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), site);
 }
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
-template <class T> task_handle<T> create_task(task<T> t, std::string name) {
-    return get_running_loop().create_task(std::move(t), std::move(name));
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), site);
+}
+/// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
+/// visible there afterwards) instead of a copy of the current context.
+template <class T>
+task_handle<T> create_task(task<T> t, const context& ctx,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), ctx, site);
+}
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), ctx, site);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
 /// body runs at once, inside create_task, until it first suspends; a body that never suspends
 /// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
-template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), e);
+template <class T>
+task_handle<T> create_task(task<T> t, eager_start_t e,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), e, site);
 }
-template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), std::move(name), e);
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, eager_start_t e,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e, site);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.

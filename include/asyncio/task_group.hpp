@@ -57,8 +57,13 @@ public:
 
     /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
     /// in the next iteration). std::runtime_error, with CPython's message, when the group is
-    /// finished or shutting down; the rejected task is destroyed without running.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+    /// finished or shutting down; the rejected task is destroyed without running. `site`: the
+    /// caller's location, kept in debug mode.
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name = {},
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()}) {
         if (!entered_) {
             throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
         }
@@ -68,7 +73,7 @@ public:
         if (aborting_) {
             throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
         }
-        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
+        task_handle<T> h = loop_->create_task(std::move(t), std::move(name), site);
         tasks_.emplace_back();
         auto it = std::prev(tasks_.end());
         it->task = h;

@@ -157,6 +157,14 @@ public:
     using std::logic_error::logic_error;
 };
 
+/// Python's LookupError as contextvars raises it: `context_var::get()` of a variable with no value
+/// in the current context and no default. what() is the variable's repr, "<ContextVar
+/// name='request_id'>" (CPython adds the object's address).
+class lookup_error : public std::out_of_range {
+public:
+    using std::out_of_range::out_of_range;
+};
+
 /// asyncio.TimeoutError (Python's builtin TimeoutError since 3.11).
 class timeout_error : public std::runtime_error {
 public:
@@ -304,6 +312,423 @@ private:
 // The event loop (asyncio's BaseEventLoop): ready queue, timer heap, clocks, handles, run control.
 
 
+// ---- asyncio/contextvars.hpp ---------------------------------------------------------------------
+// Context variables (Python's contextvars): context_var<T>, its tokens, and context objects.
+
+
+
+// ---- asyncio/detail/context_core.hpp -------------------------------------------------------------
+// The machinery behind contextvars: a context object holding an immutable, shared variable map,
+// and the thread's current context (the library's second thread_local).
+
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace asyncio::detail {
+
+/// One variable's value in a context: the variable's process-wide id and its value, type-erased.
+struct context_entry {
+    std::uint64_t var = 0;
+    std::shared_ptr<const void> value;
+};
+
+/// The immutable map of a context, sorted by variable id. Contexts share it (copying a context
+/// copies one pointer); setting a variable builds a new map, O(number of variables set).
+using context_map = std::vector<context_entry>;
+
+/// Python's contextvars.Context: a mutable object whose variables live in an immutable map it
+/// shares with its copies. Reference-counted (atomically: a callback built by
+/// call_soon_threadsafe holds one from another thread).
+struct context_data {
+    std::atomic<std::uint32_t> refs{1};
+    /// True while the context is entered (Context.run, a task step, a callback).
+    bool entered = false;
+    std::shared_ptr<const context_map> map;
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+
+    /// The entry of variable `id`, or null.
+    [[nodiscard]] const context_entry* find(std::uint64_t id) const noexcept {
+        if (!map) {
+            return nullptr;
+        }
+        auto it =
+            std::lower_bound(map->begin(), map->end(), id,
+                             [](const context_entry& e, std::uint64_t k) { return e.var < k; });
+        return it != map->end() && it->var == id ? &*it : nullptr;
+    }
+
+    /// Sets (`value` non-null) or removes (null) variable `id`: a new map replaces the shared one.
+    void assign(std::uint64_t id, std::shared_ptr<const void> value) {
+        auto next = std::make_shared<context_map>();
+        if (map) {
+            next->reserve(map->size() + 1);
+        }
+        bool placed = false;
+        if (map) {
+            for (const context_entry& e : *map) {
+                if (!placed && e.var >= id) {
+                    placed = true;
+                    if (value) {
+                        next->push_back(context_entry{id, value});
+                    }
+                    if (e.var == id) {
+                        continue;
+                    }
+                }
+                next->push_back(e);
+            }
+        }
+        if (!placed && value) {
+            next->push_back(context_entry{id, std::move(value)});
+        }
+        if (next->empty()) {
+            map.reset();
+        } else {
+            map = std::move(next);
+        }
+    }
+};
+
+/// The current context of this thread (CPython's PyThreadState.context): the library's second
+/// thread_local, beside the running-loop pointer. It cannot live in the loop: Python's variables
+/// work in plain main() before any loop runs (asyncio::run's main task copies that context), and
+/// on executor threads, which have no loop. Null stands for an
+/// empty context nobody has materialised yet: a task or callback whose creator's context was
+/// empty runs with null, so that W1's million tasks allocate nothing for contexts; a set() then
+/// creates the object (context_current_for_set). Whoever installs a context for a step or a
+/// callback takes back what the slot holds afterwards (possibly that new object).
+inline context_data*& current_context_ref() noexcept {
+    thread_local context_data* current = nullptr;
+    return current;
+}
+
+/// Keeps the context created by a set() outside any task or callback (in main(), or on an
+/// executor thread) until the thread ends.
+struct thread_base_context {
+    thread_base_context() = default;
+    thread_base_context(const thread_base_context&) = delete;
+    thread_base_context& operator=(const thread_base_context&) = delete;
+    ~thread_base_context() {
+        if (context_data* c = std::exchange(current_context_ref(), nullptr)) {
+            c->release();
+        }
+    }
+};
+
+/// The current context, materialised (a set() must write somewhere).
+inline context_data& context_current_for_set() {
+    context_data*& cur = current_context_ref();
+    if (cur == nullptr) {
+        thread_local thread_base_context owner; // registers the release at thread exit
+        static_cast<void>(owner);
+        cur = new context_data();
+    }
+    return *cur;
+}
+
+/// contextvars.copy_context() for the library's own use: null when the current context is empty
+/// (nothing to copy, nothing allocated), else a new context sharing the current map. O(1).
+[[nodiscard]] ASYNCIO_NOINLINE inline context_data* context_copy_of(const context_data& cur) {
+    if (!cur.map) {
+        return nullptr;
+    }
+    auto* c = new context_data();
+    c->map = cur.map;
+    return c;
+}
+[[nodiscard]] inline context_data* context_copy_current() {
+    const context_data* cur = current_context_ref();
+    return cur == nullptr ? nullptr : context_copy_of(*cur);
+}
+
+/// A task's or callback's reference to its context: null for an empty one, released on
+/// destruction (also when the owner's constructor throws after it was built).
+class context_ref {
+public:
+    /// The context a new task runs in: `given` (a reference is added) or, when null, a copy of
+    /// the current one (null when that is empty: nothing is allocated then).
+    explicit context_ref(context_data* given)
+        : p_(given == nullptr && current_context_ref() == nullptr ? nullptr : acquire(given)) {}
+    context_ref(const context_ref&) = delete;
+    context_ref& operator=(const context_ref&) = delete;
+    ~context_ref() {
+        if (p_ != nullptr) {
+            p_->release();
+        }
+    }
+    /// The slot a context_scope installs and takes back.
+    [[nodiscard]] context_data*& slot() noexcept { return p_; }
+
+private:
+    ASYNCIO_NOINLINE static context_data* acquire(context_data* given) {
+        if (given != nullptr) {
+            given->add_ref();
+            return given;
+        }
+        return context_copy_current();
+    }
+
+    context_data* p_;
+};
+
+/// Runs a step or a callback in the context `slot` owns: installs it as the thread's current one
+/// for the scope, then takes back what the thread slot holds (the same, or a context created by a
+/// set() when `slot` was null) and restores the outer context.
+class context_scope {
+public:
+    explicit context_scope(context_data*& slot) noexcept
+        : slot_(slot), outer_(std::exchange(current_context_ref(), slot)) {}
+    context_scope(const context_scope&) = delete;
+    context_scope& operator=(const context_scope&) = delete;
+    ~context_scope() { slot_ = std::exchange(current_context_ref(), outer_); }
+
+private:
+    context_data*& slot_;
+    context_data* outer_;
+};
+
+/// Releases a context slot (null is fine).
+inline void context_release(context_data*& slot) noexcept {
+    if (context_data* c = std::exchange(slot, nullptr)) {
+        c->release();
+    }
+}
+
+/// A process-wide id for a new context variable (never reused, so a value can never be read
+/// back through a variable of another type that took a destroyed one's address).
+[[nodiscard]] inline std::uint64_t new_context_var_id() noexcept {
+    static std::atomic<std::uint64_t> next{0};
+    return next.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+} // namespace asyncio::detail
+// ---- (back in asyncio/contextvars.hpp)
+
+#include <type_traits>
+
+namespace asyncio {
+
+/// contextvars.Context: a mapping from context variables to values, entered with run(). Copies of
+/// this handle refer to the same context object (as Python names do); copy_context() makes a new
+/// context with the same values, in O(1): contexts share an immutable map, and a set() replaces
+/// the map of the context it happens in, in O(number of variables set there).
+///
+/// Where the current context lives: each thread has one (a thread_local, as CPython's thread
+/// state), so variables work in plain main() and on executor threads too. Each task runs in its
+/// own context, a copy of its creator's taken at create_task (or the one passed to create_task);
+/// callbacks scheduled with call_soon / call_later / call_at / add_reader run in a copy of the
+/// context current when they were scheduled (or the one passed).
+class context {
+public:
+    /// contextvars.Context(): a new, empty context.
+    context() : data_(new detail::context_data()) {}
+    context(const context& o) noexcept : data_(o.data_) { data_->add_ref(); }
+    context& operator=(const context& o) noexcept {
+        context tmp(o);
+        std::swap(data_, tmp.data_);
+        return *this;
+    }
+    ~context() {
+        if (data_ != nullptr) {
+            data_->release();
+        }
+    }
+
+    /// Context.run(fn): calls `fn()` with this context as the current one and returns its result;
+    /// what `fn` sets stays in this context. Throws std::runtime_error("cannot enter context:
+    /// <Context> is already entered") when it is already entered (py: RuntimeError, same text
+    /// with the object's repr).
+    template <class F> decltype(auto) run(F&& fn) {
+        if (data_->entered) {
+            throw std::runtime_error("cannot enter context: <Context> is already entered");
+        }
+        struct entered {
+            detail::context_data* d;
+            detail::context_data* outer;
+            explicit entered(detail::context_data* c) noexcept
+                : d(c), outer(std::exchange(detail::current_context_ref(), c)) {
+                d->entered = true;
+            }
+            entered(const entered&) = delete;
+            entered& operator=(const entered&) = delete;
+            ~entered() {
+                d->entered = false;
+                detail::current_context_ref() = outer;
+            }
+        } guard(data_);
+        return std::forward<F>(fn)();
+    }
+
+    /// len(ctx): the number of variables that have a value in this context.
+    [[nodiscard]] std::size_t size() const noexcept { return data_->map ? data_->map->size() : 0; }
+
+    /// Internal: the context object (a reference the caller must add if it keeps it).
+    [[nodiscard]] detail::context_data* data() const noexcept { return data_; }
+    /// Internal: adopts a context object (taking over one reference).
+    static context adopt(detail::context_data* d) noexcept { return context(d); }
+
+    friend bool operator==(const context& a, const context& b) noexcept {
+        return a.data_ == b.data_;
+    }
+
+private:
+    explicit context(detail::context_data* d) noexcept : data_(d) {}
+    detail::context_data* data_;
+};
+
+/// contextvars.copy_context(): a new context holding the current context's values (O(1)).
+[[nodiscard]] inline context copy_context() {
+    detail::context_data* c = detail::context_copy_current();
+    return c != nullptr ? context::adopt(c) : context();
+}
+
+template <class T> class context_var;
+
+/// contextvars.Token: what context_var::set returns, for reset(). Copies share the token's state
+/// (one Python object), so a reset through any of them uses them all.
+template <class T> class token {
+public:
+    /// Token.var: the variable that created the token.
+    [[nodiscard]] const context_var<T>& var() const noexcept { return *s_->var; }
+    /// Token.old_value: the value before set(), or std::nullopt where Python gives Token.MISSING.
+    [[nodiscard]] const std::optional<T>& old_value() const noexcept { return s_->old; }
+
+private:
+    friend class context_var<T>;
+    struct state {
+        const context_var<T>* var;
+        std::uint64_t var_id;
+        std::optional<T> old;
+        std::shared_ptr<const void> old_box;
+        detail::context_data* ctx = nullptr; // held, as Python's Token holds its Context
+        bool used = false;
+
+        state() = default;
+        state(const state&) = delete;
+        state& operator=(const state&) = delete;
+        ~state() { detail::context_release(ctx); }
+    };
+    explicit token(std::shared_ptr<state> s) noexcept : s_(std::move(s)) {}
+    std::shared_ptr<state> s_;
+};
+
+/// contextvars.ContextVar: a variable whose value depends on the current context (each task has
+/// its own copy of its creator's context, so a value set inside a task is invisible to its
+/// creator and its siblings). `T` is copied in and out (share big values through a pointer).
+/// Variables are neither copyable nor movable (tokens refer to them); each has a process-wide id.
+template <class T> class context_var {
+    static_assert(std::is_copy_constructible_v<T>, "context_var<T> needs a copyable T");
+
+public:
+    /// ContextVar(name): no default value.
+    explicit context_var(std::string name)
+        : name_(std::move(name)), id_(detail::new_context_var_id()) {}
+    /// ContextVar(name, default=value).
+    context_var(std::string name, T default_value)
+        : name_(std::move(name)), default_(std::move(default_value)),
+          id_(detail::new_context_var_id()) {}
+    context_var(const context_var&) = delete;
+    context_var& operator=(const context_var&) = delete;
+
+    /// ContextVar.name.
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+    /// ContextVar.get(): the value in the current context, else the variable's default, else
+    /// throws lookup_error("<ContextVar name='...'>") (py: LookupError(<ContextVar name='var' at
+    /// 0x...>)).
+    [[nodiscard]] T get() const {
+        if (const T* v = find()) {
+            return *v;
+        }
+        if (default_) {
+            return *default_;
+        }
+        throw lookup_error("<ContextVar name='" + name_ + "'>");
+    }
+    /// ContextVar.get(default): the value in the current context, else `fallback` (which wins over
+    /// the variable's own default, as in Python).
+    [[nodiscard]] T get(T fallback) const {
+        if (const T* v = find()) {
+            return *v;
+        }
+        return fallback;
+    }
+
+    /// ContextVar.set(value): sets the value in the current context; the token restores the
+    /// previous value (or its absence) through reset().
+    token<T> set(T value) {
+        detail::context_data& ctx = detail::context_current_for_set();
+        auto s = std::make_shared<typename token<T>::state>();
+        s->var = this;
+        s->var_id = id_;
+        ctx.add_ref();
+        s->ctx = &ctx;
+        if (const detail::context_entry* e = ctx.find(id_)) {
+            s->old_box = e->value;
+            s->old = *static_cast<const T*>(e->value.get());
+        }
+        ctx.assign(id_, std::make_shared<const T>(std::move(value)));
+        return token<T>(std::move(s));
+    }
+
+    /// ContextVar.reset(token): restores the value the variable had before the set() that made
+    /// `t`. Throws, in CPython's order: std::runtime_error("<Token used var=<ContextVar
+    /// name='...'>> has already been used once"), std::invalid_argument("<Token var=<ContextVar
+    /// name='...'>> was created by a different ContextVar"), std::invalid_argument("... was created
+    /// in a different Context") (py: RuntimeError, ValueError, ValueError; reprs without
+    /// addresses).
+    void reset(const token<T>& t) {
+        auto& s = *t.s_;
+        const std::string repr = "var=<ContextVar name='" + s.var->name() + "'>>";
+        if (s.used) {
+            throw std::runtime_error("<Token used " + repr + " has already been used once");
+        }
+        if (s.var_id != id_) {
+            throw std::invalid_argument("<Token " + repr +
+                                        " was created by a different ContextVar");
+        }
+        if (s.ctx != detail::current_context_ref()) {
+            throw std::invalid_argument("<Token " + repr + " was created in a different Context");
+        }
+        s.used = true;
+        detail::context_current_for_set().assign(id_, s.old_box);
+    }
+
+    /// The value in `ctx` (Context[var] / Context.get(var)), or std::nullopt.
+    [[nodiscard]] std::optional<T> get_in(const context& ctx) const {
+        if (const detail::context_entry* e = ctx.data()->find(id_)) {
+            return *static_cast<const T*>(e->value.get());
+        }
+        return std::nullopt;
+    }
+
+private:
+    [[nodiscard]] const T* find() const noexcept {
+        const detail::context_data* cur = detail::current_context_ref();
+        if (cur == nullptr) {
+            return nullptr;
+        }
+        const detail::context_entry* e = cur->find(id_);
+        return e != nullptr ? static_cast<const T*>(e->value.get()) : nullptr;
+    }
+
+    std::string name_;
+    std::optional<T> default_;
+    std::uint64_t id_;
+};
+
+} // namespace asyncio
+// ---- (back in asyncio/loop.hpp)
+
 // ---- asyncio/handle.hpp --------------------------------------------------------------------------
 // The loop's clock and the handles of scheduled callbacks (asyncio.Handle, asyncio.TimerHandle).
 
@@ -320,7 +745,6 @@ private:
 
 
 #include <array>
-#include <cstdint>
 #include <new>
 
 #if defined(__linux__)
@@ -783,7 +1207,6 @@ private:
 // The loop's FIFO ready queue: a growable ring buffer of (function, argument) entries.
 
 
-#include <memory>
 
 namespace asyncio::detail {
 
@@ -1407,7 +1830,6 @@ private:
 #endif
 #include <unistd.h>
 
-#include <atomic>
 #include <mutex>
 
 namespace asyncio::detail {
@@ -1550,7 +1972,6 @@ private:
 #include <sys/syscall.h>
 #endif
 
-#include <type_traits>
 
 namespace asyncio::detail {
 
@@ -2079,7 +2500,6 @@ private:
 
 
 
-#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -2464,6 +2884,7 @@ private:
 
 #include <chrono>
 #include <coroutine>
+#include <thread>
 
 namespace asyncio {
 
@@ -2542,6 +2963,34 @@ struct cancel_request {
 #endif
     static_cast<void>(k);
     return std::make_unique<poll_selector>();
+}
+
+/// Where a task was created (create_task's call site), kept in debug mode only. clang 14 with
+/// libstdc++ 12 has no std::source_location: the callers' default arguments use the builtins.
+struct source_site {
+    const char* file = nullptr;
+    unsigned line = 0;
+    const char* function = nullptr;
+};
+
+/// Debug mode: how the loop recognises a task's step among its ready entries and names the task
+/// in a slow-step warning. task_core.hpp fills it in, so that the loop need not know tasks.
+struct step_describer {
+    void (*step)(void*, bool) = nullptr;
+    void (*hold)(void*) noexcept = nullptr;
+    void (*drop)(void*) noexcept = nullptr;
+    std::string (*describe)(void*) = nullptr;
+};
+inline step_describer& task_step_describer() noexcept {
+    static step_describer d;
+    return d;
+}
+
+/// PYTHONASYNCIODEBUG's twin: debug mode is on when ASYNCIO_CPP_DEBUG is set and not empty (as in
+/// Python, even "0" turns it on).
+[[nodiscard]] inline bool debug_from_environment() noexcept {
+    const char* v = std::getenv("ASYNCIO_CPP_DEBUG"); // NOLINT(concurrency-mt-unsafe): read once
+    return v != nullptr && *v != '\0';
 }
 
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
@@ -2645,6 +3094,12 @@ public:
 
     /// Set by event_loop::close(): the loop refuses new work ("Event loop is closed").
     bool closed_ = false;
+    /// Debug mode (loop.set_debug): slow-step warnings, creation sites, the thread check.
+    bool debug_ = debug_from_environment();
+    /// loop.slow_callback_duration, in nanoseconds (debug mode).
+    std::int64_t slow_callback_ns_ = 100'000'000;
+    /// The thread in run_forever (none otherwise): debug mode's thread check compares with it.
+    std::thread::id thread_id_;
     /// Jobs running outside the loop (executor threads) whose completion will be posted back:
     /// while there are any, a virtual-time loop with nothing else to do waits instead of
     /// reporting a deadlock.
@@ -2699,14 +3154,23 @@ struct callback_node : timer_entry {
     int refs = 1;
     bool cancelled = false;
     loop_core* loop = nullptr;
+    /// The context the callback runs in (contextvars): a copy of the one current when it was
+    /// scheduled, or the one given; null for an empty one.
+    context_data* ctx = nullptr;
     void (*invoke)(callback_node*) = nullptr;
     void (*destroy)(callback_node*) noexcept = nullptr;
 
     void add_ref() noexcept { ++refs; }
     void release() noexcept {
         if (--refs == 0) {
+            context_release(ctx);
             destroy(this);
         }
+    }
+    /// Calls the callback in its context.
+    void run_in_context() {
+        const context_scope in_context(ctx);
+        invoke(this);
     }
     /// The ready-queue entry: run unless cancelled, then drop the loop's reference.
     static void ready_fn(void* p, bool run) {
@@ -2717,7 +3181,7 @@ struct callback_node : timer_entry {
             ~releaser() { n->release(); }
         } guard{n};
         if (run && !n->cancelled) {
-            n->invoke(n);
+            n->run_in_context();
         }
     }
 };
@@ -2731,11 +3195,26 @@ template <class F> struct callback_impl final : callback_node {
     F f;
 };
 
-template <class F> callback_node* make_callback(loop_core& loop, F&& f) {
+/// A callback node for `f`, to run in `ctx` (a reference is taken) or, when null, in a copy of the
+/// current context (Python's Handle with context=None).
+template <class F>
+callback_node* make_callback(loop_core& loop, F&& f, context_data* ctx = nullptr) {
     using fn_t = std::decay_t<F>;
     static_assert(std::is_invocable_v<fn_t&>, "callbacks are called with no arguments");
-    auto* n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    if (ctx != nullptr) {
+        ctx->add_ref();
+    } else {
+        ctx = context_copy_current();
+    }
+    callback_node* n = nullptr;
+    try {
+        n = new callback_impl<fn_t>(fn_t(std::forward<F>(f)));
+    } catch (...) {
+        context_release(ctx);
+        throw;
+    }
     n->loop = &loop;
+    n->ctx = ctx;
     return n;
 }
 
@@ -2796,7 +3275,8 @@ public:
 
 
 // ---- asyncio/detail/running_loop.hpp -------------------------------------------------------------
-// The running-loop pointer: the library's only thread_local, set while a loop runs.
+// The running-loop pointer: a thread_local set while a loop runs (the library's other one is the
+// current context of contextvars, detail/context_core.hpp).
 
 
 namespace asyncio::detail {
@@ -3003,7 +3483,9 @@ struct exception_context {
     std::string message;
     /// The exception, when there is one.
     std::exception_ptr exception;
-    /// The task concerned, when there is one.
+    /// The task concerned, when there is one. In debug mode, a report about a task ends its
+    /// message with a line "created at file:line in function" (Python's source_traceback, reduced
+    /// to the create_task call).
     std::string task_name;
 };
 
@@ -3032,28 +3514,37 @@ public:
 
     /// loop.call_soon: runs `f()` in a later iteration, after everything already queued. Throws
     /// std::runtime_error("Event loop is closed") after close(). Not thread-safe: other threads
-    /// use call_soon_threadsafe.
-    template <class F> handle call_soon(F&& f) {
-        check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
-        handle h(n);
-        n->state = detail::timer_state::in_ready;
-        n->ready_pos =
-            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
-        return h;
+    /// use call_soon_threadsafe. The callback runs in a copy of the context current now
+    /// (contextvars).
+    template <class F> handle call_soon(F&& f) { return soon(std::forward<F>(f), nullptr); }
+    /// loop.call_soon(f, context=ctx): the callback runs in `ctx` itself.
+    template <class F> handle call_soon(F&& f, const context& ctx) {
+        return soon(std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_later: runs `f()` once `delay` has passed (zero or negative: already expired, but
-    /// still through the heap). A NaN delay throws std::invalid_argument.
+    /// still through the heap). A NaN delay throws std::invalid_argument. The callback runs in a
+    /// copy of the context current now, as with call_soon.
     template <class Rep, class Period, class F>
     timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f) {
         const auto d = detail::to_nanoseconds(delay);
-        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f));
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_later(delay, f, context=ctx).
+    template <class Rep, class Period, class F>
+    timer_handle call_later(std::chrono::duration<Rep, Period> delay, F&& f, const context& ctx) {
+        const auto d = detail::to_nanoseconds(delay);
+        return arm(detail::saturating_add(core_.now(), d), std::forward<F>(f), ctx.data());
     }
 
-    /// loop.call_at: runs `f()` at `when` on the loop's clock.
+    /// loop.call_at: runs `f()` at `when` on the loop's clock (in a copy of the current context).
     template <class F> timer_handle call_at(loop_clock::time_point when, F&& f) {
-        return arm(when.time_since_epoch().count(), std::forward<F>(f));
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), nullptr);
+    }
+    /// loop.call_at(when, f, context=ctx).
+    template <class F>
+    timer_handle call_at(loop_clock::time_point when, F&& f, const context& ctx) {
+        return arm(when.time_since_epoch().count(), std::forward<F>(f), ctx.data());
     }
 
     /// loop.call_soon_threadsafe: the one method any thread may call (also from inside the loop).
@@ -3188,6 +3679,30 @@ public:
     void stop() noexcept { core_.stopping_ = true; }
     [[nodiscard]] bool is_running() const noexcept { return core_.running_; }
 
+    /// loop.set_debug: debug mode (off unless the environment variable ASYNCIO_CPP_DEBUG is set
+    /// and not empty, as Python's PYTHONASYNCIODEBUG; `run_options::debug` sets it for a run).
+    /// Reports go through the exception handler: a ready callback or task step that took
+    /// slow_callback_duration() or more ("Executing <Task pending name='Task-2' created at
+    /// f.cpp:12> took 0.150 seconds"); each task remembers where create_task was called and
+    /// reports show it (exception_context::created_at: an exception never retrieved, a task still
+    /// pending when the loop is destroyed); call_soon, call_later and call_at throw
+    /// std::runtime_error("Non-thread-safe operation invoked on an event loop other than the
+    /// current one") from another thread than the one running the loop. Time is the loop's
+    /// clock (a virtual-time loop measures virtual time). Off, it costs one predictable branch
+    /// per ready entry, task creation and call_soon.
+    void set_debug(bool on) noexcept { core_.debug_ = on; }
+    /// loop.get_debug.
+    [[nodiscard]] bool get_debug() const noexcept { return core_.debug_; }
+    /// loop.slow_callback_duration (0.1 s by default).
+    [[nodiscard]] std::chrono::nanoseconds slow_callback_duration() const noexcept {
+        return std::chrono::nanoseconds(core_.slow_callback_ns_);
+    }
+    /// Sets loop.slow_callback_duration.
+    template <class Rep, class Period>
+    void set_slow_callback_duration(std::chrono::duration<Rep, Period> d) {
+        core_.slow_callback_ns_ = detail::to_nanoseconds(d);
+    }
+
     /// loop.set_exception_handler: an empty function restores the default handler.
     void set_exception_handler(exception_handler h) { handler_ = std::move(h); }
     [[nodiscard]] const exception_handler& get_exception_handler() const noexcept {
@@ -3201,13 +3716,42 @@ public:
     /// loop.create_future (defined in <asyncio/future.hpp>).
     template <class T = void> future<T> create_future();
     /// loop.create_task (defined in <asyncio/task.hpp>): the body starts in the next iteration.
-    template <class T> task_handle<T> create_task(task<T> t);
+    /// `site` (every overload) is the caller's location, kept in debug mode (set_debug).
+    template <class T>
+    task_handle<T> create_task(task<T> t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
     /// The same, named (an empty name gives the default "Task-<n>").
-    template <class T> task_handle<T> create_task(task<T> t, std::string name);
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+
+    /// The same, running in `ctx` (3.11's `context=`) instead of a copy of the current context.
+    template <class T>
+    task_handle<T> create_task(task<T> t, const context& ctx,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// The same, started eagerly (see asyncio::create_task with eager_start).
-    template <class T> task_handle<T> create_task(task<T> t, eager_start_t);
-    template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t);
+    template <class T>
+    task_handle<T> create_task(task<T> t, eager_start_t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name, eager_start_t,
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()});
 
     /// loop.set_task_factory(asyncio.eager_task_factory) (3.12): from then on, every task created
     /// while the loop runs (create_task, gather's children, ...) runs its first step at once,
@@ -3234,9 +3778,25 @@ public:
     [[nodiscard]] detail::loop_core& core() noexcept { return core_; }
 
 private:
-    template <class F> timer_handle arm(std::int64_t when, F&& f) {
+    template <class F> handle soon(F&& f, detail::context_data* ctx) {
         check_closed();
-        auto* n = detail::make_callback(core_, std::forward<F>(f));
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
+        handle h(n);
+        n->state = detail::timer_state::in_ready;
+        n->ready_pos =
+            core_.schedule(&detail::callback_node::ready_fn, static_cast<detail::timer_entry*>(n));
+        return h;
+    }
+
+    template <class F> timer_handle arm(std::int64_t when, F&& f, detail::context_data* ctx) {
+        check_closed();
+        if (core_.debug_) [[unlikely]] {
+            check_thread();
+        }
+        auto* n = detail::make_callback(core_, std::forward<F>(f), ctx);
         timer_handle h(n);
         core_.add_timer(*n, when);
         return h;
@@ -3256,7 +3816,7 @@ private:
                 detail::callback_node* n;
                 ~releaser() { n->release(); }
             } guard{n};
-            n->invoke(n);
+            n->run_in_context();
         }
         static void removed(detail::io_watcher* w, int) noexcept {
             auto* c = static_cast<io_callback*>(w);
@@ -3306,6 +3866,19 @@ private:
             throw std::runtime_error("Event loop is closed");
         }
     }
+    /// Debug mode: std::runtime_error when called from another thread than the one running the
+    /// loop (Python's _check_thread).
+    ASYNCIO_NOINLINE void check_thread() const {
+        if (core_.thread_id_ != std::thread::id() &&
+            core_.thread_id_ != std::this_thread::get_id()) {
+            throw std::runtime_error("Non-thread-safe operation invoked on an event loop other "
+                                     "than the current one");
+        }
+    }
+    /// Debug mode: runs what is ready (as run_once does), each entry through run_timed.
+    void run_ready_timed();
+    /// Debug mode: runs a ready entry and reports it if it took slow_callback_duration or more.
+    void run_timed(const detail::ready_entry& e);
     /// Throws unless run_forever may start: not closed, not running, and no other loop running
     /// here.
     void check_can_run() const;
@@ -3377,6 +3950,7 @@ inline void event_loop::run_forever() {
         event_loop* self;
         explicit running_guard(event_loop* s) noexcept : self(s) {
             self->core_.running_ = true;
+            self->core_.thread_id_ = std::this_thread::get_id();
             detail::running_loop_ref() = self;
         }
         running_guard(const running_guard&) = delete;
@@ -3385,6 +3959,7 @@ inline void event_loop::run_forever() {
             self->core_.io_.flush_all(*self->core_.selector_);
             self->core_.running_ = false;
             self->core_.stopping_ = false;
+            self->core_.thread_id_ = std::thread::id();
             detail::running_loop_ref() = nullptr;
         }
     } guard(this);
@@ -3427,6 +4002,10 @@ inline void event_loop::run_once() {
         core_.virtual_now_ = core_.timers_.top_when();
     }
     core_.collect_expired(core_.now());
+    if (core_.debug_) [[unlikely]] {
+        run_ready_timed();
+        return;
+    }
     for (std::size_t n = core_.ready_.size(); n > 0; --n) {
         const detail::ready_entry e = core_.ready_.pop();
         try {
@@ -3434,6 +4013,48 @@ inline void event_loop::run_once() {
         } catch (...) {
             call_exception_handler({"Exception in callback", std::current_exception(), {}});
         }
+    }
+}
+
+ASYNCIO_NOINLINE inline void event_loop::run_ready_timed() {
+    for (std::size_t n = core_.ready_.size(); n > 0; --n) {
+        const detail::ready_entry e = core_.ready_.pop();
+        try {
+            run_timed(e);
+        } catch (...) {
+            call_exception_handler({"Exception in callback", std::current_exception(), {}});
+        }
+    }
+}
+
+inline void event_loop::run_timed(const detail::ready_entry& e) {
+    const detail::step_describer& d = detail::task_step_describer();
+    const bool is_step = d.step != nullptr && e.fn == d.step;
+    struct holder {
+        const detail::step_describer& d;
+        void* task;
+        holder(const detail::step_describer& sd, void* t) noexcept : d(sd), task(t) {
+            if (task != nullptr) {
+                d.hold(task); // the step may end the task and drop the last reference
+            }
+        }
+        holder(const holder&) = delete;
+        holder& operator=(const holder&) = delete;
+        ~holder() {
+            if (task != nullptr) {
+                d.drop(task);
+            }
+        }
+    } hold(d, is_step ? e.arg : nullptr);
+    const std::int64_t t0 = core_.now();
+    e.fn(e.arg, true);
+    const std::int64_t dt = core_.now() - t0;
+    if (dt >= core_.slow_callback_ns_) {
+        std::array<char, 32> secs{};
+        std::snprintf(secs.data(), secs.size(), "%.3f", static_cast<double>(dt) / 1e9);
+        const std::string what = is_step ? d.describe(e.arg) : std::string("<Handle>");
+        call_exception_handler(
+            {"Executing " + what + " took " + secs.data() + " seconds", nullptr, {}});
     }
 }
 
@@ -3674,6 +4295,8 @@ class future_state_base;
 struct user_callback : done_node {
     future_state_base* state = nullptr;
     callback_id id = 0;
+    /// The callback runs in a copy of the context current at add_done_callback (as Python's).
+    context_ref ctx{nullptr};
     void (*invoke)(user_callback*) = nullptr;
     void (*destroy)(user_callback*) noexcept = nullptr;
 };
@@ -3729,7 +4352,8 @@ public:
         extras& x = extra();
         if (!x.named) {
             x.named = true;
-            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
+            const std::uint64_t n = number();
+            x.name = n != 0 ? "Task-" + std::to_string(n) : std::string();
         }
         return x.name;
     }
@@ -3739,6 +4363,37 @@ public:
         x.named = true;
     }
 
+    /// A task's cancelling() count, kept out of line (most tasks are never cancelled).
+    [[nodiscard]] int cancelling_count() const noexcept {
+        return extras_ ? extras_->cancelling : 0;
+    }
+    /// The count, for a change (allocates the out-of-line part).
+    int& cancelling_count_ref() { return extra().cancelling; }
+
+    /// Debug mode: records where the task was created (kept out of line, with the name).
+    void set_created_at(const source_site& site) { extra().created_at = site; }
+    /// "file:line in function" where the task was created, or empty (debug mode off then).
+    [[nodiscard]] std::string created_at() const {
+        return extras_ && extras_->created_at.file != nullptr ? format_site() : std::string();
+    }
+    /// A report's message: `msg`, then in debug mode a line "created at <site>".
+    [[nodiscard]] std::string report_message(const char* msg) const {
+        std::string at = created_at();
+        return at.empty() ? std::string(msg) : std::string(msg) + "\ncreated at " + at;
+    }
+
+private:
+    [[nodiscard]] std::string format_site() const {
+        const source_site& s = extras_->created_at;
+        std::string out = std::string(s.file) + ":" + std::to_string(s.line);
+        if (s.function != nullptr && *s.function != '\0') {
+            out += " in ";
+            out += s.function;
+        }
+        return out;
+    }
+
+public:
     /// Whether the state was created on `l` (false once its loop was destroyed).
     [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
 
@@ -3854,15 +4509,25 @@ protected:
         s->loop_ = nullptr;
     }
 
+    /// The default name's number (0: a plain future, or a task given a name). 48 bits: after
+    /// 2^48 tasks on one loop the default names start again at "Task-0".
+    [[nodiscard]] std::uint64_t number() const noexcept {
+        return (std::uint64_t{number_hi_} << 32U) | number_lo_;
+    }
+    void set_number(std::uint64_t n) noexcept {
+        number_lo_ = static_cast<std::uint32_t>(n);
+        number_hi_ = static_cast<std::uint16_t>(n >> 32U);
+    }
+
     event_loop* loop_;
     std::exception_ptr exc_;
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t number_ = 0;
 
 private:
     struct extras {
         std::string name;
         std::string cancel_msg;
+        source_site created_at;
+        int cancelling = 0; // a task's cancelling() count
         bool named = false;
     };
     extras& extra() const {
@@ -3913,17 +4578,22 @@ private:
             }
         } guard{u};
         if (run) {
+            const context_scope in_context(u->ctx.slot());
             u->invoke(u);
         }
     }
 
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
-            retrieved_ = true;
-            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
-                                                     : "Future exception was never retrieved",
-                                           exc_, name()});
+            report_unretrieved_now();
         }
+    }
+    ASYNCIO_NOINLINE void report_unretrieved_now() noexcept {
+        retrieved_ = true;
+        loop_->call_exception_handler(
+            {report_message(is_task() ? "Task exception was never retrieved"
+                                      : "Future exception was never retrieved"),
+             exc_, name()});
     }
 
     void dispose() noexcept {
@@ -3939,11 +4609,16 @@ private:
         ops->destroy(this);
     }
 
+    // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
+    // count, the name's number in two parts, the status, the retrieved flag, and in the 4 bytes
+    // of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
+    std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
+    std::uint16_t number_hi_ = 0;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).
@@ -4129,18 +4804,17 @@ class task_core : public future_state_base {
 protected:
     bool must_cancel_ = false;
 
-private:
-    int cancelling_ = 0;
-
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    /// `ctx`: the context the task runs in (the task adds a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager)
-        : future_state_base(loop, table, true), frame_(std::move(frame)) {
+              bool eager, context_data* ctx)
+        : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
         auto& core = loop.core();
         if (numbered) {
-            number_ = ++core.task_counter;
+            set_number(++core.task_counter);
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
@@ -4214,7 +4888,7 @@ public:
             mark_retrieved();
             return false;
         }
-        ++cancelling_;
+        ++cancelling_count_ref(); // out of line: most tasks are never cancelled
         request_cancel(*this, std::move(msg));
         return true;
     }
@@ -4260,16 +4934,17 @@ public:
     /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
     /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
     void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
-    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_count(); }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
-        if (cancelling_ > 0) {
-            --cancelling_;
-            if (cancelling_ == 0) {
-                must_cancel_ = false;
-            }
+        if (cancelling_count() == 0) {
+            return 0;
         }
-        return cancelling_;
+        int& n = cancelling_count_ref(); // exists: the count is not 0
+        if (--n == 0) {
+            must_cancel_ = false;
+        }
+        return n;
     }
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
@@ -4317,7 +4992,7 @@ protected:
         t.hook_ = {};
         t.destroy_frames();
         t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
+            {t.report_message("Task was destroyed but it is pending!"), nullptr, t.name()});
         t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
@@ -4339,12 +5014,33 @@ public:
         }
     }
 
+    /// Debug mode: what the loop needs to recognise and name a task's step (step_describer).
+    [[nodiscard]] static step_describer describer() noexcept {
+        return step_describer{&step_entry,
+                              [](void* p) noexcept { static_cast<task_core*>(p)->add_ref(); },
+                              [](void* p) noexcept { static_cast<task_core*>(p)->release(); },
+                              [](void* p) { return static_cast<task_core*>(p)->debug_repr(); }};
+    }
+
+    /// "<Task pending name='Task-2' created at f.cpp:12 in main>" (Python's repr, without the
+    /// coroutine, which C++ cannot name).
+    [[nodiscard]] std::string debug_repr() const {
+        const char* state = !done() ? "pending" : cancelled() ? "cancelled" : "finished";
+        std::string out = std::string("<Task ") + state + " name='" + name() + "'";
+        if (std::string at = created_at(); !at.empty()) {
+            out += " created at " + at;
+        }
+        return out + ">";
+    }
+
 protected:
     static bool cancel_entry(state_link* l, const std::string& msg) {
         return static_cast<task_core*>(l)->cancel(msg);
     }
 
     unique_frame frame_;
+    /// The task's context (contextvars): null while it is an empty one nobody materialised.
+    context_ref ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -4462,8 +5158,11 @@ private:
         std::coroutine_handle<>& next = core.trampoline;
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
-        while (next) {
-            std::exchange(next, nullptr).resume();
+        {
+            const context_scope in_context(ctx_.slot()); // the task's own context for this step
+            while (next) {
+                std::exchange(next, nullptr).resume();
+            }
         }
         core.current_task = outer;
         if (frame_.done()) {
@@ -4482,6 +5181,12 @@ private:
     task_promise_base* innermost_ = nullptr;
 #endif
 };
+
+/// Registers task steps with the loop's debug mode once per program (static initialisation).
+inline const bool task_steps_described = [] {
+    task_step_describer() = task_core::describer();
+    return true;
+}();
 
 } // namespace asyncio::detail
 // ---- (back in asyncio/detail/state_awaiter.hpp)
@@ -4959,8 +5664,8 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 /// Allocated from the loop's arena right after the frame was, it usually sits next to it.
 template <class T> class task_state final : public task_core, public pooled {
 public:
-    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager)
-        : task_core(loop, std::move(frame), &ops_table, numbered, eager) {
+    task_state(event_loop& loop, unique_frame frame, bool numbered, bool eager, context_data* ctx)
+        : task_core(loop, std::move(frame), &ops_table, numbered, eager, ctx) {
         frame_.promise<task_promise<T>>().root_ = this;
 #if defined(ASYNCIO_CALL_GRAPH)
         set_innermost(&frame_.promise<task_promise<T>>());
@@ -4971,9 +5676,11 @@ public:
 
     value_slot<T>& slot() noexcept { return slot_; }
 
-    /// Builds the state of a spawned task (the loop holds the only reference).
-    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager) {
-        return new task_state(loop, std::move(frame), numbered, eager);
+    /// Builds the state of a spawned task (the loop holds the only reference). `ctx`: the
+    /// context it runs in (the task adds a reference), or null for a copy of the current one.
+    static task_state* spawn(event_loop& loop, unique_frame frame, bool numbered, bool eager,
+                             context_data* ctx = nullptr) {
+        return new task_state(loop, std::move(frame), numbered, eager, ctx);
     }
 
 private:
@@ -5117,9 +5824,12 @@ struct state_access {
     /// `eager` (and the loop running): the first step runs here, before spawn returns; as in
     /// CPython 3.13 with a task factory, the task then has its default name during that step and
     /// is named afterwards.
+    /// `ctx`: the context the task runs in (null: a copy of the current one). `site`: the
+    /// create_task call, recorded in debug mode.
     template <class T>
-    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name,
-                                        bool eager) {
+    static ref_ptr<task_state<T>> spawn(event_loop& loop, task<T>& t, std::string name, bool eager,
+                                        const context* ctx = nullptr,
+                                        const source_site& site = {}) {
         if (!t.frame_) {
             throw std::runtime_error("cannot reuse already awaited coroutine");
         }
@@ -5127,8 +5837,12 @@ struct state_access {
             throw std::runtime_error("Event loop is closed");
         }
         eager = eager && loop.is_running();
-        ref_ptr<task_state<T>> s(
-            task_state<T>::spawn(loop, std::move(t.frame_), eager || name.empty(), eager));
+        ref_ptr<task_state<T>> s(task_state<T>::spawn(loop, std::move(t.frame_),
+                                                      eager || name.empty(), eager,
+                                                      ctx != nullptr ? ctx->data() : nullptr));
+        if (loop.get_debug()) [[unlikely]] {
+            record_site(*s, site);
+        }
         if (eager) {
             s->run_first_step();
         }
@@ -5136,6 +5850,9 @@ struct state_access {
             s->set_name(std::move(name));
         }
         return s;
+    }
+    ASYNCIO_NOINLINE static void record_site(task_core& t, const source_site& site) {
+        t.set_created_at(site);
     }
     template <class T> static task_handle<T> handle_of(const ref_ptr<task_state<T>>& s) noexcept {
         return task_handle<T>(s.get());
@@ -5162,41 +5879,90 @@ struct state_access {
 
 } // namespace detail
 
-template <class T> task_handle<T> event_loop::create_task(task<T> t) {
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const detail::source_site& site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, {}, core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, std::string name) {
-    return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks));
-}
-template <class T> task_handle<T> event_loop::create_task(task<T> t, eager_start_t) {
-    return detail::state_access::handle_of(detail::state_access::spawn(*this, t, {}, true));
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, nullptr, site));
 }
 template <class T>
-task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t) {
+task_handle<T> event_loop::create_task(task<T> t, std::string name,
+                                       const detail::source_site& site) {
     return detail::state_access::handle_of(
-        detail::state_access::spawn(*this, t, std::move(name), true));
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, nullptr, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, const context& ctx,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, const context& ctx,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), core_.eager_tasks, &ctx, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, eager_start_t, const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, {}, true, nullptr, site));
+}
+template <class T>
+task_handle<T> event_loop::create_task(task<T> t, std::string name, eager_start_t,
+                                       const detail::source_site& site) {
+    return detail::state_access::handle_of(
+        detail::state_access::spawn(*this, t, std::move(name), true, nullptr, site));
 }
 
 /// asyncio.create_task: spawns `t` on the running loop. Its body starts in the next iteration,
 /// never inside create_task. The loop keeps the task alive until it finishes, whether or not a
 /// handle is kept (CPython keeps tasks only weakly). Throws std::runtime_error outside a loop.
-template <class T> task_handle<T> create_task(task<T> t) {
-    return get_running_loop().create_task(std::move(t));
+template <class T>
+task_handle<T> create_task(task<T> t, const detail::source_site& site = {
+                                          __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                          __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), site);
 }
 /// asyncio.create_task(coro, name=name): the same, named (an empty name gives "Task-<n>").
-template <class T> task_handle<T> create_task(task<T> t, std::string name) {
-    return get_running_loop().create_task(std::move(t), std::move(name));
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), site);
+}
+/// asyncio.create_task(coro, context=ctx) (3.11): the task runs in `ctx` itself (what it sets is
+/// visible there afterwards) instead of a copy of the current context.
+template <class T>
+task_handle<T> create_task(task<T> t, const context& ctx,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), ctx, site);
+}
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, const context& ctx,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), ctx, site);
 }
 /// asyncio.create_task(coro, eager_start=True) (3.14's per-call form of 3.12's eager tasks): the
 /// body runs at once, inside create_task, until it first suspends; a body that never suspends
 /// returns a task that is already done. Ordering as CPython 3.13's eager_task_factory.
-template <class T> task_handle<T> create_task(task<T> t, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), e);
+template <class T>
+task_handle<T> create_task(task<T> t, eager_start_t e,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), e, site);
 }
-template <class T> task_handle<T> create_task(task<T> t, std::string name, eager_start_t e) {
-    return get_running_loop().create_task(std::move(t), std::move(name), e);
+template <class T>
+task_handle<T> create_task(task<T> t, std::string name, eager_start_t e,
+                           const detail::source_site& site = {
+                               __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                               __builtin_FUNCTION()}) {
+    return get_running_loop().create_task(std::move(t), std::move(name), e, site);
 }
 
 /// asyncio.ensure_future: a task<T> becomes a task on `loop`; a handle stays itself.
@@ -5989,7 +6755,6 @@ protected:
 
 #include <condition_variable>
 #include <deque>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11208,8 +11973,13 @@ public:
 
     /// TaskGroup.create_task(coro, name=...): spawns `t` as a child of the group (the body starts
     /// in the next iteration). std::runtime_error, with CPython's message, when the group is
-    /// finished or shutting down; the rejected task is destroyed without running.
-    template <class T> task_handle<T> create_task(task<T> t, std::string name = {}) {
+    /// finished or shutting down; the rejected task is destroyed without running. `site`: the
+    /// caller's location, kept in debug mode.
+    template <class T>
+    task_handle<T> create_task(task<T> t, std::string name = {},
+                               const detail::source_site& site = {
+                                   __builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                   __builtin_FUNCTION()}) {
         if (!entered_) {
             throw std::runtime_error("TaskGroup " + repr() + " has not been entered");
         }
@@ -11219,7 +11989,7 @@ public:
         if (aborting_) {
             throw std::runtime_error("TaskGroup " + repr() + " is shutting down");
         }
-        task_handle<T> h = loop_->create_task(std::move(t), std::move(name));
+        task_handle<T> h = loop_->create_task(std::move(t), std::move(name), site);
         tasks_.emplace_back();
         auto it = std::prev(tasks_.end());
         it->task = h;
@@ -12145,6 +12915,9 @@ struct run_options {
     selector_kind selector = selector_kind::automatic;
     /// Replaces the loop's default exception handler (which writes to stderr).
     exception_handler handler = {};
+    /// asyncio.run(debug=...): debug mode on or off for this run (event_loop::set_debug); unset,
+    /// the loop's default (the environment variable ASYNCIO_CPP_DEBUG).
+    std::optional<bool> debug = std::nullopt;
 };
 
 namespace detail {
@@ -12322,7 +13095,11 @@ decltype(auto) run_main(event_loop& loop, task_handle<T>& main, sigint_handler& 
 /// second SIGINT meanwhile kills the process (SIG_DFL is back as soon as the first is delivered;
 /// CPython raises KeyboardInterrupt at once). SIGINT's disposition is SIG_DFL again when the main
 /// task is done, before the shutdown (as CPython restores it).
-template <class T> T run(task<T> main, run_options opts = {}) {
+/// `site`: the caller's location, the main task's creation site in debug mode.
+template <class T>
+T run(task<T> main, run_options opts = {},
+      const detail::source_site& site = {__builtin_FILE(), static_cast<unsigned>(__builtin_LINE()),
+                                         __builtin_FUNCTION()}) {
     if (detail::running_loop() != nullptr) {
         throw std::runtime_error("asyncio.run() cannot be called from a running event loop");
     }
@@ -12330,7 +13107,10 @@ template <class T> T run(task<T> main, run_options opts = {}) {
     if (opts.handler) {
         loop.set_exception_handler(std::move(opts.handler));
     }
-    task_handle<T> main_task = loop.create_task(std::move(main));
+    if (opts.debug) {
+        loop.set_debug(*opts.debug);
+    }
+    task_handle<T> main_task = loop.create_task(std::move(main), site);
     detail::sigint_handler sigint(loop, main_task);
     bool shut_down = false;
     try {

@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
 
+#include <asyncio/detail/context_core.hpp>
 #include <asyncio/detail/intrusive_list.hpp>
 #include <asyncio/detail/value_slot.hpp>
 
@@ -46,6 +47,8 @@ class future_state_base;
 struct user_callback : done_node {
     future_state_base* state = nullptr;
     callback_id id = 0;
+    /// The callback runs in a copy of the context current at add_done_callback (as Python's).
+    context_ref ctx{nullptr};
     void (*invoke)(user_callback*) = nullptr;
     void (*destroy)(user_callback*) noexcept = nullptr;
 };
@@ -101,7 +104,8 @@ public:
         extras& x = extra();
         if (!x.named) {
             x.named = true;
-            x.name = number_ != 0 ? "Task-" + std::to_string(number_) : std::string();
+            const std::uint64_t n = number();
+            x.name = n != 0 ? "Task-" + std::to_string(n) : std::string();
         }
         return x.name;
     }
@@ -111,6 +115,37 @@ public:
         x.named = true;
     }
 
+    /// A task's cancelling() count, kept out of line (most tasks are never cancelled).
+    [[nodiscard]] int cancelling_count() const noexcept {
+        return extras_ ? extras_->cancelling : 0;
+    }
+    /// The count, for a change (allocates the out-of-line part).
+    int& cancelling_count_ref() { return extra().cancelling; }
+
+    /// Debug mode: records where the task was created (kept out of line, with the name).
+    void set_created_at(const source_site& site) { extra().created_at = site; }
+    /// "file:line in function" where the task was created, or empty (debug mode off then).
+    [[nodiscard]] std::string created_at() const {
+        return extras_ && extras_->created_at.file != nullptr ? format_site() : std::string();
+    }
+    /// A report's message: `msg`, then in debug mode a line "created at <site>".
+    [[nodiscard]] std::string report_message(const char* msg) const {
+        std::string at = created_at();
+        return at.empty() ? std::string(msg) : std::string(msg) + "\ncreated at " + at;
+    }
+
+private:
+    [[nodiscard]] std::string format_site() const {
+        const source_site& s = extras_->created_at;
+        std::string out = std::string(s.file) + ":" + std::to_string(s.line);
+        if (s.function != nullptr && *s.function != '\0') {
+            out += " in ";
+            out += s.function;
+        }
+        return out;
+    }
+
+public:
     /// Whether the state was created on `l` (false once its loop was destroyed).
     [[nodiscard]] bool belongs_to(const event_loop& l) const noexcept { return loop_ == &l; }
 
@@ -226,15 +261,25 @@ protected:
         s->loop_ = nullptr;
     }
 
+    /// The default name's number (0: a plain future, or a task given a name). 48 bits: after
+    /// 2^48 tasks on one loop the default names start again at "Task-0".
+    [[nodiscard]] std::uint64_t number() const noexcept {
+        return (std::uint64_t{number_hi_} << 32U) | number_lo_;
+    }
+    void set_number(std::uint64_t n) noexcept {
+        number_lo_ = static_cast<std::uint32_t>(n);
+        number_hi_ = static_cast<std::uint16_t>(n >> 32U);
+    }
+
     event_loop* loop_;
     std::exception_ptr exc_;
-    /// The default name's number (0: a plain future, or a task given a name).
-    std::uint64_t number_ = 0;
 
 private:
     struct extras {
         std::string name;
         std::string cancel_msg;
+        source_site created_at;
+        int cancelling = 0; // a task's cancelling() count
         bool named = false;
     };
     extras& extra() const {
@@ -285,17 +330,22 @@ private:
             }
         } guard{u};
         if (run) {
+            const context_scope in_context(u->ctx.slot());
             u->invoke(u);
         }
     }
 
     void report_unretrieved() noexcept {
         if (status_ == future_status::exception && !retrieved_ && loop_ != nullptr) {
-            retrieved_ = true;
-            loop_->call_exception_handler({is_task() ? "Task exception was never retrieved"
-                                                     : "Future exception was never retrieved",
-                                           exc_, name()});
+            report_unretrieved_now();
         }
+    }
+    ASYNCIO_NOINLINE void report_unretrieved_now() noexcept {
+        retrieved_ = true;
+        loop_->call_exception_handler(
+            {report_message(is_task() ? "Task exception was never retrieved"
+                                      : "Future exception was never retrieved"),
+             exc_, name()});
     }
 
     void dispose() noexcept {
@@ -311,11 +361,16 @@ private:
         ops->destroy(this);
     }
 
+    // The last 16 bytes are packed (bench/README.md, "Memory per spawned task"): the reference
+    // count, the name's number in two parts, the status, the retrieved flag, and in the 4 bytes
+    // of tail padding task_core's flags.
     intrusive_list<done_node, done_tag> done_list_;
     mutable std::unique_ptr<extras> extras_;
     std::uint32_t refs_ = 0;
+    std::uint32_t number_lo_ = 0;
     future_status status_ = future_status::pending;
     bool retrieved_ = false;
+    std::uint16_t number_hi_ = 0;
 };
 
 /// result() of a finished state: `T&` into the state (void for void).

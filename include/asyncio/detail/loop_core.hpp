@@ -21,8 +21,10 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asyncio {
@@ -102,6 +104,34 @@ struct cancel_request {
 #endif
     static_cast<void>(k);
     return std::make_unique<poll_selector>();
+}
+
+/// Where a task was created (create_task's call site), kept in debug mode only. clang 14 with
+/// libstdc++ 12 has no std::source_location: the callers' default arguments use the builtins.
+struct source_site {
+    const char* file = nullptr;
+    unsigned line = 0;
+    const char* function = nullptr;
+};
+
+/// Debug mode: how the loop recognises a task's step among its ready entries and names the task
+/// in a slow-step warning. task_core.hpp fills it in, so that the loop need not know tasks.
+struct step_describer {
+    void (*step)(void*, bool) = nullptr;
+    void (*hold)(void*) noexcept = nullptr;
+    void (*drop)(void*) noexcept = nullptr;
+    std::string (*describe)(void*) = nullptr;
+};
+inline step_describer& task_step_describer() noexcept {
+    static step_describer d;
+    return d;
+}
+
+/// PYTHONASYNCIODEBUG's twin: debug mode is on when ASYNCIO_CPP_DEBUG is set and not empty (as in
+/// Python, even "0" turns it on).
+[[nodiscard]] inline bool debug_from_environment() noexcept {
+    const char* v = std::getenv("ASYNCIO_CPP_DEBUG"); // NOLINT(concurrency-mt-unsafe): read once
+    return v != nullptr && *v != '\0';
 }
 
 /// The loop's state, used by the library's awaiters; users go through `event_loop`.
@@ -205,6 +235,12 @@ public:
 
     /// Set by event_loop::close(): the loop refuses new work ("Event loop is closed").
     bool closed_ = false;
+    /// Debug mode (loop.set_debug): slow-step warnings, creation sites, the thread check.
+    bool debug_ = debug_from_environment();
+    /// loop.slow_callback_duration, in nanoseconds (debug mode).
+    std::int64_t slow_callback_ns_ = 100'000'000;
+    /// The thread in run_forever (none otherwise): debug mode's thread check compares with it.
+    std::thread::id thread_id_;
     /// Jobs running outside the loop (executor threads) whose completion will be posted back:
     /// while there are any, a virtual-time loop with nothing else to do waits instead of
     /// reporting a deadlock.

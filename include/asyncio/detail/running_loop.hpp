@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The running-loop pointer: the library's only thread_local, set while a loop runs.
+// The running-loop pointer: a thread_local set while a loop runs (the library's other one is the
+// current context of contextvars, detail/context_core.hpp).
 #pragma once
 
 #include <asyncio/detail/fwd.hpp>

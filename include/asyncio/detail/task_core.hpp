@@ -6,6 +6,7 @@
 #include <asyncio/exceptions.hpp>
 #include <asyncio/loop.hpp>
 
+#include <asyncio/detail/context_core.hpp>
 #include <asyncio/detail/frame.hpp>
 #include <asyncio/detail/future_state.hpp>
 
@@ -63,18 +64,17 @@ class task_core : public future_state_base {
 protected:
     bool must_cancel_ = false;
 
-private:
-    int cancelling_ = 0;
-
 public:
     /// `numbered`: the task gets the default name "Task-<n>" (false when the caller names it).
     /// `eager`: its first step is not scheduled; the creator calls run_first_step() at once.
+    /// `ctx`: the context the task runs in (the task adds a reference), or null for a copy of the
+    /// current one (null again when that is empty: nothing is allocated then).
     task_core(event_loop& loop, unique_frame frame, const state_ops* table, bool numbered,
-              bool eager)
-        : future_state_base(loop, table, true), frame_(std::move(frame)) {
+              bool eager, context_data* ctx)
+        : future_state_base(loop, table, true), frame_(std::move(frame)), ctx_(ctx) {
         auto& core = loop.core();
         if (numbered) {
-            number_ = ++core.task_counter;
+            set_number(++core.task_counter);
         }
         resume_point_ = frame_.get();
         add_ref(); // the loop's reference, dropped when the task finishes
@@ -148,7 +148,7 @@ public:
             mark_retrieved();
             return false;
         }
-        ++cancelling_;
+        ++cancelling_count_ref(); // out of line: most tasks are never cancelled
         request_cancel(*this, std::move(msg));
         return true;
     }
@@ -194,16 +194,17 @@ public:
     /// The awaited future or task ended cancelled: its own cancelled_error is what the resumed
     /// await raises, so a cancellation requested meanwhile is not delivered a second time there.
     void keep_awaited_cancellation() noexcept { deliver_cancel_ = false; }
-    [[nodiscard]] int cancelling() const noexcept { return cancelling_; }
+    [[nodiscard]] int cancelling() const noexcept { return cancelling_count(); }
     /// Task.uncancel() as in 3.13: reaching 0 also withdraws a cancel request not yet delivered.
     int uncancel() noexcept {
-        if (cancelling_ > 0) {
-            --cancelling_;
-            if (cancelling_ == 0) {
-                must_cancel_ = false;
-            }
+        if (cancelling_count() == 0) {
+            return 0;
         }
-        return cancelling_;
+        int& n = cancelling_count_ref(); // exists: the count is not 0
+        if (--n == 0) {
+            must_cancel_ = false;
+        }
+        return n;
     }
 
     /// Names the next coroutine of this chain the driver resumes (the loop's trampoline slot).
@@ -251,7 +252,7 @@ protected:
         t.hook_ = {};
         t.destroy_frames();
         t.loop_->call_exception_handler(
-            {"Task was destroyed but it is pending!", nullptr, t.name()});
+            {t.report_message("Task was destroyed but it is pending!"), nullptr, t.name()});
         t.complete_cancelled("Event loop is closed");
         t.loop_ = nullptr; // no longer linked anywhere: forget the loop now
         t.release();
@@ -273,12 +274,33 @@ public:
         }
     }
 
+    /// Debug mode: what the loop needs to recognise and name a task's step (step_describer).
+    [[nodiscard]] static step_describer describer() noexcept {
+        return step_describer{&step_entry,
+                              [](void* p) noexcept { static_cast<task_core*>(p)->add_ref(); },
+                              [](void* p) noexcept { static_cast<task_core*>(p)->release(); },
+                              [](void* p) { return static_cast<task_core*>(p)->debug_repr(); }};
+    }
+
+    /// "<Task pending name='Task-2' created at f.cpp:12 in main>" (Python's repr, without the
+    /// coroutine, which C++ cannot name).
+    [[nodiscard]] std::string debug_repr() const {
+        const char* state = !done() ? "pending" : cancelled() ? "cancelled" : "finished";
+        std::string out = std::string("<Task ") + state + " name='" + name() + "'";
+        if (std::string at = created_at(); !at.empty()) {
+            out += " created at " + at;
+        }
+        return out + ">";
+    }
+
 protected:
     static bool cancel_entry(state_link* l, const std::string& msg) {
         return static_cast<task_core*>(l)->cancel(msg);
     }
 
     unique_frame frame_;
+    /// The task's context (contextvars): null while it is an empty one nobody materialised.
+    context_ref ctx_;
 
 private:
     static void step_entry(void* p, bool run) {
@@ -396,8 +418,11 @@ private:
         std::coroutine_handle<>& next = core.trampoline;
         ASYNCIO_ASSERT(!next);
         next = resume_point_;
-        while (next) {
-            std::exchange(next, nullptr).resume();
+        {
+            const context_scope in_context(ctx_.slot()); // the task's own context for this step
+            while (next) {
+                std::exchange(next, nullptr).resume();
+            }
         }
         core.current_task = outer;
         if (frame_.done()) {
@@ -416,5 +441,11 @@ private:
     task_promise_base* innermost_ = nullptr;
 #endif
 };
+
+/// Registers task steps with the loop's debug mode once per program (static initialisation).
+inline const bool task_steps_described = [] {
+    task_step_describer() = task_core::describer();
+    return true;
+}();
 
 } // namespace asyncio::detail
