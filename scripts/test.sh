@@ -13,7 +13,7 @@
 #   examples      scripts/examples.sh: the README's quick start (builds every example, runs each)
 #   dev           g++ 12 Debug, -Werror, plus tests built against the single header (runs last)
 #
-#   bash scripts/test.sh                  # asan, dev (about 10 minutes on a 2-core machine)
+#   bash scripts/test.sh                  # asan, dev (about 15 minutes on a 2-core machine)
 #   bash scripts/test.sh --all            # every leg above, in that order (CI: .ci/run; about 30)
 #   bash scripts/test.sh --only LEG,...   # just these legs, e.g. --only format,tidy
 #   bash scripts/test.sh --all --skip LEG,...
